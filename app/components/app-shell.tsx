@@ -1,0 +1,94 @@
+import { Form, NavLink, useLocation } from "@remix-run/react";
+import type { ReactNode } from "react";
+import { SubmitButton } from "./forms";
+
+export interface Viewer {
+  email: string;
+  workspace: { id: string; name: string; role: string } | null;
+  workspaces: { id: string; name: string; role: string }[];
+}
+
+const NAVIGATION = [
+  { to: "/integration-connections", label: "Connections" },
+  { to: "/intents", label: "Intents" },
+  { to: "/insights", label: "Insights" },
+  { to: "/settings/workspace", label: "Workspace settings" },
+];
+
+export function AppShell({ viewer, children }: { viewer: Viewer | null; children: ReactNode }) {
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <a className="brand" href={viewer ? "/integration-connections" : "/"}>
+          <img src="/favicon.svg" alt="" width={24} height={24} />
+          SpokeDo
+        </a>
+        {viewer ? <SignedInHeader viewer={viewer} /> : <SignedOutHeader />}
+      </header>
+      <main id="main" tabIndex={-1}>
+        {children}
+      </main>
+    </>
+  );
+}
+
+function SignedOutHeader() {
+  return (
+    <nav className="topbar__auth" aria-label="Account">
+      <a href="/login">Sign in</a>
+      <a className="button button--primary button--small" href="/signup">
+        Create account
+      </a>
+    </nav>
+  );
+}
+
+function SignedInHeader({ viewer }: { viewer: Viewer }) {
+  const location = useLocation();
+  return (
+    <>
+      <nav className="topbar__nav" aria-label="Main">
+        <ul>
+          {NAVIGATION.map((item) => (
+            <li key={item.to}>
+              <NavLink to={item.to} prefetch="intent">
+                {item.label}
+              </NavLink>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <div className="topbar__account">
+        {viewer.workspaces.length > 0 ? (
+          <Form method="post" action="/workspaces/switch" className="switcher">
+            <input type="hidden" name="redirectTo" value={location.pathname} />
+            <label htmlFor="workspace-switcher" className="visually-hidden">
+              Active workspace
+            </label>
+            <select id="workspace-switcher" name="workspaceId" defaultValue={viewer.workspace?.id}>
+              {viewer.workspaces.map((workspace) => (
+                <option key={workspace.id} value={workspace.id}>
+                  {workspace.name}
+                </option>
+              ))}
+            </select>
+            <SubmitButton variant="secondary" pendingText="Switching…">
+              Switch
+            </SubmitButton>
+          </Form>
+        ) : null}
+        <span className="topbar__email" title="Signed in as">
+          {viewer.email}
+        </span>
+        <Form method="post" action="/logout">
+          <SubmitButton variant="secondary" pendingText="Signing out…">
+            Sign out
+          </SubmitButton>
+        </Form>
+      </div>
+    </>
+  );
+}

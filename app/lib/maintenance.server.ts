@@ -1,0 +1,9 @@
+import { openDatabase } from "./db.server";
+import { pruneLoginAttempts } from "./rate-limits.server";
+
+/** Periodic housekeeping run by the Cron Trigger. Each step is bounded and idempotent. */
+export async function runMaintenance(env: Env, now = Date.now()) {
+  const { db } = openDatabase(env.DB, "first-primary");
+  await db.deleteFrom("sessions").where("expires_at", "<=", now).execute();
+  await pruneLoginAttempts(db, now);
+}

@@ -1,0 +1,38 @@
+import * as v from "valibot";
+
+/** Field schemas shared by every form; each form's own schema sits next to its route. */
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export const EmailSchema = v.pipe(
+  v.string("Enter your e-mail address."),
+  v.trim(),
+  v.nonEmpty("Enter your e-mail address."),
+  v.maxLength(254, "An e-mail address has at most 254 characters."),
+  v.email("Enter a valid e-mail address, like ada@example.com."),
+);
+
+export const NewPasswordSchema = v.pipe(
+  v.string("Choose a password."),
+  v.minLength(10, "Use at least 10 characters."),
+  v.maxLength(128, "Use at most 128 characters."),
+);
+
+export const PasswordSchema = v.pipe(
+  v.string("Enter your password."),
+  v.nonEmpty("Enter your password."),
+  v.maxLength(128, "Use at most 128 characters."),
+);
+
+export const WorkspaceNameSchema = v.pipe(
+  v.string("Name the workspace."),
+  v.trim(),
+  v.nonEmpty("Name the workspace."),
+  v.maxLength(80, "A workspace name has at most 80 characters."),
+);
+
+export const RoleSchema = v.picklist(["owner", "member"], "Choose owner or member.");
+
+export const IdSchema = v.pipe(v.string("Missing id."), v.maxLength(64, "Invalid id."));
