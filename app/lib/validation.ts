@@ -2,6 +2,12 @@ import * as v from "valibot";
 
 /** Field schemas shared by every form; each form's own schema sits next to its route. */
 
+// A field missing from the submission (not merely empty) is reported by the object schema;
+// say it plainly instead of valibot's "Invalid key: Expected …".
+v.setSpecificMessage(v.object, (issue) =>
+  issue.received === "undefined" && issue.path?.length ? "This field is required." : "Invalid form submission.",
+);
+
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }

@@ -6,6 +6,7 @@ import * as v from "valibot";
 import { ErrorList, Field, SubmitButton } from "~/components/forms";
 import { requireAnonymous } from "~/lib/auth.server";
 import { readFormData } from "~/lib/http.server";
+import { forwardDataHeaders } from "~/lib/headers";
 import { safeRedirectPath } from "~/lib/redirects";
 import { signIn } from "~/lib/users.server";
 import { EmailSchema, PasswordSchema } from "~/lib/validation";
@@ -15,6 +16,8 @@ const SignInSchema = v.object({
   password: PasswordSchema,
   redirectTo: v.optional(v.pipe(v.string(), v.maxLength(2000))),
 });
+
+export const headers = forwardDataHeaders;
 
 export const meta: MetaFunction = () => [{ title: "Sign in · SpokeDo" }];
 

@@ -1,0 +1,46 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { fileURLToPath } from "node:url";
+import tsconfigPaths from "vite-tsconfig-paths";
+import { defineConfig } from "vitest/config";
+
+const root = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineConfig(async () => ({
+  plugins: [
+    tsconfigPaths(),
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: { TEST_MIGRATIONS: await readD1Migrations(root("./migrations")) },
+      },
+    }),
+  ],
+  resolve: {
+    // The Worker entry serves the production Remix build (`npm run build` runs first).
+    alias: { "virtual:remix/server-build": root("./build/server/index.js") },
+  },
+  test: {
+    include: ["test/integration/**/*.test.ts", "app/**/*.test.ts"],
+    setupFiles: ["./test/integration/setup.ts"],
+    deps: {
+      optimizer: {
+        ssr: {
+          enabled: true,
+          // Remix and React ship CommonJS; pre-bundle them so workerd can import them.
+          include: [
+            "@remix-run/cloudflare",
+            "@remix-run/react",
+            "@remix-run/server-runtime",
+            "@remix-run/router",
+            "react",
+            "react/jsx-runtime",
+            "react-dom",
+            "react-dom/server",
+            "cookie",
+            "set-cookie-parser",
+          ],
+        },
+      },
+    },
+  },
+}));
