@@ -69,8 +69,10 @@ export default function WorkspaceSettings() {
     <section className="page">
       <h1>Workspace settings</h1>
       <p className="lead">
-        <strong>{workspace.name}</strong> · you are {isOwner ? "an owner" : "a member"}.
-        {isOwner ? null : " Only owners can rename the workspace or manage its members."}
+        <strong>{workspace.name}</strong>
+        {isOwner
+          ? " · you are an owner."
+          : " · you are a member. Only owners can rename the workspace or manage its members."}
       </p>
 
       {isOwner ? <RenameForm name={workspace.name} lastResult={resultFor("rename")} /> : null}
