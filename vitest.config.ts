@@ -20,6 +20,7 @@ export default defineConfig(async () => ({
     alias: { "virtual:remix/server-build": root("./build/server/index.js") },
   },
   test: {
+    reporters: process.env.CI ? ["default", ["json", { outputFile: "reports/vitest.json" }]] : ["default"],
     include: ["test/integration/**/*.test.ts", "app/**/*.test.ts"],
     setupFiles: ["./test/integration/setup.ts"],
     deps: {

@@ -68,7 +68,13 @@ function SignedInHeader({ viewer }: { viewer: Viewer }) {
             <label htmlFor="workspace-switcher" className="visually-hidden">
               Active workspace
             </label>
-            <select id="workspace-switcher" name="workspaceId" defaultValue={viewer.workspace?.id}>
+            <select
+              id="workspace-switcher"
+              name="workspaceId"
+              // Remount when the active workspace changes so the choice shown is never stale.
+              key={viewer.workspace?.id}
+              defaultValue={viewer.workspace?.id}
+            >
               {viewer.workspaces.map((workspace) => (
                 <option key={workspace.id} value={workspace.id}>
                   {workspace.name}

@@ -22,6 +22,7 @@ export const EmailSchema = v.pipe(
 
 export const NewPasswordSchema = v.pipe(
   v.string("Choose a password."),
+  v.nonEmpty("Choose a password."),
   v.minLength(10, "Use at least 10 characters."),
   v.maxLength(128, "Use at most 128 characters."),
 );

@@ -1,10 +1,11 @@
 import { getFormProps, getInputProps, useForm } from "@conform-to/react";
-import { getValibotConstraint, parseWithValibot } from "@conform-to/valibot";
+import { getValibotConstraint } from "@conform-to/valibot";
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useActionData, useSearchParams } from "@remix-run/react";
 import * as v from "valibot";
 import { ErrorList, Field, SubmitButton } from "~/components/forms";
 import { requireAnonymous } from "~/lib/auth.server";
+import { parseForm } from "~/lib/forms";
 import { readFormData } from "~/lib/http.server";
 import { forwardDataHeaders } from "~/lib/headers";
 import { safeRedirectPath } from "~/lib/redirects";
@@ -27,7 +28,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const submission = parseWithValibot(await readFormData(request), { schema: SignInSchema });
+  const submission = parseForm(await readFormData(request), SignInSchema);
   if (submission.status !== "success") {
     return json(submission.reply({ hideFields: ["password"] }), { status: 400 });
   }
@@ -55,13 +56,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
 export default function SignIn() {
   const lastResult = useActionData<typeof action>();
   const [searchParams] = useSearchParams();
-  const [form, fields] = useForm({
+  const [form, fields] = useForm<v.InferInput<typeof SignInSchema>>({
     id: "login",
     lastResult,
     constraint: getValibotConstraint(SignInSchema),
-    onValidate: ({ formData }) => parseWithValibot(formData, { schema: SignInSchema }),
-    shouldValidate: "onBlur",
-    shouldRevalidate: "onInput",
   });
   return (
     <section className="page page--narrow">

@@ -1,10 +1,11 @@
 import { getFormProps, getInputProps, useForm } from "@conform-to/react";
-import { getValibotConstraint, parseWithValibot } from "@conform-to/valibot";
+import { getValibotConstraint } from "@conform-to/valibot";
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useActionData } from "@remix-run/react";
 import * as v from "valibot";
 import { ErrorList, Field, SubmitButton } from "~/components/forms";
 import { requireAnonymous } from "~/lib/auth.server";
+import { parseForm } from "~/lib/forms";
 import { readFormData } from "~/lib/http.server";
 import { signUp } from "~/lib/users.server";
 import { EmailSchema, NewPasswordSchema, WorkspaceNameSchema } from "~/lib/validation";
@@ -23,7 +24,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const submission = parseWithValibot(await readFormData(request), { schema: SignUpSchema });
+  const submission = parseForm(await readFormData(request), SignUpSchema);
   if (submission.status !== "success") {
     return json(submission.reply({ hideFields: ["password"] }), { status: 400 });
   }
@@ -42,13 +43,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
 export default function SignUp() {
   const lastResult = useActionData<typeof action>();
-  const [form, fields] = useForm({
+  const [form, fields] = useForm<v.InferInput<typeof SignUpSchema>>({
     id: "signup",
     lastResult,
     constraint: getValibotConstraint(SignUpSchema),
-    onValidate: ({ formData }) => parseWithValibot(formData, { schema: SignUpSchema }),
-    shouldValidate: "onBlur",
-    shouldRevalidate: "onInput",
   });
   return (
     <section className="page page--narrow">

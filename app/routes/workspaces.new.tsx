@@ -1,10 +1,11 @@
 import { getFormProps, getInputProps, useForm } from "@conform-to/react";
-import { getValibotConstraint, parseWithValibot } from "@conform-to/valibot";
+import { getValibotConstraint } from "@conform-to/valibot";
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useActionData } from "@remix-run/react";
 import * as v from "valibot";
 import { ErrorList, Field, SubmitButton } from "~/components/forms";
 import { requireUser } from "~/lib/auth.server";
+import { parseForm } from "~/lib/forms";
 import { readFormData } from "~/lib/http.server";
 import { setSessionWorkspace } from "~/lib/sessions.server";
 import { WorkspaceNameSchema } from "~/lib/validation";
@@ -21,7 +22,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const session = await requireUser(context, request);
-  const submission = parseWithValibot(await readFormData(request), { schema: NewWorkspaceSchema });
+  const submission = parseForm(await readFormData(request), NewWorkspaceSchema);
   if (submission.status !== "success") return json(submission.reply(), { status: 400 });
   const workspaceId = await createWorkspace(context.dbHandle, session.user.id, submission.value.name);
   await setSessionWorkspace(context, session.id, workspaceId);
@@ -30,12 +31,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
 export default function NewWorkspace() {
   const lastResult = useActionData<typeof action>();
-  const [form, fields] = useForm({
+  const [form, fields] = useForm<v.InferInput<typeof NewWorkspaceSchema>>({
     id: "new-workspace",
     lastResult,
     constraint: getValibotConstraint(NewWorkspaceSchema),
-    onValidate: ({ formData }) => parseWithValibot(formData, { schema: NewWorkspaceSchema }),
-    shouldValidate: "onBlur",
   });
   return (
     <section className="page page--narrow">

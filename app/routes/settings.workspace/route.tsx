@@ -1,10 +1,11 @@
 import { getFormProps, getInputProps, getSelectProps, useForm, type SubmissionResult } from "@conform-to/react";
-import { getValibotConstraint, parseWithValibot } from "@conform-to/valibot";
+import { getValibotConstraint } from "@conform-to/valibot";
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
 import { ErrorList, Field, SubmitButton } from "~/components/forms";
 import { requireWorkspaceMember } from "~/lib/auth.server";
+import { parseForm } from "~/lib/forms";
 import { readFormData } from "~/lib/http.server";
 import { addMemberByEmail, listMembers, removeMember, renameWorkspace } from "~/lib/workspaces.server";
 import { AddMemberSchema, IntentSchema, RenameSchema, SCHEMAS, type SettingsIntent } from "./schema";
@@ -24,7 +25,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const formData = await readFormData(request);
   const intent = v.safeParse(IntentSchema, formData.get("intent"));
   if (!intent.success) throw new Response("Unknown action.", { status: 400 });
-  const submission = parseWithValibot(formData, { schema: SCHEMAS[intent.output] });
+  const submission = parseForm(formData, SCHEMAS[intent.output]);
   const reply = (result: SubmissionResult<string[]>, status: number) =>
     json<ActionResult>({ intent: intent.output, result }, { status });
   if (submission.status !== "success") return reply(submission.reply(), 400);
@@ -135,13 +136,11 @@ export default function WorkspaceSettings() {
 }
 
 function RenameForm({ name, lastResult }: { name: string; lastResult?: SubmissionResult<string[]> }) {
-  const [form, fields] = useForm({
+  const [form, fields] = useForm<v.InferInput<typeof RenameSchema>>({
     id: "rename-workspace",
     lastResult,
     defaultValue: { name },
     constraint: getValibotConstraint(RenameSchema),
-    onValidate: ({ formData }) => parseWithValibot(formData, { schema: RenameSchema }),
-    shouldValidate: "onBlur",
   });
   return (
     <Form method="post" className="card stack" {...getFormProps(form)}>
@@ -159,13 +158,11 @@ function RenameForm({ name, lastResult }: { name: string; lastResult?: Submissio
 }
 
 function AddMemberForm({ lastResult }: { lastResult?: SubmissionResult<string[]> }) {
-  const [form, fields] = useForm({
+  const [form, fields] = useForm<v.InferInput<typeof AddMemberSchema>>({
     id: "add-member",
     lastResult,
     defaultValue: { role: "member" },
     constraint: getValibotConstraint(AddMemberSchema),
-    onValidate: ({ formData }) => parseWithValibot(formData, { schema: AddMemberSchema }),
-    shouldValidate: "onBlur",
   });
   return (
     <Form method="post" className="card stack" {...getFormProps(form)}>

@@ -1,0 +1,68 @@
+import { PASSWORD, expect, signIn, signOut, signUp, test, uniqueEmail } from "./fixtures";
+
+test("sign up lands on the empty connections page", async ({ page }) => {
+  const email = uniqueEmail("signup");
+  await signUp(page, email, "Acme Engineering");
+  await expect(page.getByText("No connections yet")).toBeVisible();
+  await expect(page.getByText(email)).toBeVisible();
+  await expect(page.getByLabel("Active workspace")).toHaveValue(/.+/);
+  await expect(page.locator("#workspace-switcher option:checked")).toHaveText("Acme Engineering");
+});
+
+test("sign-up errors appear next to their fields", async ({ page }) => {
+  await page.goto("/signup");
+  await page.getByLabel("E-mail").fill("not-an-email");
+  await page.getByLabel("Password").fill("short");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByText("Enter a valid e-mail address, like ada@example.com.")).toBeVisible();
+  await expect(page.getByText("Use at least 10 characters.")).toBeVisible();
+  await expect(page.getByText("Name the workspace.")).toBeVisible();
+  await expect(page.getByLabel("E-mail")).toHaveAttribute("aria-invalid", "true");
+});
+
+test("sign out ends the session; protected pages send you to sign in", async ({ page }) => {
+  await signUp(page, uniqueEmail("signout"), "Acme");
+  await signOut(page);
+  await page.goto("/integration-connections");
+  await expect(page).toHaveURL(/\/login\?redirectTo=%2Fintegration-connections$/);
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+});
+
+test("sign in returns to the page that asked for it", async ({ page }) => {
+  const email = uniqueEmail("signin");
+  await signUp(page, email, "Acme");
+  await signOut(page);
+  await page.goto("/settings/workspace");
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/settings\/workspace$/);
+  await expect(page.getByRole("heading", { name: "Workspace settings" })).toBeVisible();
+});
+
+test("a wrong password gets one generic message and keeps the e-mail", async ({ page }) => {
+  const email = uniqueEmail("wrong");
+  await signUp(page, email, "Acme");
+  await signOut(page);
+  await signIn(page, email, "definitely not it");
+  await expect(page.getByText("Wrong e-mail or password.")).toBeVisible();
+  await expect(page.getByLabel("E-mail")).toHaveValue(email);
+  // The password is never sent back in the page.
+  expect(await page.getByLabel("Password").getAttribute("value")).toBeNull();
+  expect(await page.content()).not.toContain("definitely not it");
+});
+
+test("repeated failures are rate limited", async ({ page }) => {
+  // Seven PBKDF2 sign-ins in a row: give it the slow-test budget on a 2-core machine.
+  test.slow();
+  const email = uniqueEmail("limited");
+  await signUp(page, email, "Acme");
+  await signOut(page);
+  for (let i = 0; i < 5; i++) {
+    await signIn(page, email, `wrong password ${i}`);
+    await expect(page.getByText("Wrong e-mail or password.")).toBeVisible();
+  }
+  await signIn(page, email);
+  await expect(page.getByText(/Too many failed sign-ins\. Please wait \d+ minutes? before trying again\./)).toBeVisible();
+  await expect(page).toHaveURL(/\/login/);
+});

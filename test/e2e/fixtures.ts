@@ -1,0 +1,60 @@
+import { test as base, expect, type Page } from "@playwright/test";
+
+/** Every page fails its test on a console error or an uncaught exception (CSP violations included). */
+export const test = base.extend<{ page: Page }>({
+  page: async ({ page, javaScriptEnabled }, use) => {
+    const problems: string[] = [];
+    page.on("console", (message) => {
+      // Chrome reports every 4xx document as "Failed to load resource"; form errors answer 400
+      // and rate limits 429 by design. Failed subresources are caught below instead.
+      if (message.type() !== "error" || message.text().startsWith("Failed to load resource")) return;
+      problems.push(`console.error: ${message.text()}`);
+    });
+    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    page.on("response", (response) => {
+      const type = response.request().resourceType();
+      if (response.status() >= 400 && type !== "document" && type !== "fetch") {
+        problems.push(`${type} ${response.url()} answered ${response.status()}`);
+      }
+    });
+    page.on("requestfailed", (request) => {
+      const reason = request.failure()?.errorText;
+      if (reason === "net::ERR_ABORTED") return;
+      // With JavaScript disabled, Chromium refuses every script fetch and reports it this way.
+      if (!javaScriptEnabled && request.resourceType() === "script" && reason === "csp") return;
+      problems.push(`${request.resourceType()} ${request.url()} failed: ${request.failure()?.errorText}`);
+    });
+    await use(page);
+    expect(problems, problems.join("\n")).toEqual([]);
+  },
+});
+
+export { expect };
+
+export const PASSWORD = "correct horse battery";
+
+export function uniqueEmail(label: string) {
+  return `${label}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+}
+
+export async function signUp(page: Page, email: string, workspaceName: string) {
+  await page.goto("/signup");
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Workspace name").fill(workspaceName);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/integration-connections$/);
+  await expect(page.getByRole("heading", { name: "Connections", exact: true })).toBeVisible();
+}
+
+export async function signIn(page: Page, email: string, password = PASSWORD) {
+  await page.goto("/login");
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+export async function signOut(page: Page) {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+}
