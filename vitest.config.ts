@@ -1,9 +1,14 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { fileURLToPath } from "node:url";
 import tsconfigPaths from "vite-tsconfig-paths";
-import { defineConfig } from "vitest/config";
+import { defineConfig, type ViteUserConfig } from "vitest/config";
 
 const root = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+// In CI a JSON report feeds the one-line summary printed by .ci/run.
+const reporters: NonNullable<ViteUserConfig["test"]>["reporters"] = process.env.CI
+  ? ["default", ["json", { outputFile: "reports/vitest.json" }]]
+  : ["default"];
 
 export default defineConfig(async () => ({
   plugins: [
@@ -20,7 +25,7 @@ export default defineConfig(async () => ({
     alias: { "virtual:remix/server-build": root("./build/server/index.js") },
   },
   test: {
-    reporters: process.env.CI ? ["default", ["json", { outputFile: "reports/vitest.json" }]] : ["default"],
+    reporters,
     include: ["test/integration/**/*.test.ts", "app/**/*.test.ts"],
     setupFiles: ["./test/integration/setup.ts"],
     deps: {
