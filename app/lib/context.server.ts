@@ -1,4 +1,5 @@
 import type { AppLoadContext } from "@remix-run/cloudflare";
+import { getConfig, type AppConfig } from "./config.server";
 import { openDatabase, type Db, type DbHandle } from "./db.server";
 import { cookieName, readCookie, serializeCookie } from "./cookies.server";
 
@@ -6,6 +7,8 @@ const BOOKMARK_COOKIE = "spokedo_d1";
 
 export interface RequestContext {
   env: Env;
+  /** Settings and secrets, parsed once per isolate. */
+  config: AppConfig;
   db: Db;
   dbHandle: DbHandle;
   cspNonce: string;
@@ -36,6 +39,7 @@ export function createRequestContext(options: {
   const dbHandle = openDatabase(env.DB, bookmark);
   return {
     env,
+    config: getConfig(env),
     db: dbHandle.db,
     dbHandle,
     cspNonce: options.cspNonce,

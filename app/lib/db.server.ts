@@ -7,6 +7,7 @@ import {
   type Updateable,
 } from "kysely";
 import { D1Dialect } from "kysely-d1";
+import type { ProviderId } from "./providers/types";
 
 export interface UsersTable {
   id: string;
@@ -50,12 +51,92 @@ export interface LoginAttemptsTable {
   attempted_at: number;
 }
 
+export type ConnectionStatus = "active" | "expired" | "error" | "revoked";
+export const CONNECTION_STATUSES: readonly ConnectionStatus[] = ["active", "expired", "error", "revoked"];
+
+export interface ConnectionsTable {
+  id: string;
+  workspace_id: string;
+  provider: ProviderId;
+  name: string;
+  status: ConnectionStatus;
+  status_reason: string | null;
+  status_changed_at: number;
+  last_error: string | null;
+  last_error_insight_id: string | null;
+  last_error_at: number | null;
+  account_id: string;
+  account_label: string;
+  account_url: string | null;
+  identity_json: string;
+  scopes: string;
+  access_token_ct: string;
+  refresh_token_ct: string | null;
+  token_secret_ct: string | null;
+  access_token_expires_at: number | null;
+  refresh_token_expires_at: number | null;
+  token_version: number;
+  authorized_at: number;
+  last_refreshed_at: number | null;
+  config_json: string;
+  created_at: number;
+  updated_at: number;
+  last_used_at: number | null;
+}
+export type ConnectionRow = Selectable<ConnectionsTable>;
+export type NewConnectionRow = Insertable<ConnectionsTable>;
+
+export interface OAuthFlowsTable {
+  id: string;
+  provider: ProviderId;
+  purpose: "new" | "reauthorize";
+  workspace_id: string;
+  user_id: string;
+  session_id: string;
+  connection_id: string | null;
+  connection_name: string | null;
+  code_verifier_ct: string | null;
+  request_token: string | null;
+  request_token_secret_ct: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+export type OAuthFlowRow = Selectable<OAuthFlowsTable>;
+
+export interface PendingReauthorizationsTable {
+  id: string;
+  connection_id: string;
+  workspace_id: string;
+  session_id: string;
+  tokens_ct: string;
+  identity_json: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface IntentsTable {
+  id: string;
+  workspace_id: string;
+  connection_id: string;
+  name: string;
+  enabled: number;
+  overrides_json: string;
+  created_at: number;
+  updated_at: number;
+}
+export type IntentRow = Selectable<IntentsTable>;
+
 export interface Database {
   users: UsersTable;
   workspaces: WorkspacesTable;
   memberships: MembershipsTable;
   sessions: SessionsTable;
   login_attempts: LoginAttemptsTable;
+  connections: ConnectionsTable;
+  oauth_flows: OAuthFlowsTable;
+  pending_reauthorizations: PendingReauthorizationsTable;
+  intents: IntentsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -30,7 +30,7 @@ export function createCspNonce(): string {
   return randomToken(16);
 }
 
-export function contentSecurityPolicy(nonce: string): string {
+export function contentSecurityPolicy(nonce: string, formActionOrigins: string[] = []): string {
   return [
     "default-src 'self'",
     `script-src 'self' 'nonce-${nonce}'`,
@@ -41,14 +41,19 @@ export function contentSecurityPolicy(nonce: string): string {
     "object-src 'none'",
     "base-uri 'none'",
     "frame-ancestors 'none'",
-    "form-action 'self'",
+    // Starting an authorization POSTs here and is redirected to the provider's consent page,
+    // which form-action also governs.
+    ["form-action 'self'", ...formActionOrigins].join(" "),
   ].join("; ");
 }
 
 /** Headers every dynamic response carries. */
-export function applySecurityHeaders(response: Response, options: { nonce: string; secure: boolean }) {
+export function applySecurityHeaders(
+  response: Response,
+  options: { nonce: string; secure: boolean; formActionOrigins?: string[] },
+) {
   const headers = response.headers;
-  headers.set("Content-Security-Policy", contentSecurityPolicy(options.nonce));
+  headers.set("Content-Security-Policy", contentSecurityPolicy(options.nonce, options.formActionOrigins));
   headers.set("X-Content-Type-Options", "nosniff");
   headers.set("X-Frame-Options", "DENY");
   if (!headers.has("Referrer-Policy")) headers.set("Referrer-Policy", "strict-origin-when-cross-origin");

@@ -1,0 +1,31 @@
+import type { RequestContext } from "./context.server";
+import { cookieName, readCookie, serializeCookie } from "./cookies.server";
+
+/**
+ * One-shot messages that survive a redirect (POST → redirect → GET), for JS-off users too.
+ * They carry only wording shown to the user, never secrets.
+ */
+export interface Flash {
+  type: "success" | "error" | "info";
+  message: string;
+}
+
+const FLASH_COOKIE = "spokedo_flash";
+
+export function flashCookie(context: Pick<RequestContext, "secure">, flash: Flash): string {
+  return serializeCookie(cookieName(FLASH_COOKIE, context.secure), JSON.stringify(flash), { secure: context.secure, maxAge: 120 });
+}
+
+export function readFlash(context: RequestContext, request: Request): Flash | null {
+  const name = cookieName(FLASH_COOKIE, context.secure);
+  const raw = readCookie(request, name);
+  if (!raw) return null;
+  context.responseCookies.push(serializeCookie(name, "", { secure: context.secure, maxAge: 0 }));
+  try {
+    const value = JSON.parse(raw) as Flash;
+    if (!["success", "error", "info"].includes(value.type) || typeof value.message !== "string") return null;
+    return { type: value.type, message: value.message.slice(0, 600) };
+  } catch {
+    return null;
+  }
+}

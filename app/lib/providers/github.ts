@@ -1,0 +1,121 @@
+import * as v from "valibot";
+import { optionalList, optionalText } from "../validation";
+import { asString, basicAuth, expiresAt, providerFetch, readJsonObject, retryAfterSeconds, scrubSecrets, splitScopes } from "./http.server";
+import { ProviderError, type ProviderContext, type ProviderModule, type StoredTokens } from "./types";
+
+const API_HEADERS = {
+  Accept: "application/vnd.github+json",
+  "X-GitHub-Api-Version": "2022-11-28",
+  // GitHub rejects API requests without a User-Agent.
+  "User-Agent": "SpokeDo",
+};
+
+/** Turns a GitHub REST error response into a ProviderError. */
+export async function githubError(response: Response, secrets: (string | null)[] = []): Promise<ProviderError> {
+  const text = await response.text();
+  let message = text;
+  try {
+    message = asString((JSON.parse(text) as Record<string, unknown>).message) ?? text;
+  } catch {
+    // not JSON: keep the text
+  }
+  message = scrubSecrets(message || `HTTP ${response.status}`, secrets);
+  const status = response.status;
+  const retryAfter = retryAfterSeconds(response);
+  const exhausted = response.headers.get("x-ratelimit-remaining") === "0";
+  // GitHub signals both primary and secondary rate limits with 403 or 429.
+  if (status === 429 || (status === 403 && (exhausted || retryAfter !== undefined || /rate limit/i.test(message)))) {
+    const reset = Number(response.headers.get("x-ratelimit-reset"));
+    const untilReset = Number.isFinite(reset) && reset > 0 ? Math.max(0, Math.ceil(reset - Date.now() / 1000)) : undefined;
+    return new ProviderError("rate_limited", message, { status, retryAfterSeconds: retryAfter ?? untilReset ?? 60 });
+  }
+  if (status === 401) return new ProviderError("unauthorized", message, { status });
+  return new ProviderError(status >= 500 ? "server_error" : "client_error", message, { status });
+}
+
+async function getUser(context: ProviderContext, tokens: StoredTokens) {
+  const response = await providerFetch(context, `${context.endpoints.api}/user`, {
+    headers: { ...API_HEADERS, Authorization: `Bearer ${tokens.accessToken}` },
+  });
+  if (!response.ok) throw await githubError(response, [tokens.accessToken]);
+  return readJsonObject(response);
+}
+
+export const github: ProviderModule = {
+  id: "github",
+  name: "GitHub",
+  icon: "/providers/github.svg",
+  summary: "Open issues in a repository, with default labels and assignee.",
+  defaultEndpoints: { web: "https://github.com", api: "https://api.github.com" },
+  oauth: {
+    protocol: "oauth2",
+    authorizeUrl: (endpoints) => `${endpoints.web}/login/oauth/authorize`,
+    tokenUrl: (endpoints) => `${endpoints.web}/login/oauth/access_token`,
+    // OAuth Apps need `repo` to open issues in private repositories; GitHub Apps ignore scopes.
+    scopes: ["repo"],
+    pkce: true,
+    clientAuthentication: "basic",
+    parseTokenResponse(data, now) {
+      // GitHub reports token errors inside HTTP 200 bodies.
+      if (typeof data.error === "string") {
+        const description = asString(data.error_description);
+        throw new ProviderError(
+          data.error === "incorrect_client_credentials" ? "client_error" : "unauthorized",
+          description ? `${data.error}: ${description}` : data.error,
+          { code: data.error },
+        );
+      }
+      const accessToken = asString(data.access_token);
+      if (!accessToken) throw new ProviderError("malformed_response", "The token response has no access_token.");
+      return {
+        accessToken,
+        refreshToken: asString(data.refresh_token) ?? null,
+        tokenSecret: null,
+        accessTokenExpiresAt: expiresAt(now, data.expires_in),
+        refreshTokenExpiresAt: expiresAt(now, data.refresh_token_expires_in),
+        scopes: splitScopes(data.scope),
+      };
+    },
+    supportsRefresh: true,
+  },
+  async fetchIdentity(context, tokens) {
+    const user = await getUser(context, tokens);
+    const id = asString(user.id);
+    const login = asString(user.login);
+    if (!id || !login) throw new ProviderError("malformed_response", "GET /user answered without id and login.");
+    const name = asString(user.name);
+    return {
+      accountId: id,
+      label: login,
+      url: asString(user.html_url) ?? `${context.endpoints.web}/${login}`,
+      details: { login, id, ...(name ? { name } : {}) },
+    };
+  },
+  async revoke(context, tokens) {
+    const response = await providerFetch(context, `${context.endpoints.api}/applications/${encodeURIComponent(context.credentials.clientId)}/token`, {
+      method: "DELETE",
+      headers: { ...API_HEADERS, Authorization: basicAuth(context.credentials), "Content-Type": "application/json" },
+      body: JSON.stringify({ access_token: tokens.accessToken }),
+    });
+    if (response.status !== 204) throw await githubError(response, [tokens.accessToken, context.credentials.clientSecret]);
+  },
+  configSchema: v.object({
+    repository: optionalText({
+      max: 140,
+      pattern: /^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/,
+      message: "Use owner/name, like octocat/hello-world.",
+    }),
+    labels: optionalList({ maxItems: 10, maxLength: 50 }),
+    assignee: optionalText({
+      max: 39,
+      pattern: /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/,
+      message: "Use a GitHub username, like octocat.",
+    }),
+  }),
+  configFields: [
+    { name: "repository", label: "Default repository", type: "text", placeholder: "owner/name", hint: "Issues open here unless an intent names another repository." },
+    { name: "labels", label: "Default labels", type: "list", placeholder: "insight, triage", hint: "Comma-separated. Labels need push access; GitHub drops them silently otherwise." },
+    { name: "assignee", label: "Default assignee", type: "text", placeholder: "octocat" },
+  ],
+  overridableFields: ["repository", "labels", "assignee"],
+};

@@ -1,0 +1,114 @@
+import * as v from "valibot";
+import { optionalText } from "../validation";
+import { asString, expiresAt, providerFetch, readJsonObject, retryAfterSeconds, scrubSecrets, splitScopes } from "./http.server";
+import { ProviderError, type ProviderContext, type ProviderModule, type StoredTokens } from "./types";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Linear answers GraphQL errors with 200, 400 or 401 alike: classify by
+ * `errors[0].extensions.type` / `code`, never by the HTTP status.
+ */
+export async function linearGraphql(context: ProviderContext, tokens: StoredTokens, query: string, variables?: Record<string, unknown>) {
+  const response = await providerFetch(context, `${context.endpoints.api}/graphql`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${tokens.accessToken}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ query, variables }),
+  });
+  if (response.status >= 500) {
+    await response.body?.cancel();
+    throw new ProviderError("server_error", `HTTP ${response.status}`, { status: response.status });
+  }
+  if (response.status === 429) {
+    await response.body?.cancel();
+    throw new ProviderError("rate_limited", "RATELIMITED", { status: 429, retryAfterSeconds: retryAfterSeconds(response) ?? 60 });
+  }
+  const data = await readJsonObject(response);
+  const errors = Array.isArray(data.errors) ? (data.errors as Record<string, unknown>[]) : [];
+  const first = errors[0];
+  if (first || !response.ok) {
+    const extensions = (first?.extensions ?? {}) as Record<string, unknown>;
+    const code = asString(extensions.code);
+    const type = asString(extensions.type);
+    const message = scrubSecrets(asString(first?.message) ?? `HTTP ${response.status}`, [tokens.accessToken]);
+    const status = response.status;
+    if (code === "AUTHENTICATION_ERROR" || type === "authentication error" || (!first && status < 500)) {
+      throw new ProviderError("unauthorized", message, { status, code: code ?? type });
+    }
+    if (code === "RATELIMITED" || type === "ratelimited") {
+      throw new ProviderError("rate_limited", message, { status, code, retryAfterSeconds: retryAfterSeconds(response) ?? 60 });
+    }
+    throw new ProviderError("client_error", message, { status, code: code ?? type });
+  }
+  return (data.data ?? {}) as Record<string, unknown>;
+}
+
+export const linear: ProviderModule = {
+  id: "linear",
+  name: "Linear",
+  icon: "/providers/linear.svg",
+  summary: "Create issues in a team, in the workflow state you choose.",
+  defaultEndpoints: { web: "https://linear.app", api: "https://api.linear.app" },
+  oauth: {
+    protocol: "oauth2",
+    authorizeUrl: (endpoints) => `${endpoints.web}/oauth/authorize`,
+    tokenUrl: (endpoints) => `${endpoints.api}/oauth/token`,
+    // Linear documents comma-separated scopes.
+    scopes: ["read,issues:create"],
+    pkce: true,
+    // Linear documents the client secret only as a body field, which Arctic cannot send; with
+    // PKCE it documents the secret as optional at the token step and client_id alone on refresh.
+    clientAuthentication: "public",
+    extraAuthorizeParams: { prompt: "consent" },
+    parseTokenResponse(data, now) {
+      const accessToken = asString(data.access_token);
+      if (!accessToken) throw new ProviderError("malformed_response", "The token response has no access_token.");
+      return {
+        accessToken,
+        refreshToken: asString(data.refresh_token) ?? null,
+        tokenSecret: null,
+        accessTokenExpiresAt: expiresAt(now, data.expires_in),
+        refreshTokenExpiresAt: null,
+        // Apps created before 2023-12 receive `scope` as an array.
+        scopes: splitScopes(data.scope),
+      };
+    },
+    supportsRefresh: true,
+  },
+  async fetchIdentity(context, tokens) {
+    const data = await linearGraphql(context, tokens, "query Identity { viewer { id name email } organization { id name urlKey } }");
+    const viewer = (data.viewer ?? {}) as Record<string, unknown>;
+    const organization = (data.organization ?? {}) as Record<string, unknown>;
+    const viewerId = asString(viewer.id);
+    const orgName = asString(organization.name);
+    if (!viewerId) throw new ProviderError("malformed_response", "The viewer query answered without an id.");
+    const name = asString(viewer.name) ?? asString(viewer.email) ?? viewerId;
+    const urlKey = asString(organization.urlKey);
+    return {
+      accountId: viewerId,
+      label: orgName ? `${orgName} · ${name}` : name,
+      url: urlKey ? `${context.endpoints.web}/${urlKey}` : null,
+      details: { user: name, ...(orgName ? { organization: orgName } : {}), ...(asString(organization.id) ? { organization_id: asString(organization.id)! } : {}) },
+    };
+  },
+  async revoke(context, tokens) {
+    const response = await providerFetch(context, `${context.endpoints.api}/oauth/revoke`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${tokens.accessToken}` },
+    });
+    if (!response.ok) {
+      const text = scrubSecrets(await response.text(), [tokens.accessToken]);
+      throw new ProviderError(response.status === 401 ? "unauthorized" : response.status >= 500 ? "server_error" : "client_error", text || `HTTP ${response.status}`, { status: response.status });
+    }
+    await response.body?.cancel();
+  },
+  configSchema: v.object({
+    teamId: optionalText({ max: 36, pattern: UUID, message: "Use the team's ID (a UUID), from Linear's team settings or API." }),
+    stateId: optionalText({ max: 36, pattern: UUID, message: "Use the workflow state's ID (a UUID)." }),
+  }),
+  configFields: [
+    { name: "teamId", label: "Default team ID", type: "text", placeholder: "9cfb482a-81e3-4154-b5b9-2c805e70a02d", hint: "Issues are created in this team." },
+    { name: "stateId", label: "Default workflow state ID", type: "text", placeholder: "optional", hint: "Empty: the team's first Backlog state (or Triage)." },
+  ],
+  overridableFields: ["teamId", "stateId"],
+};

@@ -1,0 +1,106 @@
+import * as v from "valibot";
+import { optionalMappings, optionalText } from "../validation";
+import { asString, basicAuth, expiresAt, providerFetch, readJsonObject, retryAfterSeconds, scrubSecrets } from "./http.server";
+import { ProviderError, type ProviderContext, type ProviderModule, type StoredTokens } from "./types";
+
+// Pinned: from 2025-09-03 on, pages are created under data sources instead of databases.
+export const NOTION_VERSION = "2022-06-28";
+
+/** Notion errors: `{object:"error", status, code, message}`. */
+export async function notionError(response: Response, secrets: (string | null)[] = []): Promise<ProviderError> {
+  const text = await response.text();
+  let code: string | undefined;
+  let message = text;
+  try {
+    const data = JSON.parse(text) as Record<string, unknown>;
+    code = asString(data.code) ?? asString(data.error);
+    message = asString(data.message) ?? code ?? text;
+  } catch {
+    // keep the raw text
+  }
+  const status = response.status;
+  const scrubbed = scrubSecrets(code && message !== code ? `${code}: ${message}` : message || `HTTP ${status}`, secrets);
+  if (status === 401 || code === "unauthorized") return new ProviderError("unauthorized", scrubbed, { status, code });
+  if (status === 429 || code === "rate_limited") {
+    return new ProviderError("rate_limited", scrubbed, { status, code, retryAfterSeconds: retryAfterSeconds(response) ?? 1 });
+  }
+  return new ProviderError(status >= 500 ? "server_error" : "client_error", scrubbed, { status, code });
+}
+
+export function notionHeaders(tokens: StoredTokens) {
+  return { Authorization: `Bearer ${tokens.accessToken}`, "Notion-Version": NOTION_VERSION };
+}
+
+async function getBotUser(context: ProviderContext, tokens: StoredTokens) {
+  const response = await providerFetch(context, `${context.endpoints.api}/v1/users/me`, { headers: notionHeaders(tokens) });
+  if (!response.ok) throw await notionError(response, [tokens.accessToken]);
+  return readJsonObject(response);
+}
+
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+export const notion: ProviderModule = {
+  id: "notion",
+  name: "Notion",
+  icon: "/providers/notion.svg",
+  summary: "Create pages in a database, with default property values.",
+  defaultEndpoints: { web: "https://api.notion.com", api: "https://api.notion.com" },
+  oauth: {
+    protocol: "oauth2",
+    authorizeUrl: (endpoints) => `${endpoints.web}/v1/oauth/authorize`,
+    tokenUrl: (endpoints) => `${endpoints.api}/v1/oauth/token`,
+    // Notion has no scopes: access comes from the integration's capabilities and the pages picked.
+    scopes: [],
+    pkce: false,
+    clientAuthentication: "basic",
+    extraAuthorizeParams: { owner: "user" },
+    parseTokenResponse(data, now) {
+      const accessToken = asString(data.access_token);
+      if (!accessToken) throw new ProviderError("malformed_response", "The token response has no access_token.");
+      return {
+        accessToken,
+        refreshToken: asString(data.refresh_token) ?? null,
+        tokenSecret: null,
+        accessTokenExpiresAt: expiresAt(now, data.expires_in),
+        refreshTokenExpiresAt: null,
+        scopes: [],
+      };
+    },
+    supportsRefresh: true,
+  },
+  async fetchIdentity(context, tokens) {
+    const bot = await getBotUser(context, tokens);
+    const botId = asString(bot.id);
+    const botInfo = (bot.bot ?? {}) as Record<string, unknown>;
+    const workspaceName = asString(botInfo.workspace_name) ?? asString(bot.name) ?? "Notion workspace";
+    if (!botId) throw new ProviderError("malformed_response", "GET /v1/users/me answered without an id.");
+    const owner = (botInfo.owner ?? {}) as Record<string, unknown>;
+    const ownerUser = (owner.user ?? {}) as Record<string, unknown>;
+    const ownerName = asString(ownerUser.name);
+    return {
+      // Notion recommends the bot id as the key of a stored connection.
+      accountId: botId,
+      label: workspaceName,
+      url: null,
+      details: { workspace: workspaceName, bot_id: botId, ...(ownerName ? { authorized_by: ownerName } : {}) },
+    };
+  },
+  async revoke(context, tokens) {
+    const response = await providerFetch(context, `${context.endpoints.api}/v1/oauth/revoke`, {
+      method: "POST",
+      headers: { Authorization: basicAuth(context.credentials), "Content-Type": "application/json", "Notion-Version": NOTION_VERSION },
+      body: JSON.stringify({ token: tokens.accessToken }),
+    });
+    if (!response.ok) throw await notionError(response, [tokens.accessToken, context.credentials.clientSecret]);
+    await response.body?.cancel();
+  },
+  configSchema: v.object({
+    databaseId: optionalText({ max: 36, pattern: UUID, message: "Use the database ID from its URL: 32 hexadecimal characters." }),
+    propertyMappings: optionalMappings({ maxRows: 20, keyLabel: "property name" }),
+  }),
+  configFields: [
+    { name: "databaseId", label: "Target database ID", type: "text", placeholder: "2f26ee68df3a4d3a9f1c3e5a1b7c9d0e", hint: "Share the database with the integration in Notion first." },
+    { name: "propertyMappings", label: "Default property values", type: "mappings", hint: "Database property → value, e.g. Status → Inbox. The title property receives the insight title." },
+  ],
+  overridableFields: ["databaseId", "propertyMappings"],
+};

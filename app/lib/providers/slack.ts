@@ -1,0 +1,107 @@
+import * as v from "valibot";
+import { optionalText } from "../validation";
+import { asString, expiresAt, providerFetch, readJsonObject, retryAfterSeconds, scrubSecrets, splitScopes } from "./http.server";
+import { ProviderError, type ProviderContext, type ProviderModule, type StoredTokens } from "./types";
+
+const AUTH_ERRORS = new Set(["invalid_auth", "not_authed", "token_revoked", "account_inactive", "no_permission", "org_login_required", "team_added_to_org", "ekm_access_denied"]);
+
+/** Slack answers errors as HTTP 200 `{ok:false, error}` (429 for rate limits). */
+export async function slackCall(context: ProviderContext, method: string, tokens: StoredTokens, body?: Record<string, unknown>) {
+  const response = await providerFetch(context, `${context.endpoints.api}/${method}`, {
+    method: "POST",
+    headers: {
+      Authorization: `Bearer ${tokens.accessToken}`,
+      ...(body ? { "Content-Type": "application/json; charset=utf-8" } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (response.status === 429) {
+    await response.body?.cancel();
+    throw new ProviderError("rate_limited", "ratelimited", { status: 429, code: "ratelimited", retryAfterSeconds: retryAfterSeconds(response) ?? 30 });
+  }
+  if (response.status >= 500) {
+    await response.body?.cancel();
+    throw new ProviderError("server_error", `HTTP ${response.status}`, { status: response.status });
+  }
+  const data = await readJsonObject(response);
+  if (data.ok !== true) {
+    const code = asString(data.error) ?? `HTTP ${response.status}`;
+    const needed = asString(data.needed);
+    const message = scrubSecrets(needed ? `${code} (needed: ${needed})` : code, [tokens.accessToken]);
+    if (code === "token_expired") throw new ProviderError("token_expired", message, { status: response.status, code });
+    if (AUTH_ERRORS.has(code)) throw new ProviderError("unauthorized", message, { status: response.status, code });
+    if (code === "ratelimited" || code === "rate_limited") {
+      throw new ProviderError("rate_limited", message, { status: response.status, code, retryAfterSeconds: retryAfterSeconds(response) ?? 30 });
+    }
+    throw new ProviderError("client_error", message, { status: response.status, code });
+  }
+  return data;
+}
+
+export const slack: ProviderModule = {
+  id: "slack",
+  name: "Slack",
+  icon: "/providers/slack.svg",
+  summary: "Post messages to a channel as your Slack app, optionally under a custom name.",
+  defaultEndpoints: { web: "https://slack.com", api: "https://slack.com/api" },
+  oauth: {
+    protocol: "oauth2",
+    authorizeUrl: (endpoints) => `${endpoints.web}/oauth/v2/authorize`,
+    tokenUrl: (endpoints) => `${endpoints.api}/oauth.v2.access`,
+    // Slack wants bot scopes comma-separated; passed pre-joined because Arctic joins with spaces.
+    scopes: ["chat:write,chat:write.public,chat:write.customize"],
+    // PKCE would turn the app into a public client with 30-day refresh tokens.
+    pkce: false,
+    clientAuthentication: "basic",
+    parseTokenResponse(data, now) {
+      // oauth.v2.access reports failures as HTTP 200 {ok:false, error}.
+      if (data.ok !== true) {
+        const code = asString(data.error) ?? "unknown_error";
+        throw new ProviderError(code === "bad_client_secret" || code === "invalid_client_id" ? "client_error" : "unauthorized", code, { code });
+      }
+      const accessToken = asString(data.access_token);
+      if (!accessToken) throw new ProviderError("malformed_response", "The token response has no access_token.");
+      return {
+        accessToken,
+        refreshToken: asString(data.refresh_token) ?? null,
+        tokenSecret: null,
+        accessTokenExpiresAt: expiresAt(now, data.expires_in),
+        refreshTokenExpiresAt: null,
+        scopes: splitScopes(data.scope),
+      };
+    },
+    supportsRefresh: true,
+  },
+  async fetchIdentity(context, tokens) {
+    const data = await slackCall(context, "auth.test", tokens);
+    const teamId = asString(data.team_id);
+    const team = asString(data.team) ?? teamId;
+    const user = asString(data.user);
+    const userId = asString(data.user_id);
+    if (!teamId || !userId) throw new ProviderError("malformed_response", "auth.test answered without team_id and user_id.");
+    const botId = asString(data.bot_id);
+    return {
+      // One Slack connection is one app installation in one team, acting as its bot user.
+      accountId: `${teamId}:${userId}`,
+      label: user ? `${team} · @${user}` : (team ?? teamId),
+      url: asString(data.url) ?? null,
+      details: { team: team ?? teamId, team_id: teamId, bot_user_id: userId, ...(botId ? { bot_id: botId } : {}) },
+    };
+  },
+  async revoke(context, tokens) {
+    await slackCall(context, "auth.revoke", tokens);
+  },
+  configSchema: v.object({
+    channel: optionalText({
+      max: 80,
+      pattern: /^(?:[CGD][A-Z0-9]{6,}|#[a-z0-9][a-z0-9._-]{0,79})$/,
+      message: "Use a channel ID (C0123ABCD) or #channel-name.",
+    }),
+    username: optionalText({ max: 80 }),
+  }),
+  configFields: [
+    { name: "channel", label: "Default channel", type: "text", placeholder: "#alerts or C0123ABCD", hint: "Channel IDs survive renames; public channels work without inviting the app." },
+    { name: "username", label: "Posting name", type: "text", placeholder: "SpokeDo", hint: "Shown instead of the app's name (needs chat:write.customize)." },
+  ],
+  overridableFields: ["channel", "username"],
+};
