@@ -13,6 +13,7 @@ import {
 import type { ReactNode } from "react";
 import { AppShell } from "./components/app-shell";
 import { useNonce } from "./components/nonce";
+import { readFlash } from "./lib/flash.server";
 import { getCurrentSession } from "./lib/sessions.server";
 import { listWorkspacesOf } from "./lib/workspaces.server";
 import stylesheet from "./styles/app.css?url";
@@ -26,10 +27,11 @@ export const meta: MetaFunction = () => [{ title: "SpokeDo" }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const session = await getCurrentSession(context, request);
-  if (!session) return json({ viewer: null });
+  const flash = readFlash(context, request);
+  if (!session) return json({ viewer: null, flash });
   const workspaces = await listWorkspacesOf(context.db, session.user.id);
   const workspace = session.workspace ?? workspaces[0] ?? null;
-  return json({ viewer: { email: session.user.email, workspace, workspaces } });
+  return json({ viewer: { email: session.user.email, workspace, workspaces }, flash });
 }
 
 export type RootLoaderData = typeof loader;
@@ -54,9 +56,9 @@ export function Layout({ children }: { children: ReactNode }) {
 }
 
 export default function App() {
-  const { viewer } = useLoaderData<typeof loader>();
+  const { viewer, flash } = useLoaderData<typeof loader>();
   return (
-    <AppShell viewer={viewer}>
+    <AppShell viewer={viewer} flash={flash}>
       <Outlet />
     </AppShell>
   );
@@ -77,6 +79,10 @@ export function ErrorBoundary() {
     } else if (error.status === 429) {
       title = "Too many requests";
       message = "Please wait a moment before trying again.";
+    } else if ((error.status === 400 || error.status === 503) && typeof error.data === "string" && error.data) {
+      // Our own explanations (e.g. a stale authorization link); never a raw exception.
+      title = error.status === 400 ? "That did not work" : "Not available";
+      message = error.data;
     }
   }
   // Never render the error itself: it could carry stack traces, SQL or secrets.

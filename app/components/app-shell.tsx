@@ -15,7 +15,12 @@ const NAVIGATION = [
   { to: "/settings/workspace", label: "Workspace settings" },
 ];
 
-export function AppShell({ viewer, children }: { viewer: Viewer | null; children: ReactNode }) {
+export interface FlashMessage {
+  type: "success" | "error" | "info";
+  message: string;
+}
+
+export function AppShell({ viewer, flash, children }: { viewer: Viewer | null; flash?: FlashMessage | null; children: ReactNode }) {
   return (
     <>
       <a className="skip-link" href="#main">
@@ -29,6 +34,11 @@ export function AppShell({ viewer, children }: { viewer: Viewer | null; children
         {viewer ? <SignedInHeader viewer={viewer} /> : <SignedOutHeader />}
       </header>
       <main id="main" tabIndex={-1}>
+        {flash ? (
+          <div className={`flash flash--${flash.type}`} role={flash.type === "error" ? "alert" : "status"}>
+            {flash.message}
+          </div>
+        ) : null}
         {children}
       </main>
     </>

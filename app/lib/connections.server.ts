@@ -348,13 +348,17 @@ export function statusForProviderError(
 }
 
 /** Revokes the token at the provider, best effort: the outcome is reported, never blocking. */
-export async function revokeAtProvider(config: AppConfig, ring: KeyRing, connection: ConnectionRow): Promise<{ revoked: boolean; message: string }> {
+export async function revokeAtProvider(
+  config: AppConfig,
+  connection: Pick<ConnectionRow, "provider">,
+  tokens: StoredTokens,
+): Promise<{ revoked: boolean; message: string }> {
   const provider = getProvider(connection.provider);
   const context = providerContext(config, connection.provider);
   if (!provider.revoke) return { revoked: false, message: `${provider.name} offers no token revocation; remove the app from your ${provider.name} settings.` };
   if (!context) return { revoked: false, message: `${provider.name} is not configured, so the token could not be revoked there.` };
   try {
-    await provider.revoke(context, await decryptTokens(ring, connection));
+    await provider.revoke(context, tokens);
     return { revoked: true, message: `The token was revoked at ${provider.name}.` };
   } catch (error) {
     if (!(error instanceof ProviderError)) throw error;

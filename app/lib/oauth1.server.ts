@@ -18,6 +18,8 @@ export interface OAuth1RequestOptions {
   bodyParams?: Record<string, string>;
   now?: number;
   nonce?: string;
+  /** oauth_version is optional in RFC 5849; sent by default as most providers' samples do. */
+  includeVersion?: boolean;
 }
 
 export async function signatureBaseString(method: string, url: string, params: [string, string][]) {
@@ -39,7 +41,7 @@ export async function oauth1AuthorizationHeader(options: OAuth1RequestOptions): 
     oauth_nonce: options.nonce ?? randomToken(16),
     oauth_signature_method: "HMAC-SHA1",
     oauth_timestamp: String(Math.floor((options.now ?? Date.now()) / 1000)),
-    oauth_version: "1.0",
+    ...(options.includeVersion === false ? {} : { oauth_version: "1.0" }),
     ...(options.token ? { oauth_token: options.token } : {}),
     ...options.oauthParams,
   };

@@ -1,0 +1,3 @@
+export function ProviderIcon({ src, size = 28 }: { src: string; size?: number }) {
+  return <img className="provider-icon" src={src} alt="" width={size} height={size} />;
+}

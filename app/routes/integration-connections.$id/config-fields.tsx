@@ -1,0 +1,82 @@
+import type { FieldMetadata, FormMetadata } from "@conform-to/react";
+import { ErrorList, Field } from "~/components/forms";
+import type { ConfigField } from "~/lib/providers/types";
+import type { FormValue, SettingsShape } from "./schema";
+
+const SPARE_ROWS = 2;
+
+/**
+ * The provider's config fields, described by its module. Key/value rows always offer a few
+ * empty rows, so more can be added without JavaScript (save to get more).
+ */
+export function ConfigFields({
+  form,
+  fields,
+  overridable,
+}: {
+  form: FormMetadata<SettingsShape, string[]>;
+  fields: ConfigField[];
+  overridable: string[];
+}) {
+  const config = form.getFieldset().config.getFieldset() as Record<string, FieldMetadata<FormValue, SettingsShape, string[]>>;
+  return (
+    <fieldset className="stack config-fields">
+      <legend className="field__label">Defaults for intents</legend>
+      <p className="muted small">Intents that use this connection inherit these values; they can override the ones marked “overridable”.</p>
+      {fields.map((field) => {
+        const meta = config[field.name]!;
+        const hint = [field.hint, overridable.includes(field.name) ? "Overridable per intent." : null].filter(Boolean).join(" ");
+        if (field.type === "mappings") return <MappingRows key={field.name} field={field} meta={meta} hint={hint} />;
+        const initial = typeof meta.initialValue === "string" ? meta.initialValue : "";
+        return (
+          <Field key={field.name} label={field.label} hint={hint} errorId={meta.errorId} errors={meta.errors}>
+            <input
+              type="text"
+              id={meta.id}
+              name={meta.name}
+              defaultValue={initial}
+              placeholder={field.placeholder}
+              aria-invalid={meta.errors ? true : undefined}
+              aria-describedby={meta.errors ? meta.errorId : undefined}
+              autoComplete="off"
+            />
+          </Field>
+        );
+      })}
+    </fieldset>
+  );
+}
+
+function MappingRows({ field, meta, hint }: { field: ConfigField; meta: { name: string; id: string; errorId: string; errors?: string[]; initialValue?: unknown }; hint: string }) {
+  const existing = Array.isArray(meta.initialValue) ? (meta.initialValue as { key?: string; value?: string }[]) : [];
+  const rows = [...existing, ...Array.from({ length: SPARE_ROWS }, () => ({ key: "", value: "" }))];
+  return (
+    <div className={meta.errors ? "field field--invalid" : "field"}>
+      <span className="field__label" id={`${meta.id}-label`}>
+        {field.label}
+      </span>
+      <table className="mappings" aria-labelledby={`${meta.id}-label`}>
+        <thead>
+          <tr>
+            <th scope="col">Property</th>
+            <th scope="col">Value</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row, index) => (
+            <tr key={index}>
+              <td>
+                <input type="text" name={`${meta.name}[${index}].key`} defaultValue={row.key ?? ""} aria-label={`Property ${index + 1}`} autoComplete="off" />
+              </td>
+              <td>
+                <input type="text" name={`${meta.name}[${index}].value`} defaultValue={row.value ?? ""} aria-label={`Value ${index + 1}`} autoComplete="off" />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {hint ? <p className="field__hint">{hint} Leave a row empty to remove it.</p> : null}
+      <ErrorList id={meta.errorId} errors={meta.errors} />
+    </div>
+  );
+}
