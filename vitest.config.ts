@@ -1,9 +1,39 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import tsconfigPaths from "vite-tsconfig-paths";
 import { defineConfig, type ViteUserConfig } from "vitest/config";
 
 const root = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+// Test-only configuration: providers point at the in-process emulator (test/emulator), and the
+// key ring is random for every run, so no key material lives in the repository.
+const EMULATOR = "https://provider-emulator.test";
+export const TEST_BINDINGS = {
+  APP_URL: "https://spokedo.test",
+  TOKEN_ENCRYPTION_KEYS: `test1:${randomBytes(32).toString("base64url")},test2:${randomBytes(32).toString("base64url")}`,
+  TOKEN_ENCRYPTION_PRIMARY_KEY_ID: "test2",
+  GITHUB_CLIENT_ID: "emu-github-client",
+  GITHUB_CLIENT_SECRET: "emu-github-secret",
+  GITHUB_WEB_URL: `${EMULATOR}/github`,
+  GITHUB_API_URL: `${EMULATOR}/github/api`,
+  SLACK_CLIENT_ID: "emu-slack-client",
+  SLACK_CLIENT_SECRET: "emu-slack-secret",
+  SLACK_WEB_URL: `${EMULATOR}/slack`,
+  SLACK_API_URL: `${EMULATOR}/slack/api`,
+  NOTION_CLIENT_ID: "emu-notion-client",
+  NOTION_CLIENT_SECRET: "emu-notion-secret",
+  NOTION_WEB_URL: `${EMULATOR}/notion`,
+  NOTION_API_URL: `${EMULATOR}/notion`,
+  LINEAR_CLIENT_ID: "emu-linear-client",
+  LINEAR_CLIENT_SECRET: "emu-linear-secret",
+  LINEAR_WEB_URL: `${EMULATOR}/linear`,
+  LINEAR_API_URL: `${EMULATOR}/linear/api`,
+  TRELLO_API_KEY: "emu-trello-key",
+  TRELLO_API_SECRET: "emu-trello-secret",
+  TRELLO_WEB_URL: `${EMULATOR}/trello`,
+  TRELLO_API_URL: `${EMULATOR}/trello/api`,
+};
 
 // In CI a JSON report feeds the one-line summary printed by .ci/run.
 const reporters: NonNullable<ViteUserConfig["test"]>["reporters"] = process.env.CI
@@ -16,7 +46,7 @@ export default defineConfig(async () => ({
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
-        bindings: { TEST_MIGRATIONS: await readD1Migrations(root("./migrations")) },
+        bindings: { ...TEST_BINDINGS, TEST_MIGRATIONS: await readD1Migrations(root("./migrations")) },
       },
     }),
   ],

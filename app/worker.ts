@@ -35,6 +35,7 @@ export default {
     for (const cookie of context.responseCookies) response.headers.append("Set-Cookie", cookie);
     const bookmark = bookmarkCookie(request, context);
     if (bookmark) response.headers.append("Set-Cookie", bookmark);
+    response.headers.set("Server-Timing", `d1;desc="${context.dbHandle.queryCount()} queries"`);
     return applySecurityHeaders(response, {
       nonce: cspNonce,
       secure: context.secure,

@@ -2,8 +2,8 @@ import { sql, type Compilable } from "kysely";
 import type { AppConfig } from "./config.server";
 import { type ConnectionRow, type ConnectionStatus, type Db, type DbHandle } from "./db.server";
 import { getProvider } from "./providers/registry";
-import { ProviderError, type AccountIdentity, type ProviderContext, type ProviderId, type StoredTokens, type TokenSet } from "./providers/types";
-import { decryptToken, encryptToken, type KeyRing } from "./token-crypto.server";
+import { ProviderError, describeProviderError, type AccountIdentity, type ProviderContext, type ProviderId, type StoredTokens, type TokenSet } from "./providers/types";
+import { TokenCryptoError, decryptToken, encryptToken, type KeyRing } from "./token-crypto.server";
 
 export const PAGE_SIZE = 25;
 export const UNUSED_AFTER_MS = 90 * 24 * 60 * 60 * 1000;
@@ -296,6 +296,19 @@ export function providerContext(config: AppConfig, provider: ProviderId): Provid
   return { endpoints: settings.endpoints, credentials: settings.credentials, fetch: (input, init) => fetch(input, init) };
 }
 
+export const UNREADABLE_TOKENS =
+  "The stored tokens could not be decrypted (their key is gone or they were altered). Re-authorize to store fresh ones.";
+
+/** The connection's tokens, or null when they cannot be decrypted (never a plaintext fallback). */
+export async function tryDecryptTokens(ring: KeyRing, row: ConnectionRow): Promise<StoredTokens | null> {
+  try {
+    return await decryptTokens(ring, row);
+  } catch (error) {
+    if (error instanceof TokenCryptoError) return null;
+    throw error;
+  }
+}
+
 export type ConnectionTestOutcome = { status: ConnectionStatus; message: string };
 
 /**
@@ -313,7 +326,15 @@ export async function testConnection(
   if (!context) {
     return { status: connection.status, message: `${provider.name} is not configured on this server, so it cannot be tested.` };
   }
-  const tokens = await decryptTokens(ring, connection);
+  let tokens: StoredTokens;
+  try {
+    tokens = await decryptTokens(ring, connection);
+  } catch (error) {
+    if (!(error instanceof TokenCryptoError)) throw error;
+    const reason = UNREADABLE_TOKENS;
+    await setConnectionStatus(handle.db, connection.workspace_id, connection.id, "error", { reason, error: reason });
+    return { status: "error", message: reason };
+  }
   try {
     const identity = await provider.fetchIdentity(context, tokens);
     if (identity.accountId !== connection.account_id) {
@@ -343,17 +364,17 @@ export function statusForProviderError(
   if (error.kind === "unauthorized") {
     return { status: "revoked", reason: `${providerName} no longer accepts the token (${error.message}). Re-authorize to restore access.` };
   }
-  const status = error.details.status ? `HTTP ${error.details.status}: ` : "";
-  return { status: "error", reason: `${providerName} answered with an error: ${status}${error.message}` };
+  return { status: "error", reason: `${providerName} answered with an error: ${describeProviderError(error)}` };
 }
 
 /** Revokes the token at the provider, best effort: the outcome is reported, never blocking. */
 export async function revokeAtProvider(
   config: AppConfig,
   connection: Pick<ConnectionRow, "provider">,
-  tokens: StoredTokens,
+  tokens: StoredTokens | null,
 ): Promise<{ revoked: boolean; message: string }> {
   const provider = getProvider(connection.provider);
+  if (!tokens) return { revoked: false, message: `The stored token was unreadable, so it could not be revoked at ${provider.name}.` };
   const context = providerContext(config, connection.provider);
   if (!provider.revoke) return { revoked: false, message: `${provider.name} offers no token revocation; remove the app from your ${provider.name} settings.` };
   if (!context) return { revoked: false, message: `${provider.name} is not configured, so the token could not be revoked there.` };
@@ -362,7 +383,10 @@ export async function revokeAtProvider(
     return { revoked: true, message: `The token was revoked at ${provider.name}.` };
   } catch (error) {
     if (!(error instanceof ProviderError)) throw error;
-    return { revoked: false, message: `${provider.name} did not confirm the revocation (${error.message}); you may want to remove the app from your ${provider.name} settings.` };
+    return {
+      revoked: false,
+      message: `${provider.name} did not confirm the revocation (${describeProviderError(error)}); you may want to remove the app from your ${provider.name} settings.`,
+    };
   }
 }
 

@@ -148,13 +148,24 @@ export type Db = Kysely<Database>;
 export interface DbHandle {
   db: Db;
   d1: D1DatabaseSession;
+  /** SQL statements prepared through this handle so far (reported in Server-Timing). */
+  queryCount(): number;
 }
 
 export function openDatabase(binding: D1Database, bookmark: string | null): DbHandle {
-  const d1 = binding.withSession(bookmark ?? "first-unconstrained");
+  const session = binding.withSession(bookmark ?? "first-unconstrained");
+  let queries = 0;
+  const d1: D1DatabaseSession = {
+    prepare(query) {
+      queries += 1;
+      return session.prepare(query);
+    },
+    batch: (statements) => session.batch(statements),
+    getBookmark: () => session.getBookmark(),
+  };
   // kysely-d1 only calls prepare().bind().all(), which a D1 session provides as well.
   const db = new Kysely<Database>({ dialect: new D1Dialect({ database: d1 as unknown as D1Database }) });
-  return { db, d1 };
+  return { db, d1, queryCount: () => queries };
 }
 
 /**

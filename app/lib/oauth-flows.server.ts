@@ -8,7 +8,7 @@ import { oauth1AuthorizationHeader } from "./oauth1.server";
 import { createAuthorizationUrl, exchangeAuthorizationCode, generateCodeVerifier, generateState } from "./oauth2-client.server";
 import { providerFetch, scrubSecrets } from "./providers/http.server";
 import { getProvider } from "./providers/registry";
-import { ProviderError, type AccountIdentity, type OAuth1Details, type ProviderContext, type ProviderId, type TokenSet } from "./providers/types";
+import { ProviderError, describeProviderError, type AccountIdentity, type OAuth1Details, type ProviderContext, type ProviderId, type TokenSet } from "./providers/types";
 import { decryptToken, encryptToken, type KeyRing } from "./token-crypto.server";
 
 export const FLOW_TTL_MS = 10 * 60 * 1000;
@@ -74,7 +74,7 @@ export async function startAuthorization(
     try {
       requestToken = await fetchRequestToken(providerCtx, provider.oauth, callback);
     } catch (error) {
-      if (error instanceof ProviderError) return { ok: false, reason: "provider_error", message: `${provider.name}: ${error.message}` };
+      if (error instanceof ProviderError) return { ok: false, reason: "provider_error", message: `${provider.name}: ${describeProviderError(error)}` };
       throw error;
     }
     await context.db
@@ -214,7 +214,7 @@ export async function completeAuthorization(
     identity = await module.fetchIdentity(providerCtx, tokens);
   } catch (failure) {
     if (!(failure instanceof ProviderError)) throw failure;
-    return { kind: "failed", flow, message: `${module.name} did not complete the authorization: ${failure.message}` };
+    return { kind: "failed", flow, message: `${module.name} did not complete the authorization: ${describeProviderError(failure)}` };
   }
 
   if (flow.purpose === "new") {

@@ -3,7 +3,7 @@ import { Form, useLoaderData } from "@remix-run/react";
 import { SubmitButton } from "~/components/forms";
 import { requireWorkspaceMember } from "~/lib/auth.server";
 import { requireConnection, requireKeyRing } from "~/lib/connection-guards.server";
-import { decryptTokens, deleteConnection, listDependentIntents, revokeAtProvider } from "~/lib/connections.server";
+import { deleteConnection, listDependentIntents, revokeAtProvider, tryDecryptTokens } from "~/lib/connections.server";
 import { flashCookie } from "~/lib/flash.server";
 import { readFormData } from "~/lib/http.server";
 import { getProvider } from "~/lib/providers/registry";
@@ -32,7 +32,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   await readFormData(request);
   const connection = await requireConnection(context, workspace.id, params.id ?? "");
   // Read the tokens first: once the row is gone they cannot be revoked any more.
-  const tokens = await decryptTokens(ring, connection);
+  const tokens = await tryDecryptTokens(ring, connection);
   const deleted = await deleteConnection(context.db, workspace.id, connection.id);
   if (!deleted.ok) {
     if (deleted.reason === "not_found") throw new Response("Not found", { status: 404 });

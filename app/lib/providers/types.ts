@@ -118,3 +118,10 @@ export interface StoredTokens {
   refreshToken: string | null;
   tokenSecret: string | null;
 }
+
+/** "HTTP 502: Bad Gateway": the status (when known) and the provider's own words, once each. */
+export function describeProviderError(error: ProviderError): string {
+  const status = error.details.status;
+  if (!status || error.message.startsWith("HTTP ")) return error.message;
+  return `HTTP ${status}: ${error.message}`;
+}
