@@ -1,7 +1,8 @@
 import { defineConfig } from "@playwright/test";
 
 const PORT = Number(process.env.E2E_PORT ?? 8790);
-const STATE = ".wrangler/e2e-state";
+const EMULATOR_PORT = PORT + 1;
+const STATE = ".wrangler/e2e";
 
 export default defineConfig({
   testDir: "test/e2e",
@@ -37,17 +38,18 @@ export default defineConfig({
     { name: "javascript-enabled", use: { javaScriptEnabled: true } },
   ],
   webServer: {
-    // The built Worker under wrangler, on a fresh, migrated local D1 for every run.
+    // The built Worker under wrangler beside the provider emulator, on a fresh, migrated local
+    // D1 and freshly generated local secrets for every run.
     command: [
       `rm -rf ${STATE}`,
-      `wrangler d1 migrations apply DB --local --persist-to ${STATE}`,
-      `wrangler dev --port ${PORT} --persist-to ${STATE} --ip 127.0.0.1 --show-interactive-dev-session=false`,
+      `CI=true wrangler d1 migrations apply DB --local --persist-to ${STATE}/d1`,
+      `node test/emulator/run-local.mjs --app-port ${PORT} --emulator-port ${EMULATOR_PORT} --vars ${STATE}/dev.vars --persist-to ${STATE}/d1`,
     ].join(" && "),
     url: `http://localhost:${PORT}/`,
     reuseExistingServer: false,
     timeout: 120_000,
     stdout: "ignore",
     stderr: "pipe",
-    env: { WRANGLER_SEND_METRICS: "false", CI: "true" },
+    env: { WRANGLER_SEND_METRICS: "false" },
   },
 });

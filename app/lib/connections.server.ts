@@ -40,9 +40,12 @@ function escapeLike(text: string) {
  * function), so the index never runs a query per row however many connections exist.
  */
 export async function listConnections(db: Db, workspaceId: string, filters: ConnectionFilters, now = Date.now()) {
-  let query = db
-    .selectFrom("connections as c")
-    .where("c.workspace_id", "=", workspaceId)
+  let filtered = db.selectFrom("connections as c").where("c.workspace_id", "=", workspaceId);
+  if (filters.provider) filtered = filtered.where("c.provider", "=", filters.provider);
+  if (filters.status) filtered = filtered.where("c.status", "=", filters.status);
+  if (filters.search) filtered = filtered.where(sql<boolean>`c.name like ${`%${escapeLike(filters.search)}%`} escape '\\'`);
+  if (filters.unused) filtered = filtered.where(sql<boolean>`coalesce(c.last_used_at, c.created_at) < ${now - UNUSED_AFTER_MS}`);
+  let query = filtered
     .select([
       "c.id",
       "c.name",
@@ -60,10 +63,6 @@ export async function listConnections(db: Db, workspaceId: string, filters: Conn
           .as("intent_count"),
       sql<number>`count(*) over ()`.as("total"),
     ]);
-  if (filters.provider) query = query.where("c.provider", "=", filters.provider);
-  if (filters.status) query = query.where("c.status", "=", filters.status);
-  if (filters.search) query = query.where(sql<boolean>`c.name like ${`%${escapeLike(filters.search)}%`} escape '\\'`);
-  if (filters.unused) query = query.where(sql<boolean>`coalesce(c.last_used_at, c.created_at) < ${now - UNUSED_AFTER_MS}`);
   if (filters.sort === "last_used") query = query.orderBy(sql`c.last_used_at is null`).orderBy("c.last_used_at", "desc");
   if (filters.sort === "status") {
     query = query.orderBy(sql`case c.status when 'error' then 0 when 'revoked' then 1 when 'expired' then 2 else 3 end`);
@@ -84,6 +83,11 @@ export async function listConnections(db: Db, workspaceId: string, filters: Conn
     createdAt: row.created_at,
     intentCount: Number(row.intent_count ?? 0),
   }));
+  if (rows.length === 0 && filters.page > 1) {
+    // Past the last page the window count has no row to ride on: count on its own.
+    const count = await filtered.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+    return { connections, total: Number(count.n) };
+  }
   return { connections, total: Number(rows[0]?.total ?? 0) };
 }
 

@@ -1,4 +1,4 @@
-import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
+import { json, redirect, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
 import { ProviderIcon } from "~/components/provider-icon";
@@ -36,6 +36,13 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     sort: filters.sort,
     page: filters.page,
   });
+  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+  if (filters.page > pages) {
+    const url = new URL(request.url);
+    if (pages === 1) url.searchParams.delete("page");
+    else url.searchParams.set("page", String(pages));
+    throw redirect(`${url.pathname}${url.search}`);
+  }
   const filtered = Boolean(filters.provider || filters.status || filters.q || filters.unused);
   return json({
     now: Date.now(),
@@ -43,7 +50,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     connections,
     total,
     page: filters.page,
-    pages: Math.max(1, Math.ceil(total / PAGE_SIZE)),
+    pages,
     filters: { provider: filters.provider ?? "", status: filters.status ?? "", q: filters.q ?? "", unused: filters.unused === "1", sort: filters.sort },
     filtered,
     providers: PROVIDER_LIST.map((provider) => ({ id: provider.id, name: provider.name, icon: provider.icon })),

@@ -91,3 +91,13 @@ export async function countRows(table: "users" | "workspaces" | "memberships" | 
     .executeTakeFirstOrThrow();
   return Number(row.count);
 }
+
+/** HTML without React's `<!-- -->` text separators, so sentences can be matched whole. */
+export async function pageHtml(response: Response) {
+  return (await response.text()).replaceAll("<!-- -->", "");
+}
+
+/** The `<input>` tag with this name, for asserting on its attributes in any order. */
+export function inputTag(html: string, name: string) {
+  return [...html.matchAll(/<input\b[^>]*>/g)].map((m) => m[0]).find((tag) => tag.includes(`name="${name}"`)) ?? "";
+}

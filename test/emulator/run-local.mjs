@@ -1,0 +1,93 @@
+// Runs SpokeDo (the built Worker, under wrangler) beside the provider emulator, so every
+// provider can be connected offline. Used by `npm start` and by the browser tests.
+//
+//   node test/emulator/run-local.mjs [--app-port 8787] [--emulator-port 8788]
+//        [--vars .dev.vars] [--persist-to .wrangler/state] [--fresh]
+//
+// When the vars file is missing it is created with random local secrets (encryption key ring)
+// and the emulator's endpoints and client credentials. Real credentials can replace them: a
+// provider whose *_WEB_URL/*_API_URL lines are removed talks to the real provider.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { parseArgs } from "node:util";
+
+const { values: args } = parseArgs({
+  options: {
+    "app-port": { type: "string", default: "8787" },
+    "emulator-port": { type: "string", default: "8788" },
+    vars: { type: "string", default: ".dev.vars" },
+    "persist-to": { type: "string", default: ".wrangler/state" },
+    fresh: { type: "boolean", default: false },
+  },
+});
+
+const appOrigin = `http://localhost:${args["app-port"]}`;
+const emulatorOrigin = `http://localhost:${args["emulator-port"]}`;
+
+if (args.fresh) rmSync(args["persist-to"], { recursive: true, force: true });
+
+if (!existsSync(args.vars)) {
+  mkdirSync(dirname(args.vars), { recursive: true });
+  const key = randomBytes(32).toString("base64url");
+  const lines = [
+    "# Generated for local development by test/emulator/run-local.mjs. Random, never used in production.",
+    `APP_URL=${appOrigin}`,
+    `TOKEN_ENCRYPTION_KEYS=local1:${key}`,
+    "TOKEN_ENCRYPTION_PRIMARY_KEY_ID=local1",
+    "",
+    `# Providers: the local emulator at ${emulatorOrigin}. Replace with real credentials (and drop the URLs) to use a real provider.`,
+    "GITHUB_CLIENT_ID=emu-github-client",
+    "GITHUB_CLIENT_SECRET=emu-github-secret",
+    `GITHUB_WEB_URL=${emulatorOrigin}/github`,
+    `GITHUB_API_URL=${emulatorOrigin}/github/api`,
+    "SLACK_CLIENT_ID=emu-slack-client",
+    "SLACK_CLIENT_SECRET=emu-slack-secret",
+    `SLACK_WEB_URL=${emulatorOrigin}/slack`,
+    `SLACK_API_URL=${emulatorOrigin}/slack/api`,
+    "NOTION_CLIENT_ID=emu-notion-client",
+    "NOTION_CLIENT_SECRET=emu-notion-secret",
+    `NOTION_WEB_URL=${emulatorOrigin}/notion`,
+    `NOTION_API_URL=${emulatorOrigin}/notion`,
+    "LINEAR_CLIENT_ID=emu-linear-client",
+    "LINEAR_CLIENT_SECRET=emu-linear-secret",
+    `LINEAR_WEB_URL=${emulatorOrigin}/linear`,
+    `LINEAR_API_URL=${emulatorOrigin}/linear/api`,
+    "TRELLO_API_KEY=emu-trello-key",
+    "TRELLO_API_SECRET=emu-trello-secret",
+    `TRELLO_WEB_URL=${emulatorOrigin}/trello`,
+    `TRELLO_API_URL=${emulatorOrigin}/trello/api`,
+    "",
+  ];
+  writeFileSync(args.vars, lines.join("\n"), { mode: 0o600 });
+  console.log(`Created ${args.vars} with local secrets; providers point at the emulator (${emulatorOrigin}).`);
+}
+
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+const quiet = ["--show-interactive-dev-session=false", "--log-level", process.env.CI ? "warn" : "info"];
+const children = [
+  spawn(
+    "wrangler",
+    ["dev", "-c", "test/emulator/wrangler.toml", "--port", args["emulator-port"], "--inspector-port", String(Number(args["emulator-port"]) + 1000),
+      "--var", `APP_ORIGIN:${appOrigin}`, "--var", `EMULATOR_ORIGIN:${emulatorOrigin}`, ...quiet],
+    { stdio: "inherit", env },
+  ),
+  spawn(
+    "wrangler",
+    ["dev", "--port", args["app-port"], "--inspector-port", String(Number(args["app-port"]) + 1000), "--persist-to", args["persist-to"],
+      "--env-file", args.vars, ...quiet],
+    { stdio: "inherit", env },
+  ),
+];
+
+let stopping = false;
+function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) child.kill("SIGTERM");
+  setTimeout(() => process.exit(code), 500).unref();
+}
+for (const child of children) child.on("exit", (code) => stop(code ?? 0));
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => stop(0));
+console.log(`SpokeDo: ${appOrigin}  ·  provider emulator: ${emulatorOrigin}`);

@@ -1,0 +1,135 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { runBatch, openDatabase, type ConnectionStatus } from "~/lib/db.server";
+import type { ProviderId } from "~/lib/providers/types";
+import { connect, queryCount, useEmulator } from "./connections-support";
+import { pageHtml, signedUpUser } from "./helpers";
+
+const emulator = useEmulator();
+const DAY = 24 * 3600 * 1000;
+
+/** Seeds connections straight into D1 (their tokens are never read by the index). */
+async function seed(workspaceId: string, rows: { name: string; provider?: ProviderId; status?: ConnectionStatus; lastUsedAt?: number | null; createdAt?: number }[]) {
+  const handle = openDatabase(env.DB, "first-primary");
+  const now = Date.now();
+  const inserts = rows.map((row) =>
+    handle.db.insertInto("connections").values({
+      id: crypto.randomUUID(),
+      workspace_id: workspaceId,
+      provider: row.provider ?? "github",
+      name: row.name,
+      status: row.status ?? "active",
+      status_reason: null,
+      status_changed_at: now,
+      account_id: "1",
+      account_label: `${row.name}-account`,
+      identity_json: "{}",
+      scopes: "",
+      access_token_ct: "v1.none.AAAAAAAAAAAAAAAA.AA",
+      token_version: 1,
+      authorized_at: now,
+      config_json: "{}",
+      created_at: row.createdAt ?? now,
+      updated_at: now,
+      last_used_at: row.lastUsedAt ?? null,
+    }),
+  );
+  for (let i = 0; i < inserts.length; i += 50) await runBatch(handle, inserts.slice(i, i + 50));
+}
+
+function names(html: string) {
+  return [...html.matchAll(/class="connection-link"[^>]*>.*?<span>([^<]+)<\/span>/g)].map((m) => m[1]);
+}
+
+describe("connections index", () => {
+  it("leads an empty workspace to /new", async () => {
+    const { browser } = await signedUpUser();
+    const html = await pageHtml(await browser.get("/integration-connections"));
+    expect(html).toContain("No connections yet");
+    expect(html).toContain('href="/integration-connections/new"');
+  });
+
+  it("lists name, provider, account, status badge, last used ('never' or relative with the exact time) and intent count", async () => {
+    const { browser, workspaceId } = await signedUpUser();
+    const { id } = await connect(browser, emulator(), "github", "github-personal");
+    await seed(workspaceId, [{ name: "slack-eng", provider: "slack", status: "revoked", lastUsedAt: Date.now() - 3 * DAY }]);
+    const now = Date.now();
+    const { database } = await import("./helpers");
+    await database().insertInto("intents").values({ id: crypto.randomUUID(), workspace_id: workspaceId, connection_id: id!, name: "triage", enabled: 1, overrides_json: "{}", created_at: now, updated_at: now }).execute();
+    const html = await pageHtml(await browser.get("/integration-connections"));
+    expect(names(html)).toEqual(["github-personal", "slack-eng"]);
+    expect(html).toContain("octocat");
+    expect(html).toContain('class="badge status status--revoked"');
+    expect(html).toMatch(/<time dateTime="[^"]+" title="\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC">3 days ago<\/time>/);
+    expect(html).toContain('<span class="muted">never</span>');
+    expect(html).toMatch(/github-personal[\s\S]*?<td>1<\/td>/);
+  });
+
+  it("filters by provider and status, searches by name and sorts", async () => {
+    const { browser, workspaceId } = await signedUpUser();
+    await seed(workspaceId, [
+      { name: "github-personal", provider: "github", lastUsedAt: Date.now() - DAY },
+      { name: "github-work", provider: "github", status: "expired", lastUsedAt: Date.now() - 2 * DAY },
+      { name: "slack-eng", provider: "slack", status: "error" },
+      { name: "notion-wiki", provider: "notion", lastUsedAt: Date.now() - 10 * DAY },
+      { name: "trello_100%", provider: "trello" },
+    ]);
+    const list = async (query: string) => names(await pageHtml(await browser.get(`/integration-connections?${query}`)));
+    expect(await list("provider=github")).toEqual(["github-personal", "github-work"]);
+    expect(await list("status=error")).toEqual(["slack-eng"]);
+    expect(await list("q=work")).toEqual(["github-work"]);
+    expect(await list("q=%25")).toEqual(["trello_100%"]);
+    expect(await list("q=_")).toEqual(["trello_100%"]);
+    expect(await list("sort=last_used")).toEqual(["github-personal", "github-work", "notion-wiki", "slack-eng", "trello_100%"]);
+    expect(await list("sort=status")).toEqual(["slack-eng", "github-work", "github-personal", "notion-wiki", "trello_100%"]);
+    expect(await list("provider=myspace&status=bogus&sort=nonsense&page=-4")).toHaveLength(5);
+    const none = await pageHtml(await browser.get("/integration-connections?q=nothing-like-this"));
+    expect(none).toContain("No connection matches");
+  });
+
+  it("finds connections not used in 90 days (never-used ones count from their creation)", async () => {
+    const { browser, workspaceId } = await signedUpUser();
+    await seed(workspaceId, [
+      { name: "fresh", lastUsedAt: Date.now() - DAY },
+      { name: "stale", lastUsedAt: Date.now() - 120 * DAY },
+      { name: "never-used-old", lastUsedAt: null, createdAt: Date.now() - 200 * DAY },
+      { name: "never-used-new", lastUsedAt: null },
+    ]);
+    const html = await pageHtml(await browser.get("/integration-connections?unused=1"));
+    expect(names(html)).toEqual(["never-used-old", "stale"]);
+  });
+
+  it("pages through 1,200 connections with one query per page for the list", async () => {
+    const { browser, workspaceId } = await signedUpUser();
+    await seed(workspaceId, Array.from({ length: 1200 }, (_, i) => ({ name: `conn-${String(i).padStart(4, "0")}`, provider: (["github", "slack", "notion", "linear", "trello"] as const)[i % 5] })));
+    const first = await browser.get("/integration-connections");
+    const firstHtml = await pageHtml(first);
+    expect(firstHtml).toContain("1200 connections");
+    expect(firstHtml).toContain("Page 1 of 48");
+    expect(names(firstHtml)).toHaveLength(25);
+    // Session lookup + the workspace switcher (root) + the page's single list query.
+    expect(queryCount(first)).toBe(3);
+
+    const last = await browser.get("/integration-connections?page=10&provider=slack");
+    const lastHtml = await pageHtml(last);
+    expect(lastHtml).toContain("240 connections match");
+    expect(lastHtml).toContain("Page 10 of 10");
+    expect(names(lastHtml)).toHaveLength(15);
+    expect(queryCount(last)).toBe(3);
+
+    // Past the end: one more count query, then the last page.
+    const beyond = await browser.get("/integration-connections?page=48&provider=slack");
+    expect(beyond.status).toBe(302);
+    expect(beyond.headers.get("Location")).toBe("/integration-connections?page=10&provider=slack");
+    expect(queryCount(beyond)).toBe(4);
+  });
+
+  it("counts the queries of the detail page", async () => {
+    const { browser } = await signedUpUser();
+    const { id } = await connect(browser, emulator(), "github", "github-personal");
+    const response = await browser.get(`/integration-connections/${id}`);
+    expect(response.status).toBe(200);
+    // Session, switcher, the connection, its dependent intents, a pending re-authorization.
+    expect(queryCount(response)).toBe(5);
+  });
+});

@@ -1,0 +1,70 @@
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach } from "vitest";
+import { decryptTokens } from "~/lib/connections.server";
+import type { ConnectionRow } from "~/lib/db.server";
+import { loadKeyRing } from "~/lib/token-crypto.server";
+import { createEmulator, installEmulatorFetch, submitConsent, type Emulator, type Provider } from "../emulator";
+import { Browser, database } from "./helpers";
+
+/** A fresh in-process provider emulator for every test, serving the app's outbound fetches. */
+export function useEmulator(): () => Emulator {
+  let emulator: Emulator | undefined;
+  let uninstall: (() => void) | undefined;
+  beforeEach(() => {
+    emulator = createEmulator({ origin: "https://provider-emulator.test", appOrigin: env.APP_URL });
+    uninstall = installEmulatorFetch(emulator);
+  });
+  afterEach(() => {
+    uninstall?.();
+    emulator = undefined;
+  });
+  return () => {
+    if (!emulator) throw new Error("the emulator only exists inside a test");
+    return emulator;
+  };
+}
+
+export const PROVIDERS: Provider[] = ["github", "slack", "notion", "linear", "trello"];
+
+/** Starts an authorization from SpokeDo: returns the provider URL the browser is sent to. */
+export async function startConnect(browser: Browser, provider: Provider, name: string) {
+  const response = await browser.post("/integration-connections/new", { provider, name });
+  if (response.status !== 303) throw new Error(`starting ${provider} answered ${response.status}: ${await response.text()}`);
+  return response.headers.get("Location")!;
+}
+
+/** Follows a provider redirect back into SpokeDo with the browser's cookies. */
+export function returnToApp(browser: Browser, callback: URL) {
+  return browser.get(`${callback.pathname}${callback.search}`);
+}
+
+/** The whole connect flow as a browser with JavaScript off goes through it. */
+export async function connect(
+  browser: Browser,
+  emulator: Emulator,
+  provider: Provider,
+  name = `${provider}-main`,
+  choice: { account?: string | number; decision?: "approve" | "deny" } = {},
+) {
+  const authorizeUrl = await startConnect(browser, provider, name);
+  const callback = await submitConsent(emulator, authorizeUrl, choice);
+  const response = await returnToApp(browser, callback);
+  const location = response.headers.get("Location") ?? "";
+  const id = /^\/integration-connections\/([0-9a-f-]{36})$/.exec(location)?.[1];
+  return { response, location, id, callback };
+}
+
+export async function connectionRow(id: string) {
+  return database().selectFrom("connections").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+}
+
+export async function storedTokens(row: ConnectionRow) {
+  const ring = await loadKeyRing(env.TOKEN_ENCRYPTION_KEYS, env.TOKEN_ENCRYPTION_PRIMARY_KEY_ID);
+  return decryptTokens(ring, row);
+}
+
+export function queryCount(response: Response) {
+  const match = /d1;desc="(\d+) queries"/.exec(response.headers.get("Server-Timing") ?? "");
+  if (!match) throw new Error("no D1 query count on the response");
+  return Number(match[1]);
+}
