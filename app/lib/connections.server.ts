@@ -394,3 +394,47 @@ export async function revokeAtProvider(
   }
 }
 
+
+/**
+ * Key rotation: moves up to `limit` connections whose tokens are not yet under the primary key
+ * onto it. Bounded per run and resumable (each run picks up what is left); idempotent (rows
+ * already on the primary key are skipped). A row whose tokens changed meanwhile (token_version)
+ * is left for the next run rather than overwritten.
+ */
+export async function reencryptConnections(db: Db, ring: KeyRing, limit = 100): Promise<{ moved: number; remaining: boolean }> {
+  const prefix = `v1.${ring.primaryKeyId}.`;
+  const rows = await db
+    .selectFrom("connections")
+    .selectAll()
+    .where((eb) =>
+      eb.or([
+        eb("access_token_ct", "not like", `${prefix}%`),
+        eb.and([eb("refresh_token_ct", "is not", null), eb("refresh_token_ct", "not like", `${prefix}%`)]),
+        eb.and([eb("token_secret_ct", "is not", null), eb("token_secret_ct", "not like", `${prefix}%`)]),
+      ]),
+    )
+    .orderBy("id")
+    .limit(limit + 1)
+    .execute();
+  let moved = 0;
+  for (const row of rows.slice(0, limit)) {
+    const tokens = await tryDecryptTokens(ring, row);
+    if (!tokens) continue; // unreadable: left for the user to re-authorize
+    const columns = await encryptTokenColumns(ring, row.workspace_id, row.id, {
+      accessToken: tokens.accessToken,
+      refreshToken: tokens.refreshToken,
+      tokenSecret: tokens.tokenSecret,
+      accessTokenExpiresAt: row.access_token_expires_at,
+      refreshTokenExpiresAt: row.refresh_token_expires_at,
+      scopes: row.scopes ? row.scopes.split(" ") : [],
+    });
+    const result = await db
+      .updateTable("connections")
+      .set({ access_token_ct: columns.access_token_ct, refresh_token_ct: columns.refresh_token_ct, token_secret_ct: columns.token_secret_ct })
+      .where("id", "=", row.id)
+      .where("token_version", "=", row.token_version)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 1) moved += 1;
+  }
+  return { moved, remaining: rows.length > limit };
+}

@@ -1,3 +1,5 @@
+import { getConfig } from "./config.server";
+import { reencryptConnections } from "./connections.server";
 import { openDatabase } from "./db.server";
 import { pruneOAuthFlows } from "./oauth-flows.server";
 import { pruneLoginAttempts } from "./rate-limits.server";
@@ -8,4 +10,6 @@ export async function runMaintenance(env: Env, now = Date.now()) {
   await db.deleteFrom("sessions").where("expires_at", "<=", now).execute();
   await pruneLoginAttempts(db, now);
   await pruneOAuthFlows(db, now);
+  const ring = getConfig(env).keyRing;
+  if (ring) await reencryptConnections(db, await ring);
 }

@@ -6,7 +6,7 @@ import { randomToken, sha256Hex } from "./crypto.server";
 import { runBatch, type OAuthFlowRow } from "./db.server";
 import { oauth1AuthorizationHeader } from "./oauth1.server";
 import { createAuthorizationUrl, exchangeAuthorizationCode, generateCodeVerifier, generateState } from "./oauth2-client.server";
-import { providerFetch, scrubSecrets } from "./providers/http.server";
+import { providerFetch, readBodyText, scrubSecrets } from "./providers/http.server";
 import { getProvider } from "./providers/registry";
 import { ProviderError, describeProviderError, type AccountIdentity, type OAuth1Details, type ProviderContext, type ProviderId, type TokenSet } from "./providers/types";
 import { decryptToken, encryptToken, type KeyRing } from "./token-crypto.server";
@@ -131,7 +131,7 @@ async function fetchRequestToken(context: ProviderContext, oauth: OAuth1Details,
       }),
     },
   });
-  const body = new URLSearchParams(await response.text());
+  const body = new URLSearchParams(await readBodyText(response));
   const token = body.get("oauth_token");
   const secret = body.get("oauth_token_secret");
   if (!response.ok || !token || !secret) {
@@ -281,7 +281,7 @@ async function exchangeForTokens(
         }),
       },
     });
-    const text = await response.text();
+    const text = await readBodyText(response);
     if (!response.ok) {
       throw new ProviderError(response.status >= 500 ? "server_error" : "unauthorized", scrubSecrets(text.trim() || `HTTP ${response.status}`).slice(0, 300), { status: response.status });
     }

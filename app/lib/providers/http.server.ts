@@ -28,6 +28,11 @@ export async function readJsonObject(response: Response): Promise<Record<string,
   });
 }
 
+/** A body read as UTF-8 whatever its Content-Type (form-encoded OAuth 1.0a answers included). */
+export async function readBodyText(response: Response): Promise<string> {
+  return new TextDecoder().decode(await response.arrayBuffer());
+}
+
 export function retryAfterSeconds(response: Response): number | undefined {
   const header = response.headers.get("Retry-After");
   if (header === null) return undefined;
