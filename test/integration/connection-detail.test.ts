@@ -79,6 +79,15 @@ describe("settings", () => {
     expect(await response.text()).toContain("already has a connection named slack-b");
   });
 
+  it("re-renders sparse or malformed mapping rows with field errors, never a 500 (found by fuzzing)", async () => {
+    const { browser, path } = await connected("notion");
+    for (const fields of [{ "config.propertyMappings[0].value": "" }, { "config.propertyMappings[3].value": "x" }, { "config.propertyMappings": "abc" }]) {
+      const response = await browser.post(path, { intent: "save", ...fields });
+      expect(response.status).toBe(400);
+      await response.body?.cancel();
+    }
+  });
+
   it("renders Notion mappings as key/value rows with spare rows for adding more", async () => {
     const { browser, path } = await connected("notion");
     await browser.post(path, { intent: "save", name: "notion-main", ...valid.notion });

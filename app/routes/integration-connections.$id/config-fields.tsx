@@ -48,7 +48,13 @@ export function ConfigFields({
 }
 
 function MappingRows({ field, meta, hint }: { field: ConfigField; meta: { name: string; id: string; errorId: string; errors?: string[]; initialValue?: unknown }; hint: string }) {
-  const existing = Array.isArray(meta.initialValue) ? (meta.initialValue as { key?: string; value?: string }[]) : [];
+  // Re-rendered from whatever was submitted: rows may be missing, sparse or of the wrong shape.
+  const submitted: unknown[] = Array.isArray(meta.initialValue) ? Array.from(meta.initialValue as unknown[]) : [];
+  const text = (value: unknown) => (typeof value === "string" ? value : "");
+  const existing = submitted.map((row) => {
+    const cells = row && typeof row === "object" ? (row as Record<string, unknown>) : {};
+    return { key: text(cells.key), value: text(cells.value) };
+  });
   const rows = [...existing, ...Array.from({ length: SPARE_ROWS }, () => ({ key: "", value: "" }))];
   return (
     <div className={meta.errors ? "field field--invalid" : "field"}>
@@ -66,10 +72,10 @@ function MappingRows({ field, meta, hint }: { field: ConfigField; meta: { name: 
           {rows.map((row, index) => (
             <tr key={index}>
               <td>
-                <input type="text" name={`${meta.name}[${index}].key`} defaultValue={row.key ?? ""} aria-label={`Property ${index + 1}`} autoComplete="off" />
+                <input type="text" name={`${meta.name}[${index}].key`} defaultValue={row.key} aria-label={`Property ${index + 1}`} autoComplete="off" />
               </td>
               <td>
-                <input type="text" name={`${meta.name}[${index}].value`} defaultValue={row.value ?? ""} aria-label={`Value ${index + 1}`} autoComplete="off" />
+                <input type="text" name={`${meta.name}[${index}].value`} defaultValue={row.value} aria-label={`Value ${index + 1}`} autoComplete="off" />
               </td>
             </tr>
           ))}
