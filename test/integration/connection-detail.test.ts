@@ -81,7 +81,12 @@ describe("settings", () => {
 
   it("re-renders sparse or malformed mapping rows with field errors, never a 500 (found by fuzzing)", async () => {
     const { browser, path } = await connected("notion");
-    for (const fields of [{ "config.propertyMappings[0].value": "" }, { "config.propertyMappings[3].value": "x" }, { "config.propertyMappings": "abc" }]) {
+    const submissions: Record<string, string>[] = [
+      { "config.propertyMappings[0].value": "" },
+      { "config.propertyMappings[3].value": "x" },
+      { "config.propertyMappings": "abc" },
+    ];
+    for (const fields of submissions) {
       const response = await browser.post(path, { intent: "save", ...fields });
       expect(response.status).toBe(400);
       await response.body?.cancel();
