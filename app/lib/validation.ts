@@ -107,3 +107,11 @@ export function optionalMappings(options: { maxRows: number; keyLabel: string })
     ),
   );
 }
+
+export const IntentNameSchema = v.pipe(
+  v.string("Name the intent."),
+  v.trim(),
+  v.nonEmpty("Name the intent."),
+  v.maxLength(50, "An intent name has at most 50 characters."),
+  v.regex(/^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/, "Use lowercase letters, digits and single hyphens, starting with a letter (like triage-bugs)."),
+);

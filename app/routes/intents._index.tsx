@@ -1,24 +1,71 @@
-import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
+import { useLoaderData } from "@remix-run/react";
+import { StatusBadge } from "~/components/status-badge";
 import { requireWorkspaceMember } from "~/lib/auth.server";
+import { listIntents } from "~/lib/intents.server";
 
 export const meta: MetaFunction = () => [{ title: "Intents · SpokeDo" }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  await requireWorkspaceMember(context, request);
-  return null;
+  const { workspace } = await requireWorkspaceMember(context, request);
+  return json({ intents: await listIntents(context.db, workspace.id) });
 }
 
 export default function IntentsIndex() {
+  const { intents } = useLoaderData<typeof loader>();
   return (
     <section className="page">
-      <h1>Intents</h1>
-      <div className="empty-state card">
-        <h2>No intents yet</h2>
-        <p>
-          An intent says where an insight goes: which connection delivers it, and which of the connection’s
-          defaults (repository, channel, database…) it overrides.
-        </p>
-      </div>
+      <header className="page__header">
+        <div>
+          <h1>Intents</h1>
+          <p className="lead">Where insights go: each intent delivers through one connection, with its defaults or its own overrides.</p>
+        </div>
+        <a className="button button--primary" href="/intents/new">
+          New intent
+        </a>
+      </header>
+      {intents.length === 0 ? (
+        <div className="empty-state card">
+          <h2>No intents yet</h2>
+          <p>
+            An intent says where an insight goes: which connection delivers it, and which of the connection’s defaults
+            (repository, channel, database…) it overrides.
+          </p>
+          <a className="button button--primary" href="/intents/new">
+            Create an intent
+          </a>
+        </div>
+      ) : (
+        <div className="card card--flush">
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Connection</th>
+                <th scope="col">Overrides</th>
+                <th scope="col">State</th>
+              </tr>
+            </thead>
+            <tbody>
+              {intents.map((intent) => (
+                <tr key={intent.id}>
+                  <td>
+                    <a href={`/intents/${intent.id}`}>
+                      <strong>{intent.name}</strong>
+                    </a>
+                  </td>
+                  <td>
+                    <a href={`/integration-connections/${intent.connectionId}`}>{intent.connectionName}</a>{" "}
+                    {intent.connectionStatus === "active" ? null : <StatusBadge status={intent.connectionStatus} />}
+                  </td>
+                  <td>{intent.overrideCount === 0 ? <span className="muted">inherits all</span> : `${intent.overrideCount} field${intent.overrideCount === 1 ? "" : "s"}`}</td>
+                  <td>{intent.enabled ? "Enabled" : <span className="muted">Disabled</span>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
     </section>
   );
 }

@@ -13,6 +13,9 @@ const value = fc.oneof(
 );
 const form = (keys: string[]) => fc.dictionary(fc.constantFrom(...keys), value, { maxKeys: keys.length });
 
+// Dozens of full requests per property: far beyond vitest's 5-second default on a loaded 2-core CI.
+const FUZZ_TIMEOUT_MS = 60_000;
+
 const ACCEPTABLE = new Set([200, 302, 303, 400, 403, 404, 413, 429]);
 
 async function snapshot() {
@@ -38,7 +41,7 @@ describe("every form survives arbitrary input: no 500, no write on invalid input
       }),
       { numRuns: 40 },
     );
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   it("workspace settings, switcher and new workspace", async () => {
     const { browser } = await signedUpUser();
@@ -54,7 +57,7 @@ describe("every form survives arbitrary input: no 500, no write on invalid input
       ),
       { numRuns: 60 },
     );
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   it("new connection and connection detail actions", async () => {
     const { browser } = await signedUpUser();
@@ -74,7 +77,7 @@ describe("every form survives arbitrary input: no 500, no write on invalid input
       }),
       { numRuns: 60 },
     );
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   it("index filters", async () => {
     const { browser } = await signedUpUser();
@@ -86,5 +89,5 @@ describe("every form survives arbitrary input: no 500, no write on invalid input
       }),
       { numRuns: 60 },
     );
-  });
+  }, FUZZ_TIMEOUT_MS);
 });

@@ -21,9 +21,11 @@ import {
   getPendingReauthorization,
   startAuthorization,
 } from "~/lib/oauth-flows.server";
+import { listConnectionChoices, repointIntents } from "~/lib/intents.server";
 import { getProvider } from "~/lib/providers/registry";
+import { IdSchema } from "~/lib/validation";
 import { compactConfig, configFormValues, settingsSchema } from "./config-form.server";
-import { ConfigFields } from "./config-fields";
+import { ConfigFields } from "~/components/config-fields";
 import { DetailIntentSchema, SettingsNameSchema, type FormValue, type SettingsShape } from "./schema";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.connection.name ?? "Connection"} · SpokeDo` }];
@@ -39,6 +41,11 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     getPendingReauthorization(context, { workspaceId: member.workspace.id, userId: member.user.id, sessionId: member.sessionId }, row.id),
   ]);
   const config = JSON.parse(row.config_json) as Record<string, unknown>;
+  // Only needed when there is something to repoint.
+  const repointTargets =
+    intents.length > 0
+      ? (await listConnectionChoices(context.db, member.workspace.id)).filter((c) => c.provider === row.provider && c.id !== row.id)
+      : [];
   return json({
     now: Date.now(),
     connection: {
@@ -74,6 +81,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     overridableFields: provider.overridableFields,
     configValues: configFormValues(provider.configFields, config),
     intents,
+    repointTargets,
     pending,
   });
 }
@@ -137,6 +145,15 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
           ? { type: "success", message: "The connection now uses the other account. Its id, name and settings are unchanged." }
           : { type: "error", message: "That re-authorization expired. Re-authorize again." },
       );
+    }
+    case "repoint-intents": {
+      const target = v.safeParse(IdSchema, formData.get("targetConnectionId"));
+      const moved = target.success ? await repointIntents(context.db, member.workspace.id, connection, target.output) : ({ ok: false, reason: "not_found" } as const);
+      if (!moved.ok) {
+        const message = moved.reason === "other_provider" ? `Intents can only move to another ${provider.name} connection.` : "Choose another connection to move the intents to.";
+        return back({ type: "error", message });
+      }
+      return back({ type: "success", message: `Moved ${moved.moved} intent${moved.moved === 1 ? "" : "s"}; this connection can now be deleted.` });
     }
     case "cancel-account":
       await discardPendingReauthorization(context, actor, connection.id);
@@ -269,7 +286,8 @@ export default function ConnectionDetail() {
         ) : (
           <>
             <p>
-              {data.intents.length === 1 ? "1 intent depends" : `${data.intents.length} intents depend`} on this connection.
+              {data.intents.length === 1 ? "1 intent depends" : `${data.intents.length} intents depend`} on this connection. Delete is
+              blocked until they are repointed or deleted.
             </p>
             <ul className="plain-list">
               {data.intents.map((intent) => (
@@ -279,6 +297,27 @@ export default function ConnectionDetail() {
                 </li>
               ))}
             </ul>
+            {data.repointTargets.length > 0 ? (
+              <Form method="post" className="row repoint">
+                <input type="hidden" name="intent" value="repoint-intents" />
+                <label className="field">
+                  <span className="field__label">Move all of them to</span>
+                  <select name="targetConnectionId" required>
+                    {data.repointTargets.map((target) => (
+                      <option key={target.id} value={target.id}>
+                        {target.name}
+                        {target.status === "active" ? "" : ` (${target.status})`}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+                <SubmitButton variant="secondary" match={{ name: "intent", value: "repoint-intents" }} pendingText="Moving…">
+                  Repoint intents
+                </SubmitButton>
+              </Form>
+            ) : (
+              <p className="muted small">To move them all at once, connect another {provider.name} account first.</p>
+            )}
           </>
         )}
         <h3>Delete</h3>
@@ -379,7 +418,15 @@ function SettingsForm({
       <Field label="Name" hint="What intents pick this connection by." errorId={nameField.errorId} errors={nameField.errors}>
         <input {...getInputProps(nameField, { type: "text" })} autoComplete="off" />
       </Field>
-      <ConfigFields form={form} fields={fields} overridable={overridable} />
+      <fieldset className="stack config-fields">
+        <legend className="field__label">Defaults for intents</legend>
+        <p className="muted small">Intents that use this connection inherit these values and may override the ones marked overridable.</p>
+        <ConfigFields
+          fieldset={formFields.config.getFieldset() as never}
+          fields={fields}
+          hints={Object.fromEntries(overridable.map((name) => [name, "Overridable per intent."]))}
+        />
+      </fieldset>
       <SubmitButton match={{ name: "intent", value: "save" }} pendingText="Saving…">
         Save settings
       </SubmitButton>

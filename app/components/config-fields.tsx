@@ -1,31 +1,33 @@
-import type { FieldMetadata, FormMetadata } from "@conform-to/react";
+import type { FieldMetadata } from "@conform-to/react";
 import { ErrorList, Field } from "~/components/forms";
 import type { ConfigField } from "~/lib/providers/types";
-import type { FormValue, SettingsShape } from "./schema";
+
+export type ConfigFormValue = string | { key: string; value: string }[];
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyField = FieldMetadata<any, any, string[]>;
 
 const SPARE_ROWS = 2;
 
 /**
- * The provider's config fields, described by its module. Key/value rows always offer a few
- * empty rows, so more can be added without JavaScript (save to get more).
+ * A provider's config fields, described by its module: a connection's defaults or an intent's
+ * overrides. Key/value rows always offer a few empty rows, so more can be added without
+ * JavaScript (save to get more).
  */
 export function ConfigFields({
-  form,
+  fieldset,
   fields,
-  overridable,
+  hints = {},
 }: {
-  form: FormMetadata<SettingsShape, string[]>;
+  fieldset: Record<string, AnyField>;
   fields: ConfigField[];
-  overridable: string[];
+  /** Extra text under a field (e.g. where an intent's effective value comes from). */
+  hints?: Record<string, string>;
 }) {
-  const config = form.getFieldset().config.getFieldset() as Record<string, FieldMetadata<FormValue, SettingsShape, string[]>>;
   return (
-    <fieldset className="stack config-fields">
-      <legend className="field__label">Defaults for intents</legend>
-      <p className="muted small">Intents that use this connection inherit these values; they can override the ones marked “overridable”.</p>
+    <>
       {fields.map((field) => {
-        const meta = config[field.name]!;
-        const hint = [field.hint, overridable.includes(field.name) ? "Overridable per intent." : null].filter(Boolean).join(" ");
+        const meta = fieldset[field.name]!;
+        const hint = [field.hint, hints[field.name]].filter(Boolean).join(" ");
         if (field.type === "mappings") return <MappingRows key={field.name} field={field} meta={meta} hint={hint} />;
         const initial = typeof meta.initialValue === "string" ? meta.initialValue : "";
         return (
@@ -43,7 +45,7 @@ export function ConfigFields({
           </Field>
         );
       })}
-    </fieldset>
+    </>
   );
 }
 

@@ -1,0 +1,101 @@
+import { getFormProps, getInputProps, getSelectProps, useForm } from "@conform-to/react";
+import { getValibotConstraint } from "@conform-to/valibot";
+import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import * as v from "valibot";
+import { ErrorList, Field, SubmitButton } from "~/components/forms";
+import { requireWorkspaceMember } from "~/lib/auth.server";
+import { flashCookie } from "~/lib/flash.server";
+import { parseForm } from "~/lib/forms";
+import { readFormData } from "~/lib/http.server";
+import { createIntent, listConnectionChoices } from "~/lib/intents.server";
+import { IdSchema, IntentNameSchema } from "~/lib/validation";
+
+const NewIntentSchema = v.object({
+  name: IntentNameSchema,
+  connectionId: v.pipe(IdSchema, v.nonEmpty("Choose the connection that delivers.")),
+  enabled: v.optional(v.literal("on")),
+});
+
+export const meta: MetaFunction = () => [{ title: "New intent · SpokeDo" }];
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const { workspace } = await requireWorkspaceMember(context, request);
+  const connections = await listConnectionChoices(context.db, workspace.id);
+  return json({ connections, preselected: new URL(request.url).searchParams.get("connection") ?? "" });
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { workspace } = await requireWorkspaceMember(context, request);
+  const submission = parseForm(await readFormData(request), NewIntentSchema);
+  if (submission.status !== "success") return json(submission.reply(), { status: 400 });
+  const created = await createIntent(context.db, workspace.id, {
+    name: submission.value.name,
+    connectionId: submission.value.connectionId,
+    enabled: submission.value.enabled === "on",
+    overrides: {},
+  });
+  if (!created.ok) {
+    const fieldErrors: Record<string, string[]> =
+      created.reason === "name_taken"
+        ? { name: [`This workspace already has an intent named ${submission.value.name}.`] }
+        : { connectionId: ["Choose one of this workspace's connections."] };
+    return json(submission.reply({ fieldErrors }), { status: 400 });
+  }
+  const flash = flashCookie(context, { type: "success", message: `Created ${submission.value.name}. It inherits every default of its connection; override fields below.` });
+  return redirect(`/intents/${created.id}`, { status: 303, headers: { "Set-Cookie": flash } });
+}
+
+export default function NewIntent() {
+  const { connections, preselected } = useLoaderData<typeof loader>();
+  const lastResult = useActionData<typeof action>();
+  const [form, fields] = useForm<v.InferInput<typeof NewIntentSchema>>({
+    id: "new-intent",
+    lastResult,
+    defaultValue: { connectionId: preselected, enabled: "on" },
+    constraint: getValibotConstraint(NewIntentSchema),
+  });
+  if (connections.length === 0) {
+    return (
+      <section className="page page--medium">
+        <h1>New intent</h1>
+        <div className="card empty-state">
+          <h2>Connect an account first</h2>
+          <p>An intent delivers through a connection; this workspace has none yet.</p>
+          <a className="button button--primary" href="/integration-connections/new">
+            Connect an account
+          </a>
+        </div>
+      </section>
+    );
+  }
+  return (
+    <section className="page page--medium">
+      <p className="breadcrumbs">
+        <a href="/intents">Intents</a> / New
+      </p>
+      <h1>New intent</h1>
+      <Form method="post" className="card stack" {...getFormProps(form)}>
+        <ErrorList id={form.errorId} errors={form.errors} />
+        <Field label="Name" hint="Lowercase letters, digits and hyphens, like triage-bugs." errorId={fields.name.errorId} errors={fields.name.errors}>
+          <input {...getInputProps(fields.name, { type: "text" })} autoComplete="off" />
+        </Field>
+        <Field label="Connection" hint="The account this intent delivers to. You can repoint it later." errorId={fields.connectionId.errorId} errors={fields.connectionId.errors}>
+          <select {...getSelectProps(fields.connectionId)}>
+            <option value="">Choose a connection…</option>
+            {connections.map((connection) => (
+              <option key={connection.id} value={connection.id}>
+                {connection.name} ({connection.provider}
+                {connection.status === "active" ? "" : `, ${connection.status}`})
+              </option>
+            ))}
+          </select>
+        </Field>
+        <label className="checkbox">
+          <input {...getInputProps(fields.enabled, { type: "checkbox", value: "on" })} /> Enabled: deliver insights through this intent
+        </label>
+        <SubmitButton pendingText="Creating…">Create intent</SubmitButton>
+      </Form>
+    </section>
+  );
+}
