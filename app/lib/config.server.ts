@@ -17,6 +17,8 @@ export interface AppConfig {
   appUrl: string | null;
   providers: Record<ProviderId, ProviderSettings>;
   keyRing: Promise<KeyRing> | null;
+  /** Start an insight's deliveries right away (default), or leave them to the cron sweep. */
+  deliveriesInBackground: boolean;
   problems: string[];
 }
 
@@ -96,7 +98,9 @@ export function parseConfig(raw: Record<string, unknown>): AppConfig {
   else problems.push("TOKEN_ENCRYPTION_KEYS and TOKEN_ENCRYPTION_PRIMARY_KEY_ID are not set: connections are disabled.");
   if (!appUrl) problems.push("APP_URL is not set: connections are disabled.");
 
-  return { appUrl, providers, keyRing, problems };
+  const deliveriesInBackground = read("DELIVERIES_IN_BACKGROUND", OptionalString) !== "false";
+
+  return { appUrl, providers, keyRing, deliveriesInBackground, problems };
 }
 
 export function redirectUri(config: AppConfig, provider: ProviderId): string {

@@ -82,6 +82,8 @@ export interface ConnectionsTable {
   created_at: number;
   updated_at: number;
   last_used_at: number | null;
+  refresh_lease_owner: Generated<string | null>;
+  refresh_lease_expires_at: Generated<number | null>;
 }
 export type ConnectionRow = Selectable<ConnectionsTable>;
 export type NewConnectionRow = Insertable<ConnectionsTable>;
@@ -127,6 +129,67 @@ export interface IntentsTable {
 }
 export type IntentRow = Selectable<IntentsTable>;
 
+export interface ApiKeysTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  key_hash: string;
+  prefix: string;
+  created_by: string | null;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface InsightsTable {
+  id: string;
+  workspace_id: string;
+  title: string;
+  body: string;
+  source: "form" | "api";
+  created_at: number;
+}
+export type InsightRow = Selectable<InsightsTable>;
+
+export type DeliveryStatus = "pending" | "succeeded" | "failed";
+export interface DeliveriesTable {
+  id: string;
+  workspace_id: string;
+  insight_id: string;
+  intent_id: string | null;
+  intent_name: string;
+  connection_id: string | null;
+  connection_name: string;
+  provider: ProviderId;
+  config_json: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  idempotency_key: string;
+  item_id: string | null;
+  item_url: string | null;
+  created_at: number;
+  completed_at: number | null;
+}
+export type DeliveryRow = Selectable<DeliveriesTable>;
+
+export type ErrorClass = "user" | "provider" | "config" | "rate_limit";
+export interface DeliveryAttemptsTable {
+  id: string;
+  delivery_id: string;
+  insight_id: string;
+  attempt: number;
+  at: number;
+  outcome: "succeeded" | "retrying" | "failed";
+  http_status: number | null;
+  error_class: ErrorClass | null;
+  message: string | null;
+  item_url: string | null;
+}
+export type DeliveryAttemptRow = Selectable<DeliveryAttemptsTable>;
+
 export interface Database {
   users: UsersTable;
   workspaces: WorkspacesTable;
@@ -137,6 +200,10 @@ export interface Database {
   oauth_flows: OAuthFlowsTable;
   pending_reauthorizations: PendingReauthorizationsTable;
   intents: IntentsTable;
+  api_keys: ApiKeysTable;
+  insights: InsightsTable;
+  deliveries: DeliveriesTable;
+  delivery_attempts: DeliveryAttemptsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -1,5 +1,6 @@
 import { getConfig } from "./config.server";
 import { reencryptConnections } from "./connections.server";
+import { processDueDeliveries } from "./deliveries.server";
 import { openDatabase } from "./db.server";
 import { pruneOAuthFlows } from "./oauth-flows.server";
 import { pruneLoginAttempts } from "./rate-limits.server";
@@ -10,6 +11,11 @@ export async function runMaintenance(env: Env, now = Date.now()) {
   await db.deleteFrom("sessions").where("expires_at", "<=", now).execute();
   await pruneLoginAttempts(db, now);
   await pruneOAuthFlows(db, now);
-  const ring = getConfig(env).keyRing;
-  if (ring) await reencryptConnections(db, await ring);
+  const config = getConfig(env);
+  if (config.keyRing) {
+    const ring = await config.keyRing;
+    // Retries that came due, and deliveries whose worker died holding the lease.
+    await processDueDeliveries({ handle: openDatabase(env.DB, "first-primary"), config, ring }, { limit: 50, now });
+    await reencryptConnections(db, ring);
+  }
 }

@@ -115,3 +115,12 @@ export const IntentNameSchema = v.pipe(
   v.maxLength(50, "An intent name has at most 50 characters."),
   v.regex(/^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/, "Use lowercase letters, digits and single hyphens, starting with a letter (like triage-bugs)."),
 );
+
+export const InsightTitleSchema = v.pipe(
+  v.string("Give the insight a title."),
+  v.trim(),
+  v.nonEmpty("Give the insight a title."),
+  v.maxLength(200, "A title has at most 200 characters."),
+);
+
+export const InsightBodySchema = v.pipe(v.string("The body must be text."), v.maxLength(20_000, "A body has at most 20,000 characters."));

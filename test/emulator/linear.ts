@@ -132,9 +132,10 @@ async function token(ctx: HandlerContext): Promise<Response> {
 
   if (grantType === "refresh_token") {
     const old = ctx.fault?.kind === "invalid_code" ? undefined : ctx.state.usableRefreshToken("linear", ctx.param("refresh_token"), CLIENT.clientId);
-    // Only tokens obtained with PKCE may be refreshed without the secret.
-    if (credentials.secret === null && old?.extra.pkce !== "1") return invalidClient();
+    // An unknown or used refresh token is invalid_grant whoever asks; only tokens obtained with
+    // PKCE may then be refreshed without the secret.
     if (!old) return tokenError(400, "invalid_grant", "The refresh token is invalid or has been revoked");
+    if (credentials.secret === null && old.extra.pkce !== "1") return invalidClient();
     old.refreshUsed = true;
     if (ctx.options.revokeAccessTokenOnRefresh.linear) old.revoked = true;
     return issueTokens(ctx, { accountId: old.accountId, scopes: old.scopes, rawScope: old.extra.rawScope ?? old.scopes.join(" "), grantId: old.grantId, extra: old.extra });

@@ -316,6 +316,25 @@ function plainTitle(source: NotionDataSource, properties: Record<string, unknown
   return (items ?? []).map((item) => item.text?.content ?? "").join("");
 }
 
+/** GET /v1/databases/{id}: the schema integrations read to shape property values. */
+function retrieveDatabase(ctx: HandlerContext) {
+  const auth = authenticate(ctx);
+  if (!auth.ok) return auth.response;
+  const id = decodeURIComponent(ctx.path.slice("/v1/databases/".length));
+  const database = auth.workspace.databases.find((db) => db.shared && sameId(db.id, id));
+  if (!database) return notShared("database", id);
+  const source = database.dataSources[0]!;
+  return json({
+    object: "database",
+    id: database.id,
+    title: [{ type: "text", text: { content: database.title }, plain_text: database.title }],
+    properties: Object.fromEntries(
+      Object.entries(source.properties).map(([name, type], index) => [name, { id: index === 0 ? "title" : `p${index}`, name, type, [type]: {} }]),
+    ),
+    request_id: crypto.randomUUID(),
+  });
+}
+
 function createPage(ctx: HandlerContext) {
   const auth = authenticate(ctx);
   if (!auth.ok) return auth.response;
@@ -393,6 +412,8 @@ function route(request: EmuRequest): Route | null {
   if (method === "POST" && path === "/v1/oauth/introspect") return { endpoint: "identity", handle: introspect };
   if (method === "GET" && path === "/v1/users/me") return { endpoint: "identity", handle: usersMe };
   if (method === "POST" && path === "/v1/pages") return { endpoint: "deliver", handle: createPage };
+  // A read that precedes deliveries; deliberately outside fault injection, which targets the write.
+  if (method === "GET" && path.startsWith("/v1/databases/")) return { endpoint: null, handle: retrieveDatabase };
   return null;
 }
 

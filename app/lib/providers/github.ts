@@ -118,4 +118,24 @@ export const github: ProviderModule = {
     { name: "assignee", label: "Default assignee", type: "text", placeholder: "octocat" },
   ],
   overridableFields: ["repository", "labels", "assignee"],
+  requiredForDelivery: ["repository"],
+  // GitHub offers no idempotency key for issues: a retry after a lost response can duplicate.
+  async deliver(context, tokens, input) {
+    const { repository, labels, assignee } = input.config as { repository: string; labels?: string[]; assignee?: string };
+    const response = await providerFetch(context, `${context.endpoints.api}/repos/${repository}/issues`, {
+      method: "POST",
+      headers: { ...API_HEADERS, Authorization: `Bearer ${tokens.accessToken}`, "Content-Type": "application/json" },
+      body: JSON.stringify({
+        title: input.title,
+        body: input.body,
+        ...(labels?.length ? { labels } : {}),
+        ...(assignee ? { assignees: [assignee] } : {}),
+      }),
+    });
+    if (response.status !== 201) throw await githubError(response, [tokens.accessToken]);
+    const issue = await readJsonObject(response);
+    const number = asString(issue.number);
+    if (!number) throw new ProviderError("malformed_response", "The created issue has no number.", { status: 201 });
+    return { id: `${repository}#${number}`, url: asString(issue.html_url) ?? null };
+  },
 };

@@ -111,4 +111,19 @@ export const linear: ProviderModule = {
     { name: "stateId", label: "Default workflow state ID", type: "text", placeholder: "optional", hint: "Empty: the team's first Backlog state (or Triage)." },
   ],
   overridableFields: ["teamId", "stateId"],
+  requiredForDelivery: ["teamId"],
+  async deliver(context, tokens, input) {
+    const { teamId, stateId } = input.config as { teamId: string; stateId?: string };
+    const data = await linearGraphql(
+      context,
+      tokens,
+      "mutation CreateIssue($input: IssueCreateInput!) { issueCreate(input: $input) { success issue { id identifier url } } }",
+      { input: { teamId, title: input.title, description: input.body, ...(stateId ? { stateId } : {}) } },
+    );
+    const payload = (data.issueCreate ?? {}) as Record<string, unknown>;
+    const issue = (payload.issue ?? {}) as Record<string, unknown>;
+    const identifier = asString(issue.identifier) ?? asString(issue.id);
+    if (payload.success !== true || !identifier) throw new ProviderError("client_error", "issueCreate did not succeed.");
+    return { id: identifier, url: asString(issue.url) ?? null };
+  },
 };

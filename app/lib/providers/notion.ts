@@ -103,4 +103,67 @@ export const notion: ProviderModule = {
     { name: "propertyMappings", label: "Default property values", type: "mappings", hint: "Database property → value, e.g. Status → Inbox. The title property receives the insight title." },
   ],
   overridableFields: ["databaseId", "propertyMappings"],
+  requiredForDelivery: ["databaseId"],
+  async deliver(context, tokens, input) {
+    const { databaseId, propertyMappings = {} } = input.config as { databaseId: string; propertyMappings?: Record<string, string> };
+    // Property values must match their type in the database, so read its schema first.
+    const schemaResponse = await providerFetch(context, `${context.endpoints.api}/v1/databases/${encodeURIComponent(databaseId)}`, {
+      headers: notionHeaders(tokens),
+    });
+    if (!schemaResponse.ok) throw await notionError(schemaResponse, [tokens.accessToken]);
+    const schema = (await readJsonObject(schemaResponse)).properties as Record<string, { type?: string }> | undefined;
+    const types = Object.fromEntries(Object.entries(schema ?? {}).map(([name, property]) => [name, property?.type ?? ""]));
+    const titleProperty = Object.keys(types).find((name) => types[name] === "title");
+    if (!titleProperty) throw new ProviderError("client_error", "The database has no title property.");
+    const properties: Record<string, unknown> = { [titleProperty]: { title: [{ text: { content: input.title.slice(0, 2000) } }] } };
+    for (const [name, value] of Object.entries(propertyMappings)) {
+      const type = types[name];
+      if (!type) throw new ProviderError("client_error", `The database has no property named ${name}.`);
+      properties[name] = notionPropertyValue(type, value);
+    }
+    const response = await providerFetch(context, `${context.endpoints.api}/v1/pages`, {
+      method: "POST",
+      headers: { ...notionHeaders(tokens), "Content-Type": "application/json" },
+      body: JSON.stringify({ parent: { database_id: databaseId }, properties, children: paragraphs(input.body) }),
+    });
+    if (!response.ok) throw await notionError(response, [tokens.accessToken]);
+    const page = await readJsonObject(response);
+    const id = asString(page.id);
+    if (!id) throw new ProviderError("malformed_response", "The created page has no id.");
+    return { id, url: asString(page.url) ?? null };
+  },
 };
+
+function notionPropertyValue(type: string, value: string): unknown {
+  switch (type) {
+    case "title":
+    case "rich_text":
+      return { [type]: [{ text: { content: value.slice(0, 2000) } }] };
+    case "select":
+    case "status":
+      return { [type]: { name: value } };
+    case "multi_select":
+      return { multi_select: value.split(",").map((item) => ({ name: item.trim() })).filter((item) => item.name) };
+    case "url":
+    case "email":
+    case "phone_number":
+      return { [type]: value };
+    case "number":
+      return { number: Number(value) };
+    case "checkbox":
+      return { checkbox: ["true", "yes", "1"].includes(value.toLowerCase()) };
+    case "date":
+      return { date: { start: value } };
+    default:
+      throw new ProviderError("client_error", `Properties of type ${type} cannot be set from a mapping.`);
+  }
+}
+
+/** The insight body as paragraph blocks: Notion caps rich text at 2,000 characters and a request at 100 blocks. */
+function paragraphs(body: string) {
+  const blocks = [];
+  for (let start = 0; start < body.length && blocks.length < 100; start += 2000) {
+    blocks.push({ object: "block", type: "paragraph", paragraph: { rich_text: [{ type: "text", text: { content: body.slice(start, start + 2000) } }] } });
+  }
+  return blocks;
+}

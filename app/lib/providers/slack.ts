@@ -104,4 +104,19 @@ export const slack: ProviderModule = {
     { name: "username", label: "Posting name", type: "text", placeholder: "SpokeDo", hint: "Shown instead of the app's name (needs chat:write.customize)." },
   ],
   overridableFields: ["channel", "username"],
+  requiredForDelivery: ["channel"],
+  async deliver(context, tokens, input) {
+    const { channel, username } = input.config as { channel: string; username?: string };
+    // Slack keeps text under 40,000 characters; longer bodies are cut with a marker.
+    const text = `*${input.title}*\n${input.body}`;
+    const data = await slackCall(context, "chat.postMessage", tokens, {
+      channel,
+      text: text.length > 39_000 ? `${text.slice(0, 39_000)}…` : text,
+      ...(username ? { username } : {}),
+    });
+    const ts = asString(data.ts);
+    const postedChannel = asString(data.channel) ?? channel;
+    if (!ts) throw new ProviderError("malformed_response", "chat.postMessage answered without ts.");
+    return { id: `${postedChannel}:${ts}`, url: null };
+  },
 };

@@ -80,4 +80,18 @@ export const trello: ProviderModule = {
     { name: "listId", label: "List ID", type: "text", placeholder: "5f1e0c3a9b8d7e6f5a4b3c2e", hint: "Cards are added to this list." },
   ],
   overridableFields: ["boardId", "listId"],
+  requiredForDelivery: ["listId"],
+  async deliver(context, tokens, input) {
+    const { listId } = input.config as { listId: string };
+    const response = await providerFetch(context, `${context.endpoints.api}/1/cards`, {
+      method: "POST",
+      headers: { Authorization: trelloAuthorization(context, tokens), "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ idList: listId, name: input.title, desc: input.body, pos: "top" }),
+    });
+    if (!response.ok) throw await trelloError(response, [tokens.accessToken]);
+    const card = await readJsonObject(response);
+    const id = asString(card.id);
+    if (!id) throw new ProviderError("malformed_response", "The created card has no id.");
+    return { id, url: asString(card.url) ?? asString(card.shortUrl) ?? null };
+  },
 };

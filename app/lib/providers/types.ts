@@ -95,6 +95,20 @@ export interface OAuth1Details {
   expiration: string;
 }
 
+export interface DeliveryInput {
+  title: string;
+  body: string;
+  /** The intent's effective config (connection defaults plus overrides). */
+  config: Record<string, unknown>;
+  /** Stable across retries of one delivery, for providers that can de-duplicate. */
+  idempotencyKey: string;
+}
+
+export interface DeliveredItem {
+  id: string;
+  url: string | null;
+}
+
 export interface ProviderModule {
   id: ProviderId;
   name: string;
@@ -111,6 +125,10 @@ export interface ProviderModule {
   configFields: ConfigField[];
   /** The config fields an intent may override. */
   overridableFields: string[];
+  /** Config fields a delivery cannot do without. */
+  requiredForDelivery: string[];
+  /** Delivers an insight: creates the issue, message, page or card. Throws ProviderError. */
+  deliver(context: ProviderContext, tokens: StoredTokens, input: DeliveryInput): Promise<DeliveredItem>;
 }
 
 export interface StoredTokens {

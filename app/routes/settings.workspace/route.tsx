@@ -7,21 +7,23 @@ import { ErrorList, Field, SubmitButton } from "~/components/forms";
 import { requireWorkspaceMember } from "~/lib/auth.server";
 import { parseForm } from "~/lib/forms";
 import { readFormData } from "~/lib/http.server";
+import { createApiKey, listApiKeys, revokeApiKey } from "~/lib/api-keys.server";
 import { addMemberByEmail, listMembers, removeMember, renameWorkspace } from "~/lib/workspaces.server";
-import { AddMemberSchema, IntentSchema, RenameSchema, SCHEMAS, type SettingsIntent } from "./schema";
+import { AddMemberSchema, CreateKeySchema, IntentSchema, RenameSchema, SCHEMAS, type SettingsIntent } from "./schema";
+import { RelativeTime } from "~/components/time";
 
 export const meta: MetaFunction = () => [{ title: "Workspace settings · SpokeDo" }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { user, workspace } = await requireWorkspaceMember(context, request);
-  const members = await listMembers(context.db, workspace.id);
-  return json({ workspace, members, viewerId: user.id });
+  const [members, keys] = await Promise.all([listMembers(context.db, workspace.id), listApiKeys(context.db, workspace.id)]);
+  return json({ workspace, members, keys, viewerId: user.id, now: Date.now() });
 }
 
-type ActionResult = { intent: SettingsIntent; result: SubmissionResult<string[]> };
+type ActionResult = { intent: SettingsIntent; result: SubmissionResult<string[]>; newKey?: string };
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request, { role: "owner" });
+  const { workspace, user } = await requireWorkspaceMember(context, request, { role: "owner" });
   const formData = await readFormData(request);
   const intent = v.safeParse(IntentSchema, formData.get("intent"));
   if (!intent.success) throw new Response("Unknown action.", { status: 400 });
@@ -46,6 +48,14 @@ export async function action({ request, context }: ActionFunctionArgs) {
       }
       break;
     }
+    case "create-key": {
+      const key = await createApiKey(context.db, workspace.id, user.id, value.keyName);
+      // Shown once, in this response only: never redirected through a URL or a cookie.
+      return json<ActionResult>({ intent: "create-key", result: submission.reply({ resetForm: true }), newKey: key }, { headers: { "Cache-Control": "no-store" } });
+    }
+    case "revoke-key":
+      if (!(await revokeApiKey(context.db, workspace.id, value.keyId))) throw new Response("Not found", { status: 404 });
+      break;
     case "remove-member": {
       const removed = await removeMember(context.db, workspace.id, value.userId);
       if (!removed.ok) {
@@ -62,7 +72,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function WorkspaceSettings() {
-  const { workspace, members, viewerId } = useLoaderData<typeof loader>();
+  const { workspace, members, keys, viewerId, now } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const resultFor = (intent: SettingsIntent) => (actionData?.intent === intent ? actionData.result : undefined);
   const isOwner = workspace.role === "owner";
@@ -124,6 +134,61 @@ export default function WorkspaceSettings() {
 
       {isOwner ? <AddMemberForm lastResult={resultFor("add-member")} /> : null}
 
+      <div className="card stack">
+        <h2>API keys</h2>
+        <p className="muted">
+          Automations send insights with <code>POST /api/v1/insights</code> and <code>Authorization: Bearer &lt;key&gt;</code>. A key is shown
+          once; SpokeDo stores only its hash.
+        </p>
+        {actionData?.newKey ? (
+          <div className="flash flash--success" role="status">
+            New key (copy it now, it will not be shown again): <code className="secret">{actionData.newKey}</code>
+          </div>
+        ) : null}
+        {keys.length ? (
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Key</th>
+                <th scope="col">Created</th>
+                <th scope="col">Last used</th>
+                {isOwner ? <th scope="col"><span className="visually-hidden">Actions</span></th> : null}
+              </tr>
+            </thead>
+            <tbody>
+              {keys.map((key) => (
+                <tr key={key.id}>
+                  <td>{key.name}</td>
+                  <td>
+                    <code>{key.prefix}…</code>
+                  </td>
+                  <td>
+                    <RelativeTime value={key.created_at} now={now} />
+                  </td>
+                  <td>{key.revoked_at ? <span className="muted">revoked</span> : <RelativeTime value={key.last_used_at} now={now} />}</td>
+                  {isOwner ? (
+                    <td className="table__actions">
+                      {key.revoked_at ? null : (
+                        <Form method="post">
+                          <input type="hidden" name="intent" value="revoke-key" />
+                          <SubmitButton variant="danger" name="keyId" value={key.id} pendingText="Revoking…">
+                            Revoke<span className="visually-hidden"> {key.name}</span>
+                          </SubmitButton>
+                        </Form>
+                      )}
+                    </td>
+                  ) : null}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <p className="muted">No key yet.</p>
+        )}
+        {isOwner ? <CreateKeyForm lastResult={resultFor("create-key")} /> : null}
+      </div>
+
       <div className="card">
         <h2>Another workspace</h2>
         <p>Keep separate teams or clients apart, each with its own connections.</p>
@@ -183,6 +248,25 @@ function AddMemberForm({ lastResult }: { lastResult?: SubmissionResult<string[]>
       </div>
       <SubmitButton match={{ name: "intent", value: "add-member" }} pendingText="Adding…">
         Add member
+      </SubmitButton>
+    </Form>
+  );
+}
+
+function CreateKeyForm({ lastResult }: { lastResult?: SubmissionResult<string[]> }) {
+  const [form, fields] = useForm<v.InferInput<typeof CreateKeySchema>>({
+    id: "create-key",
+    lastResult,
+    constraint: getValibotConstraint(CreateKeySchema),
+  });
+  return (
+    <Form method="post" className="row" {...getFormProps(form)}>
+      <input type="hidden" name="intent" value="create-key" />
+      <Field label="New key name" errorId={fields.keyName.errorId} errors={fields.keyName.errors}>
+        <input {...getInputProps(fields.keyName, { type: "text" })} placeholder="ci-pipeline" autoComplete="off" />
+      </Field>
+      <SubmitButton match={{ name: "intent", value: "create-key" }} pendingText="Creating…">
+        Create key
       </SubmitButton>
     </Form>
   );

@@ -5,11 +5,19 @@ export const RenameSchema = v.object({ intent: v.literal("rename"), name: Worksp
 export const AddMemberSchema = v.object({ intent: v.literal("add-member"), email: EmailSchema, role: RoleSchema });
 export const RemoveMemberSchema = v.object({ intent: v.literal("remove-member"), userId: IdSchema });
 
-export const IntentSchema = v.picklist(["rename", "add-member", "remove-member"], "Unknown action.");
+export const CreateKeySchema = v.object({
+  intent: v.literal("create-key"),
+  keyName: v.pipe(v.string("Name the key."), v.trim(), v.nonEmpty("Name the key."), v.maxLength(60, "A key name has at most 60 characters.")),
+});
+export const RevokeKeySchema = v.object({ intent: v.literal("revoke-key"), keyId: IdSchema });
+
+export const IntentSchema = v.picklist(["rename", "add-member", "remove-member", "create-key", "revoke-key"], "Unknown action.");
 export type SettingsIntent = v.InferOutput<typeof IntentSchema>;
 
 export const SCHEMAS = {
   rename: RenameSchema,
   "add-member": AddMemberSchema,
   "remove-member": RemoveMemberSchema,
+  "create-key": CreateKeySchema,
+  "revoke-key": RevokeKeySchema,
 } as const;

@@ -1,0 +1,83 @@
+import { getFormProps, getInputProps, getTextareaProps, useForm } from "@conform-to/react";
+import { getValibotConstraint } from "@conform-to/valibot";
+import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import * as v from "valibot";
+import { ErrorList, Field, SubmitButton } from "~/components/forms";
+import { requireWorkspaceMember } from "~/lib/auth.server";
+import { startDeliveries } from "~/lib/deliveries.server";
+import { parseForm } from "~/lib/forms";
+import { readFormData } from "~/lib/http.server";
+import { createInsight } from "~/lib/insights.server";
+import { listIntents } from "~/lib/intents.server";
+import { InsightBodySchema, InsightTitleSchema } from "~/lib/validation";
+
+const NewInsightSchema = v.object({
+  title: InsightTitleSchema,
+  body: InsightBodySchema,
+  intents: v.optional(v.union([v.array(v.pipe(v.string(), v.maxLength(64))), v.pipe(v.string(), v.maxLength(64), v.transform((one) => [one]))]), []),
+});
+
+export const meta: MetaFunction = () => [{ title: "New insight · SpokeDo" }];
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const { workspace } = await requireWorkspaceMember(context, request);
+  const intents = await listIntents(context.db, workspace.id);
+  return json({ intents: intents.filter((intent) => intent.enabled).map((intent) => ({ id: intent.id, name: intent.name, connectionName: intent.connectionName })) });
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { workspace } = await requireWorkspaceMember(context, request);
+  const submission = parseForm(await readFormData(request), NewInsightSchema);
+  if (submission.status !== "success") return json(submission.reply(), { status: 400 });
+  const { title, body, intents } = submission.value;
+  const created = await createInsight(context.dbHandle, workspace.id, { title, body, source: "form", targets: intents.length ? { names: intents } : { all: true } });
+  if (!created.ok) {
+    const names = created.reason === "unknown_intents" ? created.unknown : created.disabled;
+    return json(submission.reply({ fieldErrors: { intents: [`Not available: ${names.join(", ")}.`] } }), { status: 400 });
+  }
+  startDeliveries(context.env, context.config, created.insightId, context.waitUntil);
+  return redirect(`/insights/${created.insightId}`, 303);
+}
+
+export default function NewInsight() {
+  const { intents } = useLoaderData<typeof loader>();
+  const lastResult = useActionData<typeof action>();
+  const [form, fields] = useForm<v.InferInput<typeof NewInsightSchema>>({ id: "new-insight", lastResult, constraint: getValibotConstraint(v.object({ title: InsightTitleSchema, body: InsightBodySchema })) });
+  return (
+    <section className="page page--medium">
+      <p className="breadcrumbs">
+        <a href="/insights">Insights</a> / New
+      </p>
+      <h1>Send an insight</h1>
+      <Form method="post" className="card stack" {...getFormProps(form)}>
+        <ErrorList id={form.errorId} errors={form.errors} />
+        <Field label="Title" errorId={fields.title.errorId} errors={fields.title.errors}>
+          <input {...getInputProps(fields.title, { type: "text" })} />
+        </Field>
+        <Field label="Body" hint="Markdown is kept as written; each provider shows it its own way." errorId={fields.body.errorId} errors={fields.body.errors}>
+          <textarea {...getTextareaProps(fields.body)} rows={8} />
+        </Field>
+        <fieldset className="stack">
+          <legend className="field__label">Deliver through</legend>
+          {intents.length === 0 ? (
+            <p className="muted">
+              No enabled intent yet: <a href="/intents/new">create one</a> first, or the insight is recorded with no delivery.
+            </p>
+          ) : (
+            <>
+              <p className="muted small">Leave all unticked to use every enabled intent.</p>
+              {intents.map((intent) => (
+                <label key={intent.id} className="checkbox">
+                  <input type="checkbox" name="intents" value={intent.name} /> {intent.name} <span className="muted">via {intent.connectionName}</span>
+                </label>
+              ))}
+            </>
+          )}
+          <ErrorList id={fields.intents.errorId} errors={fields.intents.errors} />
+        </fieldset>
+        <SubmitButton pendingText="Sending…">Send insight</SubmitButton>
+      </Form>
+    </section>
+  );
+}

@@ -1,0 +1,120 @@
+import { SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { sha256Hex } from "~/lib/crypto.server";
+import { useEmulator } from "./connections-support";
+import { deliveriesOf, deliveringSetup, settle } from "./deliveries-support";
+import { Browser, database, pageHtml, signedUpUser } from "./helpers";
+
+const emulator = useEmulator();
+
+async function createKey(browser: Browser, name = "ci") {
+  const response = await browser.post("/settings/workspace", { intent: "create-key", keyName: name });
+  expect(response.status).toBe(200);
+  const html = await pageHtml(response);
+  const key = /<code class="secret">(spk_[\w-]+)<\/code>/.exec(html)?.[1];
+  expect(key).toBeDefined();
+  return key!;
+}
+
+function post(body: unknown, headers: Record<string, string> = {}) {
+  return SELF.fetch("https://spokedo.test/api/v1/insights", {
+    method: "POST",
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    headers: { Host: "spokedo.test", "Content-Type": "application/json", ...headers },
+  });
+}
+
+describe("POST /api/v1/insights", () => {
+  it("creates an insight for every enabled intent and answers 202 with its id and URL", async () => {
+    const { browser } = await deliveringSetup(emulator(), "github");
+    const key = await createKey(browser);
+    const response = await post({ title: "CPU spike", body: "api-3 at 98%" }, { Authorization: `Bearer ${key}` });
+    expect(response.status).toBe(202);
+    const json = (await response.json()) as { id: string; url: string; deliveries: number };
+    expect(json).toMatchObject({ url: `https://spokedo.test/insights/${json.id}`, deliveries: 1 });
+    await settle();
+    expect((await deliveriesOf(json.id))[0]).toMatchObject({ status: "succeeded" });
+  });
+
+  it("targets intents by name or id", async () => {
+    const { browser, intentId } = await deliveringSetup(emulator(), "slack");
+    const key = await createKey(browser);
+    for (const intents of [["slack-intent"], [intentId]]) {
+      const response = await post({ title: "t", body: "b", intents }, { Authorization: `Bearer ${key}` });
+      expect(response.status).toBe(202);
+      await response.body?.cancel();
+    }
+  });
+
+  it("stores keys hashed, shows them once and lists only a prefix", async () => {
+    const { browser } = await signedUpUser();
+    const key = await createKey(browser);
+    const row = await database().selectFrom("api_keys").selectAll().executeTakeFirstOrThrow();
+    expect(row.key_hash).toBe(await sha256Hex(key));
+    expect(JSON.stringify(row)).not.toContain(key);
+    const page = await pageHtml(await browser.get("/settings/workspace"));
+    expect(page).not.toContain(key);
+    expect(page).toContain(`${key.slice(0, 10)}…`);
+  });
+
+  it("answers 401 for a missing, malformed, unknown or revoked key", async () => {
+    const { browser } = await signedUpUser();
+    const key = await createKey(browser);
+    for (const authorization of [undefined, "Basic abc", "Bearer spk_unknown-key-value", `Bearer ${key}x`]) {
+      const response = await post({ title: "t", body: "b" }, authorization ? { Authorization: authorization } : {});
+      expect(response.status).toBe(401);
+      expect(response.headers.get("WWW-Authenticate")).toContain("Bearer");
+      expect(await response.json()).toMatchObject({ error: { code: "unauthorized" } });
+    }
+    const row = await database().selectFrom("api_keys").select("id").executeTakeFirstOrThrow();
+    await browser.post("/settings/workspace", { intent: "revoke-key", keyId: row.id });
+    const revoked = await post({ title: "t", body: "b" }, { Authorization: `Bearer ${key}` });
+    expect(revoked.status).toBe(401);
+    await revoked.body?.cancel();
+  });
+
+  it("answers 400 with a JSON error per field for bad JSON or fields", async () => {
+    const { browser } = await signedUpUser();
+    const auth = { Authorization: `Bearer ${await createKey(browser)}` };
+    const badJson = await post("{not json", auth);
+    expect(badJson.status).toBe(400);
+    expect(await badJson.json()).toMatchObject({ error: { code: "invalid_json" } });
+
+    const bad = await post({ title: "", body: 42, intents: "all", extra: true }, auth);
+    expect(bad.status).toBe(400);
+    const json = (await bad.json()) as { error: { code: string; fields: Record<string, string[]> } };
+    expect(json.error.code).toBe("validation_failed");
+    expect(Object.keys(json.error.fields).sort()).toEqual(expect.arrayContaining(["body", "intents", "title"]));
+    expect(await database().selectFrom("insights").selectAll().execute()).toHaveLength(0);
+
+    const wrongType = await post({ title: "t", body: "b" }, { ...auth, "Content-Type": "text/plain" });
+    expect(wrongType.status).toBe(415);
+    await wrongType.body?.cancel();
+  });
+
+  it("answers 404 for another workspace's intent and creates nothing", async () => {
+    await deliveringSetup(emulator(), "github");
+    const other = await signedUpUser();
+    const key = await createKey(other.browser);
+    const response = await post({ title: "t", body: "b", intents: ["github-intent"] }, { Authorization: `Bearer ${key}` });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: { code: "intent_not_found", intents: ["github-intent"] } });
+    expect(await database().selectFrom("insights").selectAll().execute()).toHaveLength(0);
+  });
+
+  it("is exempt from the cookie CSRF guard but never reads cookies", async () => {
+    const { browser } = await signedUpUser();
+    const response = await post({ title: "t", body: "b" }, { Cookie: browser.cookieHeader(), Origin: "https://evil.example" });
+    expect(response.status).toBe(401);
+    await response.body?.cancel();
+  });
+
+  it("insight pages are scoped to their workspace", async () => {
+    const { browser } = await deliveringSetup(emulator(), "github");
+    const key = await createKey(browser);
+    const { id } = (await (await post({ title: "private", body: "b" }, { Authorization: `Bearer ${key}` })).json()) as { id: string };
+    const mallory = await signedUpUser();
+    expect((await mallory.browser.get(`/insights/${id}`)).status).toBe(404);
+    expect(await pageHtml(await mallory.browser.get("/insights"))).not.toContain("private");
+  });
+});

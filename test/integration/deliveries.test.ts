@@ -1,0 +1,152 @@
+import { describe, expect, it } from "vitest";
+import { connectionRow, useEmulator, PROVIDERS } from "./connections-support";
+import { attemptsOf, deliveriesOf, deliveringSetup, deliveryDeps, sendInsight, settle } from "./deliveries-support";
+import { database, pageHtml } from "./helpers";
+import { processDelivery } from "~/lib/deliveries.server";
+import { createInsight } from "~/lib/insights.server";
+
+const emulator = useEmulator();
+
+describe("every provider delivers an insight with the intent's effective config", () => {
+  const expected = {
+    github: (payload: Record<string, unknown>) => expect(payload).toMatchObject({ title: "Disk almost full", body: "db-1 is at 93% disk usage.", labels: ["insight"], assignees: ["octocat"] }),
+    slack: (payload: Record<string, unknown>) => expect(payload).toMatchObject({ channel: "C0ALERTS01", username: "SpokeDo", text: "*Disk almost full*\ndb-1 is at 93% disk usage." }),
+    notion: (payload: Record<string, unknown>) =>
+      expect(payload).toMatchObject({
+        parent: { database_id: "d8000000-0000-4000-8000-000000000001" },
+        properties: { Name: { title: [{ text: { content: "Disk almost full" } }] }, Status: { select: { name: "Inbox" } }, Tags: { multi_select: [{ name: "insight" }, { name: "automated" }] } },
+      }),
+    linear: (payload: Record<string, unknown>) => expect(JSON.stringify(payload)).toContain("7e000000-0000-4000-8000-000000000001"),
+    trello: (payload: Record<string, unknown>) => expect(payload).toMatchObject({ idList: "5e1c00000000000000000001", name: "Disk almost full", desc: "db-1 is at 93% disk usage." }),
+  } as const;
+
+  it.each(PROVIDERS)("%s", async (provider) => {
+    const { browser, connectionId } = await deliveringSetup(emulator(), provider);
+    const insightId = await sendInsight(browser);
+    await settle();
+    const [delivery] = await deliveriesOf(insightId);
+    expect(delivery).toMatchObject({ status: "succeeded", attempts: 1 });
+    expect(delivery!.item_id).toBeTruthy();
+    const created = emulator().created.filter((item) => item.provider === provider);
+    expect(created).toHaveLength(1);
+    expected[provider](created[0]!.payload as Record<string, unknown>);
+    if (provider !== "slack") expect(delivery!.item_url).toBe(created[0]!.url);
+    const [attempt] = await attemptsOf(insightId);
+    expect(attempt).toMatchObject({ outcome: "succeeded", attempt: 1, error_class: null });
+    expect((await connectionRow(connectionId)).last_used_at).toBeGreaterThan(0);
+
+    const page = await pageHtml(await browser.get(`/insights/${insightId}`));
+    expect(page).toContain("Delivered");
+    if (delivery!.item_url) expect(page).toContain(`href="${delivery!.item_url}"`);
+  });
+});
+
+describe("status changes", () => {
+  it("fails without calling the provider when the connection is not active, saying why and how to fix it", async () => {
+    const { browser, connectionId } = await deliveringSetup(emulator(), "github");
+    await database().updateTable("connections").set({ status: "revoked", status_reason: "GitHub no longer accepts the token" }).where("id", "=", connectionId).execute();
+    const before = emulator().requestsTo("github", "deliver").length;
+    const insightId = await sendInsight(browser);
+    await settle();
+    expect(emulator().requestsTo("github", "deliver")).toHaveLength(before);
+    const [attempt] = await attemptsOf(insightId);
+    expect(attempt).toMatchObject({ outcome: "failed", error_class: "user" });
+    expect(attempt!.message).toContain("connection github-main is revoked");
+    expect(attempt!.message).toContain("Re-authorize it");
+  });
+
+  it.each([
+    ["github", "revoked"],
+    ["slack", "revoked"],
+    ["notion", "revoked"],
+    ["linear", "revoked"],
+    ["trello", "revoked"],
+  ] as const)("%s: an auth failure at delivery marks the connection %s, linking the insight", async (provider, status) => {
+    const { browser, connectionId } = await deliveringSetup(emulator(), provider);
+    emulator().revokeTokensOf(provider, emulator().tokens(provider).at(-1)!.accountId);
+    const insightId = await sendInsight(browser);
+    await settle();
+    const row = await connectionRow(connectionId);
+    expect(row).toMatchObject({ status, last_error_insight_id: insightId });
+    const [attempt] = await attemptsOf(insightId);
+    expect(attempt).toMatchObject({ outcome: "failed", error_class: "user" });
+    const detail = await pageHtml(await browser.get(`/integration-connections/${connectionId}`));
+    expect(detail).toContain(`href="/insights/${insightId}"`);
+  });
+
+  it("a 4xx that is not about auth fails at once with the provider's words and marks the connection error", async () => {
+    const { browser, connectionId } = await deliveringSetup(emulator(), "slack", { "overrides.channel": "G0SECRET01" });
+    const insightId = await sendInsight(browser);
+    await settle();
+    const [attempt] = await attemptsOf(insightId);
+    expect(attempt).toMatchObject({ outcome: "failed", error_class: "config" });
+    expect(attempt!.message).toContain("channel_not_found");
+    expect(await connectionRow(connectionId)).toMatchObject({ status: "error", last_error_insight_id: insightId });
+  });
+
+  it("missing required config fails without calling the provider", async () => {
+    const { browser, connectionId } = await deliveringSetup(emulator(), "trello");
+    await browser.post(`/integration-connections/${connectionId}`, { intent: "save", name: "trello-main", "config.listId": "" });
+    const insightId = await sendInsight(browser);
+    await settle();
+    const [attempt] = await attemptsOf(insightId);
+    expect(attempt).toMatchObject({ outcome: "failed", error_class: "config" });
+    expect(attempt!.message).toContain("no list id is set");
+    expect(emulator().requestsTo("trello", "deliver")).toHaveLength(0);
+    expect((await connectionRow(connectionId)).status).toBe("active");
+  });
+});
+
+describe("retries", () => {
+  it("retries a 429 after Retry-After", async () => {
+    const { browser } = await deliveringSetup(emulator(), "notion");
+    emulator().failNext("notion", "deliver", { kind: "rate_limited", retryAfterSeconds: 30 });
+    const insightId = await sendInsight(browser);
+    const start = Date.now();
+    await settle(start);
+    let [delivery] = await deliveriesOf(insightId);
+    expect(delivery).toMatchObject({ status: "pending", attempts: 1 });
+    expect(delivery!.next_attempt_at - start).toBeGreaterThanOrEqual(29_000);
+    expect((await attemptsOf(insightId))[0]).toMatchObject({ outcome: "retrying", error_class: "rate_limit", http_status: 429 });
+
+    await settle(start + 10_000);
+    expect((await deliveriesOf(insightId))[0]!.status).toBe("pending");
+    await settle(delivery!.next_attempt_at + 1);
+    [delivery] = await deliveriesOf(insightId);
+    expect(delivery).toMatchObject({ status: "succeeded", attempts: 2 });
+  });
+
+  it("retries 5xx with backoff, then gives up, marking the connection error with the reason", async () => {
+    const { browser, connectionId } = await deliveringSetup(emulator(), "linear");
+    emulator().failNext("linear", "deliver", { kind: "http", status: 503, body: "upstream unavailable" }, 5);
+    const insightId = await sendInsight(browser);
+    let now = Date.now();
+    for (let i = 0; i < 5; i++) {
+      await settle(now);
+      const [delivery] = await deliveriesOf(insightId);
+      now = delivery!.next_attempt_at + 1;
+    }
+    const attempts = await attemptsOf(insightId);
+    expect(attempts.map((a) => a.outcome)).toEqual(["retrying", "retrying", "retrying", "retrying", "failed"]);
+    expect(attempts.every((a) => a.http_status === 503 && a.error_class === "provider")).toBe(true);
+    const gaps = attempts.slice(1).map((a, i) => a.at - attempts[i]!.at);
+    expect(gaps.length).toBe(4);
+    const row = await connectionRow(connectionId);
+    expect(row).toMatchObject({ status: "error", last_error_insight_id: insightId });
+    expect(row.status_reason).toContain("HTTP 503");
+  });
+
+  it("a worker that dies mid-delivery loses nothing: the lease runs out and the delivery is picked up again", async () => {
+    const { workspaceId } = await deliveringSetup(emulator(), "github");
+    const deps = await deliveryDeps();
+    // Created without the request's background run, so nothing else touches the delivery.
+    const created = await createInsight(deps.handle, workspaceId, { title: "t", body: "b", source: "api", targets: { all: true } });
+    const insightId = created.ok ? created.insightId : "";
+    const [delivery] = await deliveriesOf(insightId);
+    // Simulate a holder that claimed the delivery and died before writing anything.
+    await database().updateTable("deliveries").set({ lease_owner: "dead-worker", lease_expires_at: Date.now() + 60_000 }).where("id", "=", delivery!.id).execute();
+    expect(await processDelivery(deps, delivery!.id)).toBeNull();
+    expect(await processDelivery(deps, delivery!.id, Date.now() + 61_000)).toMatchObject({ kind: "succeeded" });
+    expect(emulator().created).toHaveLength(1);
+  });
+});

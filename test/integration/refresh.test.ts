@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { processDelivery } from "~/lib/deliveries.server";
+import { createInsight } from "~/lib/insights.server";
+import { freshTokens } from "~/lib/token-refresh.server";
+import { connectionRow, storedTokens, useEmulator } from "./connections-support";
+import { attemptsOf, deliveriesOf, deliveringSetup, deliveryDeps } from "./deliveries-support";
+import { database } from "./helpers";
+
+const emulator = useEmulator();
+
+async function expireAccessToken(connectionId: string, provider: "github" | "slack" | "linear" | "notion") {
+  emulator().expireAccessTokens(provider);
+  await database().updateTable("connections").set({ access_token_expires_at: Date.now() - 1000 }).where("id", "=", connectionId).execute();
+}
+
+describe("token refresh", () => {
+  it("50 concurrent deliveries through an expired access token make exactly one refresh request, and all 50 deliver", async () => {
+    const { workspaceId, connectionId } = await deliveringSetup(emulator(), "github");
+    await expireAccessToken(connectionId, "github");
+    const deps = await deliveryDeps();
+    const insights = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => createInsight(deps.handle, workspaceId, { title: `insight ${i}`, body: "b", source: "api", targets: { all: true } })),
+    );
+    const deliveries = (await Promise.all(insights.map((insight) => deliveriesOf(insight.ok ? insight.insightId : "")))).flat();
+    expect(deliveries).toHaveLength(50);
+
+    const outcomes = await Promise.all(deliveries.map((delivery) => processDelivery(deps, delivery.id)));
+    expect(emulator().requestsTo("github", "refresh")).toHaveLength(1);
+    expect(outcomes.every((outcome) => outcome?.kind === "succeeded")).toBe(true);
+    expect(emulator().created).toHaveLength(50);
+
+    const row = await connectionRow(connectionId);
+    expect(row.access_token_expires_at).toBeGreaterThan(Date.now() + 3600_000);
+    expect(row.last_refreshed_at).toBeGreaterThan(0);
+    expect(row.refresh_lease_owner).toBeNull();
+    expect((await storedTokens(row)).accessToken).toBe(emulator().tokens("github").at(-1)!.accessToken);
+  });
+
+  it("a caller holding a stale row uses the tokens another request already rotated", async () => {
+    const { connectionId } = await deliveringSetup(emulator(), "slack");
+    await expireAccessToken(connectionId, "slack");
+    const stale = await connectionRow(connectionId);
+    const deps = await deliveryDeps();
+    const first = await freshTokens(deps.handle.db, deps.config, deps.ring, stale);
+    const second = await freshTokens(deps.handle.db, deps.config, deps.ring, stale);
+    expect(second.tokens).toEqual(first.tokens);
+    expect(emulator().requestsTo("slack", "refresh")).toHaveLength(1);
+  });
+
+  it("a refresh token the provider refuses marks the connection revoked and fails the delivery", async () => {
+    const { workspaceId, connectionId } = await deliveringSetup(emulator(), "linear");
+    await expireAccessToken(connectionId, "linear");
+    emulator().failNext("linear", "refresh", { kind: "invalid_code" });
+    const deps = await deliveryDeps();
+    const insight = await createInsight(deps.handle, workspaceId, { title: "t", body: "b", source: "api", targets: { all: true } });
+    const [delivery] = await deliveriesOf(insight.ok ? insight.insightId : "");
+    const outcome = await processDelivery(deps, delivery!.id);
+    expect(outcome).toMatchObject({ kind: "failed", errorClass: "user" });
+    const row = await connectionRow(connectionId);
+    expect(row.status).toBe("revoked");
+    expect(row.status_reason).toContain("refused to refresh the token");
+    expect(emulator().requestsTo("linear", "deliver")).toHaveLength(0);
+  });
+
+  it.each([
+    [{ kind: "http", status: 502 } as const, 502],
+    [{ kind: "rate_limited", retryAfterSeconds: 20 } as const, 429],
+    [{ kind: "malformed_json" } as const, undefined],
+  ])("refresh failure %j leaves the status alone and retries later", async (fault, status) => {
+    const { workspaceId, connectionId } = await deliveringSetup(emulator(), "notion");
+    await expireAccessToken(connectionId, "notion");
+    emulator().failNext("notion", "refresh", fault);
+    const deps = await deliveryDeps();
+    const insight = await createInsight(deps.handle, workspaceId, { title: "t", body: "b", source: "api", targets: { all: true } });
+    const insightId = insight.ok ? insight.insightId : "";
+    const [delivery] = await deliveriesOf(insightId);
+    const outcome = await processDelivery(deps, delivery!.id);
+    expect(outcome).toMatchObject({ kind: "retry" });
+    expect((await connectionRow(connectionId)).status).toBe("active");
+    const [attempt] = await attemptsOf(insightId);
+    expect(attempt).toMatchObject({ outcome: "retrying" });
+    if (status) expect(attempt!.http_status).toBe(status);
+    // The next attempt refreshes and delivers.
+    const [pending] = await deliveriesOf(insightId);
+    expect(await processDelivery(deps, delivery!.id, pending!.next_attempt_at + 1)).toMatchObject({ kind: "succeeded" });
+  });
+});
