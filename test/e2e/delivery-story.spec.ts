@@ -1,0 +1,96 @@
+import type { Page } from "@playwright/test";
+import { expect, signUp, test, uniqueEmail } from "./fixtures";
+
+const EMULATOR = `http://localhost:${Number(process.env.E2E_PORT ?? 8790) + 1}`;
+
+/** Deliveries run in the background of the request: reload until the log shows the outcome. */
+async function waitForLog(page: Page, text: string | RegExp) {
+  await expect(async () => {
+    await page.reload();
+    await expect(page.locator(".integration-log")).toContainText(text, { timeout: 1000 });
+  }).toPass({ timeout: 20_000 });
+}
+
+async function sendInsight(page: Page, title: string) {
+  await page.goto("/insights/new");
+  await page.getByLabel("Title").fill(title);
+  await page.getByLabel("Body").fill("db-1 is at 93% disk usage.");
+  await page.getByRole("button", { name: "Send insight" }).click();
+  await expect(page.getByRole("heading", { name: title, level: 1 })).toBeVisible();
+}
+
+/**
+ * Each project revokes its own provider account, one no other spec uses, because the emulator
+ * is shared by every browser test running at the same time.
+ */
+const STORIES = {
+  "javascript-disabled": {
+    provider: "GitHub",
+    slug: "github",
+    account: /^hubot\b/,
+    accountId: 1002,
+    defaultField: ["Default repository", "hubot/ops"],
+    overrideField: ["Default labels", "from-spokedo"],
+    authError: "Bad credentials",
+  },
+  "javascript-enabled": {
+    provider: "Linear",
+    slug: "linear",
+    account: /^Emu Labs\b/,
+    accountId: "1e000000-0000-4000-8000-000000000002",
+    defaultField: ["Default team ID", "7e000000-0000-4000-8000-000000000003"],
+    overrideField: ["Default team ID", "7e000000-0000-4000-8000-000000000003"],
+    authError: "Authentication required",
+  },
+} as const;
+
+test("connect, override, deliver, get revoked, re-authorize, deliver again", async ({ page, request }, testInfo) => {
+  test.slow();
+  const story = STORIES[testInfo.project.name as keyof typeof STORIES];
+  await signUp(page, uniqueEmail("story"), "Story Co");
+
+  await page.goto("/integration-connections/new");
+  await page.getByRole("radio", { name: new RegExp(`^${story.provider}\\b`) }).check();
+  await page.getByLabel("Connection name").fill(`${story.slug}-main`);
+  await page.getByRole("button", { name: "Authorize" }).click();
+  await page.getByRole("radio", { name: story.account }).check();
+  await page.getByRole("button", { name: "Approve" }).click();
+  const connectionUrl = page.url();
+  await page.getByLabel(story.defaultField[0]).fill(story.defaultField[1]);
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.getByText("Settings saved.")).toBeVisible();
+
+  await page.goto("/intents/new");
+  await page.getByLabel("Name").fill("triage");
+  await page.getByLabel("Connection").selectOption({ label: `${story.slug}-main (${story.slug})` });
+  await page.getByRole("button", { name: "Create intent" }).click();
+  await page.getByLabel(story.overrideField[0]).fill(story.overrideField[1]);
+  await page.getByRole("button", { name: "Save intent" }).click();
+  await expect(page.getByRole("row", { name: new RegExp(story.overrideField[0]) })).toContainText("overridden by this intent");
+
+  await sendInsight(page, "Disk almost full");
+  await waitForLog(page, "Delivered");
+  const itemLink = page.getByRole("link", { name: "Created item" });
+  await expect(itemLink).toHaveAttribute("href", new RegExp(`/${story.slug}/`));
+
+  // The user revokes SpokeDo on the provider's side.
+  const revoked = await request.post(`${EMULATOR}/__emulator/revoke`, { data: { provider: story.slug, accountId: story.accountId } });
+  expect(revoked.ok()).toBe(true);
+
+  await sendInsight(page, "Second alert");
+  const failedInsight = page.url();
+  await waitForLog(page, "Failed");
+  await expect(page.locator(".integration-log")).toContainText(story.authError);
+
+  await page.goto(connectionUrl);
+  await expect(page.locator(".status-card")).toContainText("Revoked");
+  await expect(page.getByRole("link", { name: "see the insight" })).toHaveAttribute("href", new URL(failedInsight).pathname);
+
+  await page.getByRole("button", { name: "Re-authorize" }).click();
+  await page.getByRole("radio", { name: story.account }).check();
+  await page.getByRole("button", { name: "Approve" }).click();
+  await expect(page.getByText("Re-authorized: fresh tokens are in place and the connection is active.")).toBeVisible();
+
+  await sendInsight(page, "Third alert");
+  await waitForLog(page, "Delivered");
+});
