@@ -58,7 +58,8 @@ export default defineConfig(async () => ({
   },
   test: {
     reporters,
-    include: ["test/integration/**/*.test.ts", "app/**/*.test.ts"],
+    // `npm run bench` runs the benchmark scripts instead of the test suites.
+    include: process.env.BENCH ? ["test/bench/**/*.bench.ts"] : ["test/integration/**/*.test.ts", "app/**/*.test.ts"],
     setupFiles: ["./test/integration/setup.ts"],
     deps: {
       optimizer: {

@@ -1,6 +1,7 @@
 import { getConfig } from "./config.server";
 import { reencryptConnections } from "./connections.server";
 import { processDueDeliveries } from "./deliveries.server";
+import { refreshExpiringConnections } from "./token-refresh.server";
 import { openDatabase } from "./db.server";
 import { pruneOAuthFlows } from "./oauth-flows.server";
 import { pruneLoginAttempts } from "./rate-limits.server";
@@ -16,6 +17,7 @@ export async function runMaintenance(env: Env, now = Date.now()) {
     const ring = await config.keyRing;
     // Retries that came due, and deliveries whose worker died holding the lease.
     await processDueDeliveries({ handle: openDatabase(env.DB, "first-primary"), config, ring }, { limit: 50, now });
+    await refreshExpiringConnections(db, config, ring, { now });
     await reencryptConnections(db, ring);
   }
 }

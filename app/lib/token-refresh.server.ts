@@ -21,8 +21,8 @@ export const REFRESH_LEASE_MS = 3 * PROVIDER_TIMEOUT_MS;
 export const REFRESH_REFUSED = "refresh_refused";
 const POLL_MS = 50;
 
-export function needsRefresh(row: Pick<ConnectionRow, "access_token_expires_at" | "refresh_token_ct">, now = Date.now()) {
-  return row.refresh_token_ct !== null && row.access_token_expires_at !== null && row.access_token_expires_at - now <= REFRESH_AHEAD_MS;
+export function needsRefresh(row: Pick<ConnectionRow, "access_token_expires_at" | "refresh_token_ct">, now = Date.now(), aheadMs = REFRESH_AHEAD_MS) {
+  return row.refresh_token_ct !== null && row.access_token_expires_at !== null && row.access_token_expires_at - now <= aheadMs;
 }
 
 /**
@@ -31,8 +31,14 @@ export function needsRefresh(row: Pick<ConnectionRow, "access_token_expires_at" 
  * new token version. Throws ProviderError when the provider refuses (the connection's status is
  * then updated) or is unavailable (status unchanged; try again later).
  */
-export async function freshTokens(db: Db, config: AppConfig, ring: KeyRing, connection: ConnectionRow): Promise<{ tokens: StoredTokens; row: ConnectionRow }> {
-  if (!needsRefresh(connection) || !getProvider(connection.provider).oauth || getProvider(connection.provider).oauth.protocol !== "oauth2") {
+export async function freshTokens(
+  db: Db,
+  config: AppConfig,
+  ring: KeyRing,
+  connection: ConnectionRow,
+  aheadMs = REFRESH_AHEAD_MS,
+): Promise<{ tokens: StoredTokens; row: ConnectionRow }> {
+  if (!needsRefresh(connection, Date.now(), aheadMs) || !getProvider(connection.provider).oauth || getProvider(connection.provider).oauth.protocol !== "oauth2") {
     return { tokens: await decryptTokens(ring, connection), row: connection };
   }
   const owner = crypto.randomUUID();
@@ -49,7 +55,7 @@ export async function freshTokens(db: Db, config: AppConfig, ring: KeyRing, conn
     // Re-read after acquiring (or failing to): another holder may already have rotated the tokens.
     const current = await getConnection(db, connection.workspace_id, connection.id);
     if (!current) throw new ProviderError("client_error", "The connection was deleted.");
-    if (current.token_version !== seenVersion || !needsRefresh(current)) {
+    if (current.token_version !== seenVersion || !needsRefresh(current, Date.now(), aheadMs)) {
       if (Number(acquired.numUpdatedRows) === 1) await releaseLease(db, current.id, owner);
       return { tokens: await decryptTokens(ring, current), row: current };
     }
@@ -130,4 +136,43 @@ async function refreshHolding(db: Db, config: AppConfig, ring: KeyRing, row: Con
     // 5xx, 429, timeouts, malformed answers: the token may still be fine; retry later.
     throw error;
   }
+}
+
+/** The cron refreshes access tokens this close to expiry, before any delivery needs them. */
+export const CRON_REFRESH_AHEAD_MS = 15 * 60 * 1000;
+/** ...and refresh tokens this close to their own expiry, so idle connections stay alive. */
+export const KEEP_ALIVE_AHEAD_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * Cron upkeep, in bounded batches and under the same lease as request-time refresh: access
+ * tokens about to expire, and refresh tokens about to expire on an idle connection.
+ */
+export async function refreshExpiringConnections(db: Db, config: AppConfig, ring: KeyRing, options: { limit?: number; now?: number } = {}) {
+  const now = options.now ?? Date.now();
+  const rows = await db
+    .selectFrom("connections")
+    .selectAll()
+    .where("status", "=", "active")
+    .where("refresh_token_ct", "is not", null)
+    .where((eb) =>
+      eb.or([
+        eb("access_token_expires_at", "<=", now + CRON_REFRESH_AHEAD_MS),
+        eb("refresh_token_expires_at", "<=", now + KEEP_ALIVE_AHEAD_MS),
+      ]),
+    )
+    .orderBy("access_token_expires_at")
+    .limit(options.limit ?? 25)
+    .execute();
+  let refreshed = 0;
+  for (const row of rows) {
+    const keepAlive = row.refresh_token_expires_at !== null && row.refresh_token_expires_at <= now + KEEP_ALIVE_AHEAD_MS;
+    try {
+      const result = await freshTokens(db, config, ring, row, keepAlive ? Number.POSITIVE_INFINITY : CRON_REFRESH_AHEAD_MS);
+      if (result.row.token_version !== row.token_version) refreshed += 1;
+    } catch (error) {
+      // Refusals already updated the connection's status; outages are retried on the next run.
+      if (!(error instanceof ProviderError)) throw error;
+    }
+  }
+  return { checked: rows.length, refreshed };
 }

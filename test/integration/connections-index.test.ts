@@ -129,7 +129,8 @@ describe("connections index", () => {
     const { id } = await connect(browser, emulator(), "github", "github-personal");
     const response = await browser.get(`/integration-connections/${id}`);
     expect(response.status).toBe(200);
-    // Session, switcher, the connection, its dependent intents, a pending re-authorization.
-    expect(queryCount(response)).toBe(5);
+    // Session, switcher, the connection, its dependent intents, a pending re-authorization,
+    // the 30-day delivery history (one grouped query) and the latest deliveries.
+    expect(queryCount(response)).toBe(7);
   });
 });

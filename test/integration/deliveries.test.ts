@@ -150,3 +150,24 @@ describe("retries", () => {
     expect(emulator().created).toHaveLength(1);
   });
 });
+
+describe("delivery history on the connection page", () => {
+  it("charts succeeded and failed deliveries per day as SVG and lists the latest with links to their insights", async () => {
+    const { browser, connectionId } = await deliveringSetup(emulator(), "trello");
+    const ok = await sendInsight(browser, "First card");
+    await settle();
+    emulator().failNext("trello", "deliver", { kind: "http", status: 400, body: "invalid value for idList" });
+    const bad = await sendInsight(browser, "Second card");
+    await settle();
+    await database().updateTable("connections").set({ status: "active" }).where("id", "=", connectionId).execute();
+
+    const html = await pageHtml(await browser.get(`/integration-connections/${connectionId}`));
+    expect(html).toMatch(/<svg[^>]*role="img"[^>]*aria-label="Last 30 days: 1 deliveries succeeded, 1 failed."/);
+    expect(html.match(/<rect class="chart__ok"/g)).toHaveLength(1);
+    expect(html.match(/<rect class="chart__failed"/g)).toHaveLength(1);
+    expect(html).toMatch(/<title>\d{2}-\d{2}: 1 succeeded, 1 failed<\/title>/);
+    expect(html).toContain(`href="/insights/${ok}"`);
+    expect(html).toContain(`href="/insights/${bad}"`);
+    expect(html).not.toContain("<script>");
+  });
+});

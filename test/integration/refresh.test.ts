@@ -85,3 +85,32 @@ describe("token refresh", () => {
     expect(await processDelivery(deps, delivery!.id, pending!.next_attempt_at + 1)).toMatchObject({ kind: "succeeded" });
   });
 });
+
+describe("cron token upkeep", () => {
+  it("refreshes tokens that expire soon and idle refresh tokens near their expiry, leaving the rest", async () => {
+    const { browser } = await deliveringSetup(emulator(), "github");
+    const { connect } = await import("./connections-support");
+    const soon = (await connect(browser, emulator(), "slack", "slack-soon")).id!;
+    const idle = (await connect(browser, emulator(), "linear", "linear-idle")).id!;
+    const fresh = (await connect(browser, emulator(), "github", "github-fresh")).id!;
+    const now = Date.now();
+    await database().updateTable("connections").set({ access_token_expires_at: now + 10 * 60_000 }).where("id", "=", soon).execute();
+    await database().updateTable("connections").set({ refresh_token_expires_at: now + 2 * 24 * 3600_000 }).where("id", "=", idle).execute();
+    const before = await Promise.all([soon, idle, fresh].map(connectionRow));
+
+    const deps = await deliveryDeps();
+    const { refreshExpiringConnections } = await import("~/lib/token-refresh.server");
+    const result = await refreshExpiringConnections(deps.handle.db, deps.config, deps.ring, { now });
+    expect(result.refreshed).toBe(2);
+    const after = await Promise.all([soon, idle, fresh].map(connectionRow));
+    expect(after[0]!.token_version).toBe(before[0]!.token_version + 1);
+    expect(after[1]!.token_version).toBe(before[1]!.token_version + 1);
+    expect(after[2]!.token_version).toBe(before[2]!.token_version);
+    expect(emulator().requestsTo("slack", "refresh")).toHaveLength(1);
+    expect(emulator().requestsTo("linear", "refresh")).toHaveLength(1);
+
+    // Bounded: a limit of one handles one connection per run.
+    await database().updateTable("connections").set({ access_token_expires_at: Date.now() + 60_000 }).execute();
+    expect((await refreshExpiringConnections(deps.handle.db, deps.config, deps.ring, { limit: 1 })).checked).toBe(1);
+  });
+});

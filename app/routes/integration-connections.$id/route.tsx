@@ -21,7 +21,9 @@ import {
   getPendingReauthorization,
   startAuthorization,
 } from "~/lib/oauth-flows.server";
+import { deliveryHistory, latestDeliveries } from "~/lib/deliveries.server";
 import { listConnectionChoices, repointIntents } from "~/lib/intents.server";
+import { DeliveryChart } from "~/components/delivery-chart";
 import { getProvider } from "~/lib/providers/registry";
 import { IdSchema } from "~/lib/validation";
 import { compactConfig, configFormValues, settingsSchema } from "./config-form.server";
@@ -36,9 +38,11 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   await requireKeyRing(context);
   const row = await requireConnection(context, member.workspace.id, params.id ?? "");
   const provider = getProvider(row.provider);
-  const [intents, pending] = await Promise.all([
+  const [intents, pending, history, latest] = await Promise.all([
     listDependentIntents(context.db, member.workspace.id, row.id),
     getPendingReauthorization(context, { workspaceId: member.workspace.id, userId: member.user.id, sessionId: member.sessionId }, row.id),
+    deliveryHistory(context.db, member.workspace.id, row.id),
+    latestDeliveries(context.db, member.workspace.id, row.id),
   ]);
   const config = JSON.parse(row.config_json) as Record<string, unknown>;
   // Only needed when there is something to repoint.
@@ -81,6 +85,8 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     overridableFields: provider.overridableFields,
     configValues: configFormValues(provider.configFields, config),
     intents,
+    history,
+    latest,
     repointTargets,
     pending,
   });
@@ -269,6 +275,51 @@ export default function ConnectionDetail() {
             </dd>
           </dl>
         </div>
+      </div>
+
+      <div className="card">
+        <h2>Deliveries</h2>
+        <DeliveryChart series={data.history} />
+        {data.latest.length ? (
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Insight</th>
+                <th scope="col">Intent</th>
+                <th scope="col">Outcome</th>
+                <th scope="col">When</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.latest.map((delivery) => (
+                <tr key={delivery.id}>
+                  <td>
+                    <a href={`/insights/${delivery.insight_id}`}>{delivery.title}</a>
+                  </td>
+                  <td>{delivery.intent_name}</td>
+                  <td>
+                    <span className={`badge delivery delivery--${delivery.status}`}>
+                      {delivery.status === "succeeded" ? "Delivered" : delivery.status === "failed" ? "Failed" : "Pending"}
+                    </span>
+                    {delivery.item_url ? (
+                      <>
+                        {" "}
+                        <a href={delivery.item_url} rel="noreferrer">
+                          open
+                        </a>
+                      </>
+                    ) : null}
+                  </td>
+                  <td>
+                    <RelativeTime value={delivery.created_at} now={now} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <p className="muted">No insight has been delivered through this connection yet.</p>
+        )}
       </div>
 
       <SettingsForm
