@@ -378,9 +378,24 @@ function issueCreate(
       status: 200,
     };
   }
+  // IssueCreateInput.id: a client-chosen UUID, which makes a retried create detectable.
+  if (input.id !== undefined) {
+    if (typeof input.id !== "string" || !/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(input.id)) {
+      return {
+        error: { message: "Argument Validation Error", type: "invalid input", code: "INPUT_ERROR", statusCode: 400, userPresentableMessage: "id must be a UUID v4.", path: [field.alias ?? field.name] } satisfies GraphQLError,
+        status: 200,
+      };
+    }
+    if (ctx.state.created.some((item) => item.provider === "linear" && item.id === input.id)) {
+      return {
+        error: { message: "Entity already exists", type: "invalid input", code: "INPUT_ERROR", statusCode: 400, userPresentableMessage: "An issue with this id already exists.", path: [field.alias ?? field.name] } satisfies GraphQLError,
+        status: 200,
+      };
+    }
+  }
   const number = ctx.state.next(`linear:issues:${team.id}`);
   const identifier = `${team.key}-${number}`;
-  const id = crypto.randomUUID();
+  const id = typeof input.id === "string" ? input.id : crypto.randomUUID();
   const url = `${ctx.options.origin}/linear/${account.organization.urlKey}/issue/${identifier}/${slugify(title)}`;
   ctx.state.created.push({ provider: "linear", kind: "issue", id, url, accountId: account.viewer.id, payload: input, at: ctx.state.now() });
   return {

@@ -171,3 +171,23 @@ describe("delivery history on the connection page", () => {
     expect(html).not.toContain("<script>");
   });
 });
+
+describe("idempotency", () => {
+  it("a Linear retry after a lost response does not create a second issue", async () => {
+    const { connectionId } = await deliveringSetup(emulator(), "linear");
+    const { getProvider } = await import("~/lib/providers/registry");
+    const { providerContext } = await import("~/lib/connections.server");
+    const deps = await deliveryDeps();
+    const row = await connectionRow(connectionId);
+    const { storedTokens } = await import("./connections-support");
+    const tokens = await storedTokens(row);
+    const input = { title: "Once", body: "only once", config: { teamId: "7e000000-0000-4000-8000-000000000001" }, idempotencyKey: crypto.randomUUID() };
+    const linear = getProvider("linear");
+    const first = await linear.deliver(providerContext(deps.config, "linear")!, tokens, input);
+    // The same attempt again, as after a timeout whose request had in fact succeeded.
+    const again = await linear.deliver(providerContext(deps.config, "linear")!, tokens, input);
+    expect(first.id).toMatch(/^ENG-\d+$/);
+    expect(again.id).toBe(input.idempotencyKey);
+    expect(emulator().created.filter((item) => item.provider === "linear")).toHaveLength(1);
+  });
+});

@@ -114,12 +114,20 @@ export const linear: ProviderModule = {
   requiredForDelivery: ["teamId"],
   async deliver(context, tokens, input) {
     const { teamId, stateId } = input.config as { teamId: string; stateId?: string };
-    const data = await linearGraphql(
-      context,
-      tokens,
-      "mutation CreateIssue($input: IssueCreateInput!) { issueCreate(input: $input) { success issue { id identifier url } } }",
-      { input: { teamId, title: input.title, description: input.body, ...(stateId ? { stateId } : {}) } },
-    );
+    let data: Record<string, unknown>;
+    try {
+      data = await linearGraphql(
+        context,
+        tokens,
+        "mutation CreateIssue($input: IssueCreateInput!) { issueCreate(input: $input) { success issue { id identifier url } } }",
+        // Linear lets the client choose the issue's UUID: a retry after a lost response then
+        // cannot create a second issue.
+        { input: { id: input.idempotencyKey, teamId, title: input.title, description: input.body, ...(stateId ? { stateId } : {}) } },
+      );
+    } catch (error) {
+      if (error instanceof ProviderError && /already exists/i.test(error.message)) return { id: input.idempotencyKey, url: null };
+      throw error;
+    }
     const payload = (data.issueCreate ?? {}) as Record<string, unknown>;
     const issue = (payload.issue ?? {}) as Record<string, unknown>;
     const identifier = asString(issue.identifier) ?? asString(issue.id);
