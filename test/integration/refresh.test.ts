@@ -114,3 +114,31 @@ describe("cron token upkeep", () => {
     expect((await refreshExpiringConnections(deps.handle.db, deps.config, deps.ring, { limit: 1 })).checked).toBe(1);
   });
 });
+
+describe("refresh responses", () => {
+  it("a refresh response without a new refresh token keeps the previous one", async () => {
+    const { connectionId } = await deliveringSetup(emulator(), "slack");
+    const before = await storedTokens(await connectionRow(connectionId));
+    await expireAccessToken(connectionId, "slack");
+    emulator().failNext("slack", "refresh", {
+      kind: "http",
+      status: 200,
+      contentType: "application/json",
+      body: JSON.stringify({ ok: true, access_token: "xoxe.xoxb-1-refreshed-without-rotation", token_type: "bot", expires_in: 43200, scope: "chat:write" }),
+    });
+    const deps = await deliveryDeps();
+    const { tokens } = await freshTokens(deps.handle.db, deps.config, deps.ring, await connectionRow(connectionId));
+    expect(tokens.accessToken).toBe("xoxe.xoxb-1-refreshed-without-rotation");
+    expect(tokens.refreshToken).toBe(before.refreshToken);
+    expect((await storedTokens(await connectionRow(connectionId))).refreshToken).toBe(before.refreshToken);
+  });
+
+  it("Slack's HTTP-200 refresh error marks the connection revoked", async () => {
+    const { connectionId } = await deliveringSetup(emulator(), "slack");
+    await expireAccessToken(connectionId, "slack");
+    emulator().failNext("slack", "refresh", { kind: "invalid_code" });
+    const deps = await deliveryDeps();
+    await expect(freshTokens(deps.handle.db, deps.config, deps.ring, await connectionRow(connectionId))).rejects.toThrow(/refused to refresh/);
+    expect((await connectionRow(connectionId)).status).toBe("revoked");
+  });
+});
