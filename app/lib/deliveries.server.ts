@@ -94,7 +94,13 @@ async function attemptDelivery(
     const tokens = await tryDecryptTokens(deps.ring, connection);
     if (!tokens) return { kind: "failed", errorClass: "user", message: UNREADABLE_TOKENS, connectionStatus: { status: "error", reason: UNREADABLE_TOKENS } };
     const fresh = await freshTokens(deps.handle.db, deps.config, deps.ring, connection);
-    const item = await provider.deliver(context, fresh.tokens, { title: insight.title, body: insight.body, config, idempotencyKey: delivery.idempotency_key });
+    const item = await provider.deliver(context, fresh.tokens, {
+      title: insight.title,
+      body: insight.body,
+      config,
+      idempotencyKey: delivery.idempotency_key,
+      accountUrl: fresh.row.account_url,
+    });
     return { kind: "succeeded", item };
   } catch (error) {
     if (!(error instanceof ProviderError)) throw error;

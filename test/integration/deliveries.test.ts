@@ -30,7 +30,10 @@ describe("every provider delivers an insight with the intent's effective config"
     const created = emulator().created.filter((item) => item.provider === provider);
     expect(created).toHaveLength(1);
     expected[provider](created[0]!.payload as Record<string, unknown>);
-    if (provider !== "slack") expect(delivery!.item_url).toBe(created[0]!.url);
+    if (provider === "slack") {
+      const [channel, ts] = delivery!.item_id!.split(":");
+      expect(delivery!.item_url).toBe(`https://emucorp.slack.com/archives/${channel}/p${ts!.replace(".", "")}`);
+    } else expect(delivery!.item_url).toBe(created[0]!.url);
     const [attempt] = await attemptsOf(insightId);
     expect(attempt).toMatchObject({ outcome: "succeeded", attempt: 1, error_class: null });
     expect((await connectionRow(connectionId)).last_used_at).toBeGreaterThan(0);
@@ -181,7 +184,7 @@ describe("idempotency", () => {
     const row = await connectionRow(connectionId);
     const { storedTokens } = await import("./connections-support");
     const tokens = await storedTokens(row);
-    const input = { title: "Once", body: "only once", config: { teamId: "7e000000-0000-4000-8000-000000000001" }, idempotencyKey: crypto.randomUUID() };
+    const input = { title: "Once", body: "only once", config: { teamId: "7e000000-0000-4000-8000-000000000001" }, idempotencyKey: crypto.randomUUID(), accountUrl: null };
     const linear = getProvider("linear");
     const first = await linear.deliver(providerContext(deps.config, "linear")!, tokens, input);
     // The same attempt again, as after a timeout whose request had in fact succeeded.

@@ -117,6 +117,8 @@ export const slack: ProviderModule = {
     const ts = asString(data.ts);
     const postedChannel = asString(data.channel) ?? channel;
     if (!ts) throw new ProviderError("malformed_response", "chat.postMessage answered without ts.");
-    return { id: `${postedChannel}:${ts}`, url: null };
+    // Slack's permalink format; it saves a chat.getPermalink call per message.
+    const url = input.accountUrl ? `${input.accountUrl.replace(/\/+$/, "")}/archives/${postedChannel}/p${ts.replace(".", "")}` : null;
+    return { id: `${postedChannel}:${ts}`, url };
   },
 };

@@ -102,6 +102,8 @@ export interface DeliveryInput {
   config: Record<string, unknown>;
   /** Stable across retries of one delivery, for providers that can de-duplicate. */
   idempotencyKey: string;
+  /** The connection's account URL (e.g. the Slack team's), for building links. */
+  accountUrl: string | null;
 }
 
 export interface DeliveredItem {
