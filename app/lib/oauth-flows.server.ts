@@ -117,20 +117,20 @@ export async function startAuthorization(
   return { ok: true, url: url.toString() };
 }
 
-async function fetchRequestToken(context: ProviderContext, oauth: OAuth1Details, callback: string) {
-  const url = oauth.requestTokenUrl(context.endpoints);
-  const response = await providerFetch(context, url, {
+/** A POST signed with the app's consumer key (and the request token, once there is one). */
+async function signedOAuth1Post(context: ProviderContext, url: string, signing: { token?: string; tokenSecret?: string; oauthParams: Record<string, string> }) {
+  const authorization = await oauth1AuthorizationHeader({
     method: "POST",
-    headers: {
-      Authorization: await oauth1AuthorizationHeader({
-        method: "POST",
-        url,
-        consumerKey: context.credentials.clientId,
-        consumerSecret: context.credentials.clientSecret,
-        oauthParams: { oauth_callback: callback },
-      }),
-    },
+    url,
+    consumerKey: context.credentials.clientId,
+    consumerSecret: context.credentials.clientSecret,
+    ...signing,
   });
+  return providerFetch(context, url, { method: "POST", headers: { Authorization: authorization } });
+}
+
+async function fetchRequestToken(context: ProviderContext, oauth: OAuth1Details, callback: string) {
+  const response = await signedOAuth1Post(context, oauth.requestTokenUrl(context.endpoints), { oauthParams: { oauth_callback: callback } });
   const body = new URLSearchParams(await readBodyText(response));
   const token = body.get("oauth_token");
   const secret = body.get("oauth_token_secret");
@@ -266,20 +266,10 @@ async function exchangeForTokens(
   const module = getProvider(flow.provider);
   const open = (value: string, field: string) => decryptToken(ring, value, { workspaceId: flow.workspace_id, recordId: flow.id, field });
   if (module.oauth.protocol === "oauth1") {
-    const url = module.oauth.accessTokenUrl(context.endpoints);
-    const response = await providerFetch(context, url, {
-      method: "POST",
-      headers: {
-        Authorization: await oauth1AuthorizationHeader({
-          method: "POST",
-          url,
-          consumerKey: context.credentials.clientId,
-          consumerSecret: context.credentials.clientSecret,
-          token: flow.request_token!,
-          tokenSecret: await open(flow.request_token_secret_ct!, "request_token_secret"),
-          oauthParams: { oauth_verifier: params.get("oauth_verifier")! },
-        }),
-      },
+    const response = await signedOAuth1Post(context, module.oauth.accessTokenUrl(context.endpoints), {
+      token: flow.request_token!,
+      tokenSecret: await open(flow.request_token_secret_ct!, "request_token_secret"),
+      oauthParams: { oauth_verifier: params.get("oauth_verifier")! },
     });
     const text = await readBodyText(response);
     if (!response.ok) {

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { optionalList, optionalText } from "../validation";
-import { asString, basicAuth, expiresAt, providerFetch, readJsonObject, retryAfterSeconds, scrubSecrets, splitScopes } from "./http.server";
+import { asString, basicAuth, providerFetch, readJsonObject, retryAfterSeconds, scrubSecrets, tokenSetFrom } from "./http.server";
 import { ProviderError, type ProviderContext, type ProviderModule, type StoredTokens } from "./types";
 
 const API_HEADERS = {
@@ -65,16 +65,7 @@ export const github: ProviderModule = {
           { code: data.error },
         );
       }
-      const accessToken = asString(data.access_token);
-      if (!accessToken) throw new ProviderError("malformed_response", "The token response has no access_token.");
-      return {
-        accessToken,
-        refreshToken: asString(data.refresh_token) ?? null,
-        tokenSecret: null,
-        accessTokenExpiresAt: expiresAt(now, data.expires_in),
-        refreshTokenExpiresAt: expiresAt(now, data.refresh_token_expires_in),
-        scopes: splitScopes(data.scope),
-      };
+      return tokenSetFrom(data, now);
     },
     supportsRefresh: true,
   },

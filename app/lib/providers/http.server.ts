@@ -1,4 +1,4 @@
-import { ProviderError, type ProviderContext } from "./types";
+import { ProviderError, type ProviderContext, type TokenSet } from "./types";
 
 /** Every provider call gives up after this long (shorter than any refresh lease). */
 export const PROVIDER_TIMEOUT_MS = 10_000;
@@ -83,4 +83,18 @@ export function errorKindForStatus(status: number) {
   if (status === 429) return "rate_limited" as const;
   if (status >= 500) return "server_error" as const;
   return "client_error" as const;
+}
+
+/** The token set in an OAuth 2 token response; each provider checks its own error shape first. */
+export function tokenSetFrom(data: Record<string, unknown>, now: number): TokenSet {
+  const accessToken = asString(data.access_token);
+  if (!accessToken) throw new ProviderError("malformed_response", "The token response has no access_token.");
+  return {
+    accessToken,
+    refreshToken: asString(data.refresh_token) ?? null,
+    tokenSecret: null,
+    accessTokenExpiresAt: expiresAt(now, data.expires_in),
+    refreshTokenExpiresAt: expiresAt(now, data.refresh_token_expires_in),
+    scopes: splitScopes(data.scope),
+  };
 }

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { optionalText } from "../validation";
-import { asString, expiresAt, providerFetch, readJsonObject, retryAfterSeconds, scrubSecrets, splitScopes } from "./http.server";
+import { asString, providerFetch, readJsonObject, retryAfterSeconds, scrubSecrets, tokenSetFrom } from "./http.server";
 import { ProviderError, type ProviderContext, type ProviderModule, type StoredTokens } from "./types";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -60,19 +60,8 @@ export const linear: ProviderModule = {
     // PKCE it documents the secret as optional at the token step and client_id alone on refresh.
     clientAuthentication: "public",
     extraAuthorizeParams: { prompt: "consent" },
-    parseTokenResponse(data, now) {
-      const accessToken = asString(data.access_token);
-      if (!accessToken) throw new ProviderError("malformed_response", "The token response has no access_token.");
-      return {
-        accessToken,
-        refreshToken: asString(data.refresh_token) ?? null,
-        tokenSecret: null,
-        accessTokenExpiresAt: expiresAt(now, data.expires_in),
-        refreshTokenExpiresAt: null,
-        // Apps created before 2023-12 receive `scope` as an array.
-        scopes: splitScopes(data.scope),
-      };
-    },
+    // Apps created before 2023-12 receive `scope` as an array; tokenSetFrom reads both forms.
+    parseTokenResponse: (data, now) => tokenSetFrom(data, now),
     supportsRefresh: true,
   },
   async fetchIdentity(context, tokens) {

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { optionalMappings, optionalText } from "../validation";
-import { asString, basicAuth, expiresAt, providerFetch, readJsonObject, retryAfterSeconds, scrubSecrets } from "./http.server";
+import { asString, basicAuth, providerFetch, readJsonObject, retryAfterSeconds, scrubSecrets, tokenSetFrom } from "./http.server";
 import { ProviderError, type ProviderContext, type ProviderModule, type StoredTokens } from "./types";
 
 // Pinned: from 2025-09-03 on, pages are created under data sources instead of databases.
@@ -55,16 +55,7 @@ export const notion: ProviderModule = {
     clientAuthentication: "basic",
     extraAuthorizeParams: { owner: "user" },
     parseTokenResponse(data, now) {
-      const accessToken = asString(data.access_token);
-      if (!accessToken) throw new ProviderError("malformed_response", "The token response has no access_token.");
-      return {
-        accessToken,
-        refreshToken: asString(data.refresh_token) ?? null,
-        tokenSecret: null,
-        accessTokenExpiresAt: expiresAt(now, data.expires_in),
-        refreshTokenExpiresAt: null,
-        scopes: [],
-      };
+      return tokenSetFrom(data, now);
     },
     supportsRefresh: true,
   },

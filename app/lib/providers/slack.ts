@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { optionalText } from "../validation";
-import { asString, expiresAt, providerFetch, readJsonObject, retryAfterSeconds, scrubSecrets, splitScopes } from "./http.server";
+import { asString, providerFetch, readJsonObject, retryAfterSeconds, scrubSecrets, tokenSetFrom } from "./http.server";
 import { ProviderError, type ProviderContext, type ProviderModule, type StoredTokens } from "./types";
 
 const AUTH_ERRORS = new Set(["invalid_auth", "not_authed", "token_revoked", "account_inactive", "no_permission", "org_login_required", "team_added_to_org", "ekm_access_denied"]);
@@ -59,16 +59,7 @@ export const slack: ProviderModule = {
         const code = asString(data.error) ?? "unknown_error";
         throw new ProviderError(code === "bad_client_secret" || code === "invalid_client_id" ? "client_error" : "unauthorized", code, { code });
       }
-      const accessToken = asString(data.access_token);
-      if (!accessToken) throw new ProviderError("malformed_response", "The token response has no access_token.");
-      return {
-        accessToken,
-        refreshToken: asString(data.refresh_token) ?? null,
-        tokenSecret: null,
-        accessTokenExpiresAt: expiresAt(now, data.expires_in),
-        refreshTokenExpiresAt: null,
-        scopes: splitScopes(data.scope),
-      };
+      return tokenSetFrom(data, now);
     },
     supportsRefresh: true,
   },
