@@ -40,21 +40,29 @@ type Outcome =
 export async function processDelivery(deps: DeliveryDeps, deliveryId: string, now = Date.now()) {
   const { db } = deps.handle;
   const owner = crypto.randomUUID();
-  const claimed = await db
+  // Claim and read in one statement.
+  const delivery = await db
     .updateTable("deliveries")
     .set({ lease_owner: owner, lease_expires_at: now + DELIVERY_LEASE_MS })
     .where("id", "=", deliveryId)
     .where("status", "=", "pending")
     .where("next_attempt_at", "<=", now)
     .where((eb) => eb.or([eb("lease_expires_at", "is", null), eb("lease_expires_at", "<", now)]))
+    .returningAll()
     .executeTakeFirst();
-  if (Number(claimed.numUpdatedRows) !== 1) return null;
+  if (!delivery) return null;
 
-  const delivery = await db.selectFrom("deliveries").selectAll().where("id", "=", deliveryId).executeTakeFirstOrThrow();
-  const insight = await db.selectFrom("insights").select(["title", "body"]).where("id", "=", delivery.insight_id).executeTakeFirstOrThrow();
-  const connection = delivery.connection_id
-    ? await db.selectFrom("connections").selectAll().where("id", "=", delivery.connection_id).executeTakeFirst()
-    : undefined;
+  // The insight and its connection (gone if it was deleted since) in one query.
+  const joined = await db
+    .selectFrom("insights as n")
+    .leftJoin("connections as c", (join) => join.on("c.id", "=", delivery.connection_id ?? ""))
+    .selectAll("c")
+    .select(["n.title as insight_title", "n.body as insight_body"])
+    .where("n.id", "=", delivery.insight_id)
+    .executeTakeFirstOrThrow();
+  const { insight_title: title, insight_body: body, ...connectionColumns } = joined;
+  const connection = connectionColumns.id ? (connectionColumns as ConnectionRow) : undefined;
+  const insight = { title, body };
   const attempt = delivery.attempts + 1;
   const outcome = await attemptDelivery(deps, delivery, connection, insight, attempt);
   await recordOutcome(deps.handle, delivery, connection, attempt, owner, outcome);

@@ -194,3 +194,15 @@ describe("idempotency", () => {
     expect(emulator().created.filter((item) => item.provider === "linear")).toHaveLength(1);
   });
 });
+
+describe("hot path", () => {
+  it("a successful delivery takes 5 D1 statements: claim, read, and one batch of 3 writes", async () => {
+    const { workspaceId } = await deliveringSetup(emulator(), "github");
+    const deps = await deliveryDeps();
+    const created = await createInsight(deps.handle, workspaceId, { title: "t", body: "b", source: "api", targets: { all: true } });
+    const [delivery] = await deliveriesOf(created.ok ? created.insightId : "");
+    const before = deps.handle.queryCount();
+    expect(await processDelivery(deps, delivery!.id)).toMatchObject({ kind: "succeeded" });
+    expect(deps.handle.queryCount() - before).toBe(5);
+  });
+});
