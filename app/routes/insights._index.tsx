@@ -1,5 +1,6 @@
 import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { useLoaderData } from "@remix-run/react";
+import { EmptyState, PageHeader } from "~/components/page";
 import { RelativeTime } from "~/components/time";
 import { requireWorkspaceMember } from "~/lib/auth.server";
 import { listInsights } from "~/lib/insights.server";
@@ -15,26 +16,16 @@ export default function InsightsIndex() {
   const { insights, now } = useLoaderData<typeof loader>();
   return (
     <section className="page">
-      <header className="page__header">
-        <div>
-          <h1>Insights</h1>
-          <p className="lead">What your automations asked to act on, and how each delivery went.</p>
-        </div>
-        <a className="button button--primary" href="/insights/new">
-          New insight
-        </a>
-      </header>
+      <PageHeader
+        title="Insights"
+        lead="What your automations asked to act on, and how each delivery went."
+        action={{ href: "/insights/new", label: "New insight" }}
+      />
       {insights.length === 0 ? (
-        <div className="empty-state card">
-          <h2>No insights yet</h2>
-          <p>
-            Insights are what your automations want acted on: a title and a body, delivered by every intent they
-            target. Send one from the form or with the API (create a key in workspace settings).
-          </p>
-          <a className="button button--primary" href="/insights/new">
-            Send an insight
-          </a>
-        </div>
+        <EmptyState title="No insights yet" action={{ href: "/insights/new", label: "Send an insight" }}>
+          Insights are what your automations want acted on: a title and a body, delivered by every intent they target.
+          Send one from the form or with the API (create a key in workspace settings).
+        </EmptyState>
       ) : (
         <div className="card card--flush">
           <table className="table">

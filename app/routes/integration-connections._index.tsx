@@ -1,6 +1,7 @@
 import { json, redirect, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
+import { EmptyState, PageHeader } from "~/components/page";
 import { ProviderIcon } from "~/components/provider-icon";
 import { StatusBadge } from "~/components/status-badge";
 import { RelativeTime } from "~/components/time";
@@ -75,42 +76,34 @@ export default function ConnectionsIndex() {
   if (data.total === 0 && !data.filtered) {
     return (
       <section className="page">
-        <header className="page__header">
-          <div>
-            <h1>Connections</h1>
-            <p className="lead">
+        <PageHeader
+          title="Connections"
+          lead={
+            <>
               The authorized links from <strong>{data.workspaceName}</strong> to the accounts your intents deliver to.
-            </p>
-          </div>
-        </header>
-        <div className="empty-state card">
-          <h2>No connections yet</h2>
-          <p>
-            A connection is your authorized link to one GitHub, Slack, Notion, Linear or Trello account. Once connected,
-            intents can open issues, post messages, create pages and cards through it.
-          </p>
-          <a className="button button--primary" href="/integration-connections/new">
-            Connect an account
-          </a>
-        </div>
+            </>
+          }
+        />
+        <EmptyState title="No connections yet" action={{ href: "/integration-connections/new", label: "Connect an account" }}>
+          A connection is your authorized link to one GitHub, Slack, Notion, Linear or Trello account. Once connected,
+          intents can open issues, post messages, create pages and cards through it.
+        </EmptyState>
       </section>
     );
   }
 
   return (
     <section className="page">
-      <header className="page__header">
-        <div>
-          <h1>Connections</h1>
-          <p className="lead">
+      <PageHeader
+        title="Connections"
+        lead={
+          <>
             {data.total} connection{data.total === 1 ? "" : "s"}
             {data.filtered ? " match" : ""} in <strong>{data.workspaceName}</strong>.
-          </p>
-        </div>
-        <a className="button button--primary" href="/integration-connections/new">
-          Connect an account
-        </a>
-      </header>
+          </>
+        }
+        action={{ href: "/integration-connections/new", label: "Connect an account" }}
+      />
 
       <Form method="get" className="filters card" role="search">
         <label>

@@ -1,5 +1,6 @@
 import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { useLoaderData } from "@remix-run/react";
+import { EmptyState, PageHeader } from "~/components/page";
 import { StatusBadge } from "~/components/status-badge";
 import { requireWorkspaceMember } from "~/lib/auth.server";
 import { listIntents } from "~/lib/intents.server";
@@ -15,26 +16,16 @@ export default function IntentsIndex() {
   const { intents } = useLoaderData<typeof loader>();
   return (
     <section className="page">
-      <header className="page__header">
-        <div>
-          <h1>Intents</h1>
-          <p className="lead">Where insights go: each intent delivers through one connection, with its defaults or its own overrides.</p>
-        </div>
-        <a className="button button--primary" href="/intents/new">
-          New intent
-        </a>
-      </header>
+      <PageHeader
+        title="Intents"
+        lead="Where insights go: each intent delivers through one connection, with its defaults or its own overrides."
+        action={{ href: "/intents/new", label: "New intent" }}
+      />
       {intents.length === 0 ? (
-        <div className="empty-state card">
-          <h2>No intents yet</h2>
-          <p>
-            An intent says where an insight goes: which connection delivers it, and which of the connection’s defaults
-            (repository, channel, database…) it overrides.
-          </p>
-          <a className="button button--primary" href="/intents/new">
-            Create an intent
-          </a>
-        </div>
+        <EmptyState title="No intents yet" action={{ href: "/intents/new", label: "Create an intent" }}>
+          An intent says where an insight goes: which connection delivers it, and which of the connection’s defaults
+          (repository, channel, database…) it overrides.
+        </EmptyState>
       ) : (
         <div className="card card--flush">
           <table className="table">

@@ -26,9 +26,9 @@ import { listConnectionChoices, repointIntents } from "~/lib/intents.server";
 import { DeliveryChart } from "~/components/delivery-chart";
 import { getProvider } from "~/lib/providers/registry";
 import { IdSchema } from "~/lib/validation";
-import { compactConfig, configFormValues, settingsSchema } from "./config-form.server";
-import { ConfigFields } from "~/components/config-fields";
-import { DetailIntentSchema, SettingsNameSchema, type FormValue, type SettingsShape } from "./schema";
+import { compactConfig, configFormValues } from "~/lib/config-forms.server";
+import { ConfigFields, type ConfigFormValue } from "~/components/config-fields";
+import { DetailIntentSchema, SettingsNameSchema, settingsSchema, type SettingsShape } from "./schema";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.connection.name ?? "Connection"} · SpokeDo` }];
 export const headers = forwardDataHeaders;
@@ -451,7 +451,7 @@ function SettingsForm({
   name: string;
   fields: ReturnType<typeof useLoaderData<typeof loader>>["configFields"];
   overridable: string[];
-  values: Record<string, FormValue>;
+  values: Record<string, ConfigFormValue>;
   lastResult?: SubmissionResult<string[]>;
 }) {
   const [form, formFields] = useForm<SettingsShape>({

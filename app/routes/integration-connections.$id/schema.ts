@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import type { ProviderModule } from "~/lib/providers/types";
 import { ConnectionNameSchema } from "~/lib/validation";
 
 export const DetailIntentSchema = v.picklist(
@@ -10,6 +11,14 @@ export type DetailIntent = v.InferOutput<typeof DetailIntentSchema>;
 /** The browser-side part of the settings form; the provider's config schema is applied on the server. */
 export const SettingsNameSchema = v.object({ name: ConnectionNameSchema });
 
-export type { ConfigFormValue as FormValue } from "~/components/config-fields";
 import type { ConfigFormValue } from "~/components/config-fields";
 export type SettingsShape = { name: string; config: Record<string, ConfigFormValue> };
+
+/** The whole settings form, with the provider's own config schema. */
+export function settingsSchema(provider: ProviderModule) {
+  return v.object({
+    intent: v.literal("save"),
+    name: ConnectionNameSchema,
+    config: v.optional(provider.configSchema, {}),
+  });
+}

@@ -4,6 +4,7 @@ import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
 import { ConfigFields, type ConfigFormValue } from "~/components/config-fields";
+import { configFormValues, describeConfigValue } from "~/lib/config-forms.server";
 import { ErrorList, Field, SubmitButton } from "~/components/forms";
 import { ProviderIcon } from "~/components/provider-icon";
 import { StatusBadge } from "~/components/status-badge";
@@ -18,19 +19,6 @@ import { getProvider } from "~/lib/providers/registry";
 import { IntentActionSchema, SaveIntentSchema } from "./schema";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.intent.name ?? "Intent"} · SpokeDo` }];
-
-function describe(value: unknown): string {
-  if (value === undefined) return "";
-  if (Array.isArray(value)) return value.join(", ");
-  if (value && typeof value === "object") return Object.entries(value).map(([key, item]) => `${key} → ${String(item)}`).join("; ");
-  return String(value);
-}
-
-function formValue(value: unknown): ConfigFormValue {
-  if (Array.isArray(value)) return value.join(", ");
-  if (value && typeof value === "object") return Object.entries(value).map(([key, item]) => ({ key, value: String(item) }));
-  return typeof value === "string" ? value : "";
-}
 
 async function requireIntent(db: Db, workspaceId: string, id: string) {
   const intent = id.length <= 64 ? await getIntent(db, workspaceId, id) : undefined;
@@ -54,8 +42,16 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     connection: { id: connection.id, name: connection.name, status: connection.status },
     provider: { id: provider.id, name: provider.name, icon: provider.icon },
     fields: provider.configFields.filter((field) => provider.overridableFields.includes(field.name)),
-    effective: effective.map((field) => ({ name: field.name, source: field.source, value: describe(field.value), connectionValue: describe(field.connectionValue) })),
-    overrideValues: Object.fromEntries(provider.overridableFields.map((name) => [name, formValue(overrides[name])])),
+    effective: effective.map((field) => ({
+      name: field.name,
+      source: field.source,
+      value: describeConfigValue(field.value),
+      connectionValue: describeConfigValue(field.connectionValue),
+    })),
+    overrideValues: configFormValues(
+      provider.configFields.filter((field) => provider.overridableFields.includes(field.name)),
+      overrides,
+    ),
     choices,
   });
 }
@@ -103,7 +99,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     return reply(submission.reply({ fieldErrors: { name: [`This workspace already has an intent named ${submission.value.name}.`] } }));
   }
   if (!saved.ok) throw new Response("Not found", { status: 404 });
-  const meaningful = dropped.filter((key) => describe(submission.value.overrides[key]).replace(/[,\s→;]/g, "") !== "");
+  const meaningful = dropped.filter((key) => describeConfigValue(submission.value.overrides[key]).replace(/[,\s→;]/g, "") !== "");
   const message =
     target.id !== intent.connection_id
       ? `Saved: ${submission.value.name} now delivers through ${target.name}.${meaningful.length ? ` Dropped overrides ${provider.name} has no field for: ${meaningful.join(", ")}.` : ""}`
