@@ -142,3 +142,33 @@ describe("refresh responses", () => {
     expect((await connectionRow(connectionId)).status).toBe("revoked");
   });
 });
+
+describe("a refresh holder that stalls past its lease", () => {
+  it("cannot overwrite the newer tokens, and its invalid_grant resolves to them instead of a revocation", async () => {
+    const { connectionId } = await deliveringSetup(emulator(), "slack");
+    await expireAccessToken(connectionId, "slack");
+    const stale = await connectionRow(connectionId);
+    const deps = await deliveryDeps();
+
+    // Holder A's refresh request reaches the provider but its answer is held up.
+    emulator().failNext("slack", "refresh", { kind: "slow", delayMs: 400 });
+    const holderA = freshTokens(deps.handle.db, deps.config, deps.ring, stale);
+    await expect.poll(() => emulator().requestsTo("slack", "refresh").length, { interval: 5, timeout: 2000 }).toBe(1);
+
+    // A's lease runs out; B takes over, refreshes with the same refresh token and rotates it.
+    await database().updateTable("connections").set({ refresh_lease_expires_at: Date.now() - 1 }).where("id", "=", connectionId).execute();
+    const holderB = await freshTokens(deps.handle.db, deps.config, deps.ring, stale);
+    expect(holderB.row.token_version).toBe(stale.token_version + 1);
+
+    // A's request is then answered: its refresh token was already used (invalid_refresh_token).
+    const resultA = await holderA;
+    expect(resultA.tokens).toEqual(holderB.tokens);
+    const row = await connectionRow(connectionId);
+    expect(row.status).toBe("active");
+    expect(row.token_version).toBe(stale.token_version + 1);
+    expect(await storedTokens(row)).toEqual(holderB.tokens);
+    // Slack answers both with HTTP 200; only B's was a success: A's issued no token.
+    expect(emulator().requestsTo("slack", "refresh")).toHaveLength(2);
+    expect(emulator().tokens("slack")).toHaveLength(2);
+  });
+});
