@@ -65,9 +65,10 @@ describe("every form survives arbitrary input: no 500, no write on invalid input
     const fields = ["intent", "provider", "name", "config.databaseId", "config.propertyMappings[0].key", "config.propertyMappings[0].value", "config.repository", "config.labels"];
     await fc.assert(
       fc.asyncProperty(form(fields), async (input) => {
-        const before = await snapshot();
-        // Only valid submissions may write: invalid ones (400) must leave everything as it was.
+        // Only valid submissions may write: each invalid one (400) must leave everything as it was
+        // just before it (a valid submission to the other path may legitimately write).
         for (const path of ["/integration-connections/new", `/integration-connections/${id}`]) {
+          const before = await snapshot();
           const payload = { ...input, intent: input.intent === "test" || input.intent === "reauthorize" ? "save" : (input.intent ?? "save") };
           const response = await browser.post(path, payload);
           expect(ACCEPTABLE.has(response.status), `${path} ${response.status}`).toBe(true);
