@@ -54,7 +54,12 @@ export default defineConfig(async () => ({
   ],
   resolve: {
     // The Worker entry serves the production Remix build (`npm run build` runs first).
-    alias: { "virtual:remix/server-build": root("./build/server/index.js") },
+    // The server build imports domain modules as `~/lib/…` (see vite.config.ts): the tests and the
+    // Worker then share one instance of each.
+    alias: [
+      { find: "virtual:remix/server-build", replacement: root("./build/server/index.js") },
+      { find: /^~\/(.*)$/, replacement: `${root("./app/")}$1` },
+    ],
   },
   test: {
     reporters,

@@ -13,9 +13,9 @@ import {
 import type { ReactNode } from "react";
 import { AppShell } from "./components/app-shell";
 import { useNonce } from "./components/nonce";
-import { readFlash } from "./lib/flash.server";
-import { getCurrentSession } from "./lib/sessions.server";
-import { listWorkspacesOf } from "./lib/workspaces.server";
+import { readFlash } from "~/lib/platform/flash.server";
+import { getCurrentSession } from "~/lib/accounts/sessions.server";
+import { listWorkspacesOf } from "~/lib/accounts/workspaces.server";
 import stylesheet from "./styles/app.css?url";
 
 export const links: LinksFunction = () => [
@@ -34,7 +34,6 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return json({ viewer: { email: session.user.email, workspace, workspaces }, flash });
 }
 
-export type RootLoaderData = typeof loader;
 
 export function Layout({ children }: { children: ReactNode }) {
   const nonce = useNonce();

@@ -1,46 +1,39 @@
 import { createRequestHandler, type ServerBuild } from "@remix-run/cloudflare";
 import * as build from "virtual:remix/server-build";
-import type { AppConfig } from "./lib/config.server";
-import { bookmarkCookie, createRequestContext } from "./lib/context.server";
-import { runMaintenance } from "./lib/maintenance.server";
-import { applySecurityHeaders, createCspNonce, rejectCrossSiteRequest } from "./lib/security.server";
+import { runMaintenance } from "./jobs/maintenance.server";
+import { bookmarkCookie, createRequestContext } from "./lib/platform/context.server";
+import { runInScope } from "./lib/platform/db.server";
+import { applySecurityHeaders, createCspNonce, rejectCrossSiteRequest } from "./lib/platform/security.server";
+import { getSettings, providerWebOrigins } from "./lib/platform/settings.server";
 
 const handleRemixRequest = createRequestHandler(build as unknown as ServerBuild);
 
-const originsCache = new WeakMap<AppConfig, string[]>();
-function providerOrigins(config: AppConfig): string[] {
-  let origins = originsCache.get(config);
-  if (!origins) {
-    origins = [...new Set(Object.values(config.providers).filter((p) => p.credentials).map((p) => new URL(p.endpoints.web).origin))];
-    originsCache.set(config, origins);
-  }
-  return origins;
+let reported = false;
+/** Misconfiguration is logged once per isolate, where operators look (Workers logs). */
+function reportSettingsProblems(env: Env) {
+  if (reported) return;
+  reported = true;
+  const { problems } = getSettings(env);
+  if (problems.length) console.warn(`SpokeDo settings: ${problems.join(" ")}`);
 }
 
 export default {
   async fetch(request, env, ctx) {
-    const refused = rejectCrossSiteRequest(request);
-    if (refused) return refused;
-
+    reportSettingsProblems(env);
     const cspNonce = createCspNonce();
-    const context = createRequestContext({
-      request,
-      env,
-      cspNonce,
-      waitUntil: (promise) => ctx.waitUntil(promise),
-    });
-    const remixResponse = await handleRemixRequest(request, context);
+    const secure = new URL(request.url).protocol === "https:";
+    const refused = rejectCrossSiteRequest(request);
+    if (refused) return applySecurityHeaders(refused, { nonce: cspNonce, secure });
+
+    const context = createRequestContext({ request, env, cspNonce, waitUntil: (promise) => ctx.waitUntil(promise) });
+    const remixResponse = await runInScope(context.scope, () => handleRemixRequest(request, context));
     // Copy so headers are mutable whatever produced the response.
     const response = new Response(remixResponse.body, remixResponse);
     for (const cookie of context.responseCookies) response.headers.append("Set-Cookie", cookie);
     const bookmark = bookmarkCookie(request, context);
     if (bookmark) response.headers.append("Set-Cookie", bookmark);
-    response.headers.set("Server-Timing", `d1;desc="${context.dbHandle.queryCount()} queries"`);
-    return applySecurityHeaders(response, {
-      nonce: cspNonce,
-      secure: context.secure,
-      formActionOrigins: providerOrigins(context.config),
-    });
+    response.headers.set("Server-Timing", `d1;desc="${context.scope.statements} queries, ${context.scope.roundTrips} round trips"`);
+    return applySecurityHeaders(response, { nonce: cspNonce, secure, formActionOrigins: providerWebOrigins(context.settings) });
   },
 
   async scheduled(controller, env, ctx) {

@@ -1,8 +1,6 @@
 import type { FieldMetadata } from "@conform-to/react";
 import { ErrorList, Field } from "~/components/forms";
 import type { ConfigField } from "~/lib/providers/types";
-
-export type ConfigFormValue = string | { key: string; value: string }[];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyField = FieldMetadata<any, any, string[]>;
 

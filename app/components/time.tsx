@@ -1,4 +1,4 @@
-import { formatExact, formatRelative } from "~/lib/format";
+import { formatExact, formatRelative } from "~/lib/platform/format";
 
 /** A relative time ("3 days ago") with the exact time in its title; "never" when empty. */
 export function RelativeTime({ value, now, never = "never" }: { value: number | null; now: number; never?: string }) {

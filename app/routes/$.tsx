@@ -1,6 +1,8 @@
+import { notFound } from "~/lib/platform/responses.server";
+
 // Any URL no other route claims renders the 404 page inside the app layout.
 export function loader() {
-  throw new Response("Not found", { status: 404 });
+  throw notFound();
 }
 
 export default function NotFound() {

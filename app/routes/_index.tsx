@@ -1,5 +1,5 @@
 import { redirect, type LoaderFunctionArgs } from "@remix-run/cloudflare";
-import { getCurrentSession } from "~/lib/sessions.server";
+import { getCurrentSession } from "~/lib/accounts/sessions.server";
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const session = await getCurrentSession(context, request);

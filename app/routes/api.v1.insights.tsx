@@ -1,9 +1,11 @@
 import { json, type ActionFunctionArgs } from "@remix-run/cloudflare";
 import * as v from "valibot";
-import { authenticateApiKey } from "~/lib/api-keys.server";
-import { startDeliveries } from "~/lib/deliveries.server";
-import { createInsight } from "~/lib/insights.server";
-import { InsightBodySchema, InsightTitleSchema } from "~/lib/validation";
+import { authenticateApiKey } from "~/lib/accounts/api-keys.server";
+import { startDeliveries } from "~/lib/delivery/outbox.server";
+import { createInsight } from "~/lib/delivery/insights.server";
+import { fieldErrors } from "~/lib/platform/forms";
+import { readBodyWithin } from "~/lib/platform/http.server";
+import { InsightBodySchema, InsightTitleSchema } from "~/lib/platform/validation";
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -35,31 +37,25 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const key = await authenticateApiKey(context.db, request.headers.get("Authorization"));
   if (!key) return error(401, "unauthorized", "Send a valid workspace API key as `Authorization: Bearer <key>`.", {}, { "WWW-Authenticate": 'Bearer realm="SpokeDo"' });
 
-  if (Number(request.headers.get("Content-Length") ?? 0) > MAX_BODY_BYTES) return error(413, "too_large", "The request body is larger than 64 KiB.");
   if (!(request.headers.get("Content-Type") ?? "").startsWith("application/json")) return error(415, "unsupported_media_type", "Send JSON with Content-Type: application/json.");
+  const raw = await readBodyWithin(request, MAX_BODY_BYTES);
+  if (!raw) return error(413, "too_large", "The request body is larger than 64 KiB.");
   let payload: unknown;
   try {
-    payload = JSON.parse(await request.text());
+    payload = JSON.parse(new TextDecoder().decode(raw));
   } catch {
     return error(400, "invalid_json", "The request body is not valid JSON.");
   }
   const parsed = v.safeParse(CreateInsightSchema, payload);
-  if (!parsed.success) {
-    const fields: Record<string, string[]> = {};
-    for (const issue of parsed.issues) {
-      const field = issue.path?.map((item) => String(item.key)).join(".") || "body";
-      (fields[field] ??= []).push(issue.message);
-    }
-    return error(400, "validation_failed", "Some fields are invalid.", { fields });
-  }
+  if (!parsed.success) return error(400, "validation_failed", "Some fields are invalid.", { fields: fieldErrors(parsed.issues) });
 
   const { title, body, intents } = parsed.output;
-  const created = await createInsight(context.dbHandle, key.workspaceId, { title, body, source: "api", targets: intents?.length ? { names: intents } : { all: true } });
+  const created = await createInsight(context.db, key.workspaceId, { title, body, source: "api", targets: intents?.length ? { names: intents } : { all: true } });
   if (!created.ok && created.reason === "unknown_intents") {
     return error(404, "intent_not_found", `No intent in this workspace is named or identified as: ${created.unknown.join(", ")}.`, { intents: created.unknown });
   }
   if (!created.ok) return error(400, "validation_failed", "Some intents are disabled.", { fields: { intents: [`Disabled: ${created.disabled.join(", ")}.`] } });
-  startDeliveries(context.env, context.config, created.insightId, context.waitUntil);
-  const url = `${context.config.appUrl ?? new URL(request.url).origin}/insights/${created.insightId}`;
+  startDeliveries(context.env, context.settings, context.db, created.insightId, context.waitUntil);
+  const url = `${context.settings.appUrl ?? new URL(request.url).origin}/insights/${created.insightId}`;
   return json({ id: created.insightId, url, deliveries: created.deliveryIds.length }, { status: 202, headers: { Location: url, "Cache-Control": "no-store" } });
 }

@@ -1,9 +1,15 @@
 import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { useLoaderData } from "@remix-run/react";
 import { RelativeTime } from "~/components/time";
-import { requireWorkspaceMember } from "~/lib/auth.server";
-import { formatExact } from "~/lib/format";
-import { getInsight, getIntegrationLog } from "~/lib/insights.server";
+import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { formatExact } from "~/lib/platform/format";
+import * as v from "valibot";
+import { Pagination } from "~/components/pagination";
+import { LOG_PAGE_SIZE, loadInsightPage } from "~/lib/delivery/log.server";
+import { notFound } from "~/lib/platform/responses.server";
+import { getProvider, isProviderId } from "~/lib/providers/registry";
+
+const PageSchema = v.fallback(v.pipe(v.string(), v.toNumber(), v.integer(), v.minValue(1), v.maxValue(100_000)), 1);
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.insight.title ?? "Insight"} · SpokeDo` }];
 
@@ -16,11 +22,13 @@ const WHO_ACTS = {
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const { workspace } = await requireWorkspaceMember(context, request);
-  const id = params.id ?? "";
-  const insight = id.length <= 64 ? await getInsight(context.db, workspace.id, id) : undefined;
-  if (!insight) throw new Response("Not found", { status: 404 });
-  const log = await getIntegrationLog(context.db, workspace.id, insight.id);
+  const page = v.parse(PageSchema, new URL(request.url).searchParams.get("page") ?? "1");
+  const log = await loadInsightPage(context.db, workspace.id, params.id ?? "", page);
+  if (!log) throw notFound();
+  const { insight } = log;
   return json({
+    page,
+    pages: Math.max(1, Math.ceil(log.total / LOG_PAGE_SIZE)),
     now: Date.now(),
     insight: { id: insight.id, title: insight.title, body: insight.body, source: insight.source, createdAt: insight.created_at },
     deliveries: log.deliveries.map((d) => ({
@@ -29,7 +37,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
       intentId: d.intent_id,
       connectionName: d.connection_name,
       connectionId: d.connection_id,
-      provider: d.provider,
+      providerName: isProviderId(d.provider) ? getProvider(d.provider).name : d.provider,
       status: d.status,
       attempts: d.attempts,
       nextAttemptAt: d.status === "pending" ? d.next_attempt_at : null,
@@ -40,7 +48,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
 }
 
 export default function InsightDetail() {
-  const { insight, deliveries, attempts, now } = useLoaderData<typeof loader>();
+  const { insight, deliveries, attempts, now, page, pages } = useLoaderData<typeof loader>();
   return (
     <section className="page">
       <p className="breadcrumbs">
@@ -79,12 +87,13 @@ export default function InsightDetail() {
                       <span className="muted small"> next try <RelativeTime value={delivery.nextAttemptAt} now={now} /></span>
                     ) : null}
                   </td>
-                  <td>{delivery.itemUrl ? <a href={delivery.itemUrl} rel="noreferrer">Open in {delivery.provider}</a> : <span className="muted">—</span>}</td>
+                  <td>{delivery.itemUrl ? <a href={delivery.itemUrl} rel="noreferrer">Open in {delivery.providerName}</a> : <span className="muted">—</span>}</td>
                 </tr>
               ))}
             </tbody>
           </table>
         )}
+        <Pagination page={page} pages={pages} href={(n) => `/insights/${insight.id}${n > 1 ? `?page=${n}` : ""}`} />
       </div>
 
       <div className="card">

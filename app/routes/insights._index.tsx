@@ -2,18 +2,33 @@ import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/clo
 import { useLoaderData } from "@remix-run/react";
 import { EmptyState, PageHeader } from "~/components/page";
 import { RelativeTime } from "~/components/time";
-import { requireWorkspaceMember } from "~/lib/auth.server";
-import { listInsights } from "~/lib/insights.server";
+import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { listInsights } from "~/lib/delivery/insights.server";
+import * as v from "valibot";
 
 export const meta: MetaFunction = () => [{ title: "Insights · SpokeDo" }];
 
+// `?before=<created_at>.<id>`: the last insight of the previous page (keyset pagination).
+const BeforeSchema = v.fallback(
+  v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d{1,15}\.[0-9a-f-]{36}$/),
+      v.transform((value) => ({ createdAt: Number(value.split(".")[0]), id: value.split(".")[1]! })),
+    ),
+  ),
+  undefined,
+);
+
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { workspace } = await requireWorkspaceMember(context, request);
-  return json({ now: Date.now(), insights: await listInsights(context.db, workspace.id) });
+  const before = v.parse(BeforeSchema, new URL(request.url).searchParams.get("before") ?? undefined);
+  const { insights, next } = await listInsights(context.db, workspace.id, before);
+  return json({ now: Date.now(), insights, next: next ? `${next.createdAt}.${next.id}` : null, paged: before !== undefined });
 }
 
 export default function InsightsIndex() {
-  const { insights, now } = useLoaderData<typeof loader>();
+  const { insights, now, next, paged } = useLoaderData<typeof loader>();
   return (
     <section className="page">
       <PageHeader
@@ -44,8 +59,8 @@ export default function InsightsIndex() {
                     <a href={`/insights/${insight.id}`}>{insight.title}</a>
                   </td>
                   <td>
-                    {Number(insight.succeeded)} of {Number(insight.deliveries)} delivered
-                    {Number(insight.failed) ? <span className="text-danger"> · {Number(insight.failed)} failed</span> : null}
+                    {insight.succeeded} of {insight.deliveries} delivered
+                    {insight.failed ? <span className="text-danger"> · {insight.failed} failed</span> : null}
                   </td>
                   <td>{insight.source === "api" ? "API" : "Form"}</td>
                   <td>
@@ -57,6 +72,19 @@ export default function InsightsIndex() {
           </table>
         </div>
       )}
+      {next || paged ? (
+        <nav className="pagination" aria-label="Pages">
+          {paged ? <a href="/insights">← Newest</a> : <span />}
+          <span />
+          {next ? (
+            <a href={`/insights?before=${next}`} rel="next">
+              Older →
+            </a>
+          ) : (
+            <span />
+          )}
+        </nav>
+      ) : null}
     </section>
   );
 }

@@ -4,13 +4,13 @@ import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
 import { ErrorList, Field, SubmitButton } from "~/components/forms";
-import { requireWorkspaceMember } from "~/lib/auth.server";
-import { startDeliveries } from "~/lib/deliveries.server";
-import { parseForm } from "~/lib/forms";
-import { readFormData } from "~/lib/http.server";
-import { createInsight } from "~/lib/insights.server";
-import { listIntents } from "~/lib/intents.server";
-import { InsightBodySchema, InsightTitleSchema } from "~/lib/validation";
+import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { startDeliveries } from "~/lib/delivery/outbox.server";
+import { listEnabledIntentNames } from "~/lib/delivery/intents.server";
+import { parseForm } from "~/lib/platform/forms";
+import { readFormData } from "~/lib/platform/http.server";
+import { createInsight } from "~/lib/delivery/insights.server";
+import { InsightBodySchema, InsightTitleSchema } from "~/lib/platform/validation";
 
 const NewInsightSchema = v.object({
   title: InsightTitleSchema,
@@ -22,8 +22,7 @@ export const meta: MetaFunction = () => [{ title: "New insight · SpokeDo" }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { workspace } = await requireWorkspaceMember(context, request);
-  const intents = await listIntents(context.db, workspace.id);
-  return json({ intents: intents.filter((intent) => intent.enabled).map((intent) => ({ id: intent.id, name: intent.name, connectionName: intent.connectionName })) });
+  return json({ intents: await listEnabledIntentNames(context.db, workspace.id) });
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -31,12 +30,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const submission = parseForm(await readFormData(request), NewInsightSchema);
   if (submission.status !== "success") return json(submission.reply(), { status: 400 });
   const { title, body, intents } = submission.value;
-  const created = await createInsight(context.dbHandle, workspace.id, { title, body, source: "form", targets: intents.length ? { names: intents } : { all: true } });
+  const created = await createInsight(context.db, workspace.id, { title, body, source: "form", targets: intents.length ? { names: intents } : { all: true } });
   if (!created.ok) {
     const names = created.reason === "unknown_intents" ? created.unknown : created.disabled;
     return json(submission.reply({ fieldErrors: { intents: [`Not available: ${names.join(", ")}.`] } }), { status: 400 });
   }
-  startDeliveries(context.env, context.config, created.insightId, context.waitUntil);
+  startDeliveries(context.env, context.settings, context.db, created.insightId, context.waitUntil);
   return redirect(`/insights/${created.insightId}`, 303);
 }
 

@@ -1,11 +1,13 @@
-import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useLoaderData } from "@remix-run/react";
 import { SubmitButton } from "~/components/forms";
-import { requireWorkspaceMember } from "~/lib/auth.server";
-import { requireConnection, requireKeyRing } from "~/lib/connection-guards.server";
-import { deleteConnection, listDependentIntents, revokeAtProvider, tryDecryptTokens } from "~/lib/connections.server";
-import { flashCookie } from "~/lib/flash.server";
-import { readFormData } from "~/lib/http.server";
+import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { deleteConnectionAndRevoke } from "~/lib/connections/deletion.server";
+import { requireConnection, requireKeyRing, requireVault } from "~/lib/connections/guards.server";
+import { listDependentIntents } from "~/lib/connections/repository.server";
+import { redirectWithFlash } from "~/lib/platform/flash.server";
+import { readFormData } from "~/lib/platform/http.server";
+import { notFound } from "~/lib/platform/responses.server";
 import { getProvider } from "~/lib/providers/registry";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Delete ${data?.name ?? "connection"} · SpokeDo` }];
@@ -13,8 +15,8 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Delete
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const { workspace } = await requireWorkspaceMember(context, request);
   await requireKeyRing(context);
-  const connection = await requireConnection(context, workspace.id, params.id ?? "");
-  const intents = await listDependentIntents(context.db, workspace.id, connection.id);
+  const connection = await requireConnection(context, workspace.id, params.id);
+  const { intents, total } = await listDependentIntents(context.db, workspace.id, connection.id);
   const provider = getProvider(connection.provider);
   return json({
     id: connection.id,
@@ -23,36 +25,29 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     providerName: provider.name,
     canRevoke: provider.revoke !== undefined,
     intents,
+    intentTotal: total,
   });
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { workspace } = await requireWorkspaceMember(context, request);
-  const ring = await requireKeyRing(context);
+  const deps = await requireVault(context);
   await readFormData(request);
-  const connection = await requireConnection(context, workspace.id, params.id ?? "");
-  // Read the tokens first: once the row is gone they cannot be revoked any more.
-  const tokens = await tryDecryptTokens(ring, connection);
-  const deleted = await deleteConnection(context.db, workspace.id, connection.id);
+  const connection = await requireConnection(context, workspace.id, params.id);
+  const deleted = await deleteConnectionAndRevoke(deps, connection);
+  if (!deleted.ok && deleted.reason === "not_found") throw notFound();
   if (!deleted.ok) {
-    if (deleted.reason === "not_found") throw new Response("Not found", { status: 404 });
-    const flash = flashCookie(context, {
-      type: "error",
-      message: `${connection.name} cannot be deleted: ${deleted.intentCount} intent${deleted.intentCount === 1 ? " uses" : "s use"} it. Repoint or delete them first.`,
-    });
-    return redirect(`/integration-connections/${connection.id}/delete`, { status: 303, headers: { "Set-Cookie": flash } });
+    const uses = `${deleted.intentCount} intent${deleted.intentCount === 1 ? " uses" : "s use"} it`;
+    const message = `${connection.name} cannot be deleted: ${uses}. Repoint or delete them first.`;
+    return redirectWithFlash(context, `/integration-connections/${connection.id}/delete`, { type: "error", message });
   }
-  const revocation = await revokeAtProvider(context.config, connection, tokens);
-  const flash = flashCookie(context, {
-    type: revocation.revoked ? "success" : "info",
-    message: `Deleted ${connection.name}. ${revocation.message}`,
-  });
-  return redirect("/integration-connections", { status: 303, headers: { "Set-Cookie": flash } });
+  const flash = { type: deleted.revocation.revoked ? ("success" as const) : ("info" as const), message: `Deleted ${connection.name}. ${deleted.revocation.message}` };
+  return redirectWithFlash(context, "/integration-connections", flash);
 }
 
 export default function DeleteConnection() {
   const data = useLoaderData<typeof loader>();
-  const blocked = data.intents.length > 0;
+  const blocked = data.intentTotal > 0;
   return (
     <section className="page page--medium">
       <p className="breadcrumbs">
@@ -62,7 +57,7 @@ export default function DeleteConnection() {
       {blocked ? (
         <div className="card card--warning">
           <h2>
-            {data.intents.length} intent{data.intents.length === 1 ? " depends" : "s depend"} on this connection
+            {data.intentTotal} intent{data.intentTotal === 1 ? " depends" : "s depend"} on this connection
           </h2>
           <p>Deleting it would leave them with nowhere to deliver. Repoint them to another connection or delete them first:</p>
           <ul className="plain-list">

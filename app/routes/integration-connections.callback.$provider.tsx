@@ -1,8 +1,8 @@
 import { redirect, type HeadersFunction, type LoaderFunctionArgs } from "@remix-run/cloudflare";
-import { requireWorkspaceMember } from "~/lib/auth.server";
-import { requireKeyRing } from "~/lib/connection-guards.server";
-import { flashCookie } from "~/lib/flash.server";
-import { completeAuthorization } from "~/lib/oauth-flows.server";
+import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { finishAuthorization } from "~/lib/connections/authorization.server";
+import { requireVault } from "~/lib/connections/guards.server";
+import { redirectWithFlash, type Flash } from "~/lib/platform/flash.server";
 import { isProviderId } from "~/lib/providers/registry";
 
 // The callback URL carries a code and state: never leak it through Referer, never cache it.
@@ -14,21 +14,12 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const provider = params.provider;
   if (!isProviderId(provider)) throw new Response("Not found", { status: 404, headers: CALLBACK_HEADERS });
   const member = await requireWorkspaceMember(context, request);
-  const ring = await requireKeyRing(context);
-  const result = await completeAuthorization(
-    context,
-    context.config,
-    ring,
-    { workspaceId: member.workspace.id, userId: member.user.id, sessionId: member.sessionId },
-    provider,
-    new URL(request.url).searchParams,
-  );
+  const deps = await requireVault(context);
+  const actor = { workspaceId: member.workspace.id, userId: member.user.id, sessionId: member.sessionId };
+  const result = await finishAuthorization(deps, actor, provider, new URL(request.url).searchParams);
 
-  const go = (location: string, flash?: Parameters<typeof flashCookie>[1]) => {
-    const responseHeaders = new Headers(CALLBACK_HEADERS);
-    if (flash) responseHeaders.append("Set-Cookie", flashCookie(context, flash));
-    return redirect(location, { status: 303, headers: responseHeaders });
-  };
+  const go = (location: string, flash?: Flash) =>
+    flash ? redirectWithFlash(context, location, flash, CALLBACK_HEADERS) : redirect(location, { status: 303, headers: CALLBACK_HEADERS });
 
   switch (result.kind) {
     case "invalid":

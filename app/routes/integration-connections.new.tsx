@@ -5,19 +5,18 @@ import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
 import { ErrorList, Field, SubmitButton } from "~/components/forms";
 import { ProviderIcon } from "~/components/provider-icon";
-import { requireWorkspaceMember } from "~/lib/auth.server";
-import { requireKeyRing } from "~/lib/connection-guards.server";
-import { isConnectionNameTaken } from "~/lib/connections.server";
-import { parseForm } from "~/lib/forms";
-import { forwardDataHeaders } from "~/lib/headers";
-import { readFormData } from "~/lib/http.server";
-import { startAuthorization } from "~/lib/oauth-flows.server";
-import { PROVIDER_LIST } from "~/lib/providers/registry";
-import { PROVIDER_IDS } from "~/lib/providers/types";
-import { ConnectionNameSchema } from "~/lib/validation";
+import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { startConnecting } from "~/lib/connections/authorization.server";
+import { requireKeyRing, requireVault } from "~/lib/connections/guards.server";
+import { providerChoices } from "~/lib/connections/views.server";
+import { parseForm } from "~/lib/platform/forms";
+import { forwardDataHeaders } from "~/lib/platform/headers";
+import { readFormData } from "~/lib/platform/http.server";
+import { ConnectionNameSchema } from "~/lib/platform/validation";
+import { isProviderId } from "~/lib/providers/registry";
 
 const NewConnectionSchema = v.object({
-  provider: v.picklist(PROVIDER_IDS, "Choose a provider."),
+  provider: v.pipe(v.string("Choose a provider."), v.nonEmpty("Choose a provider.")),
   name: ConnectionNameSchema,
 });
 
@@ -29,43 +28,31 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireKeyRing(context);
   const url = new URL(request.url);
   return json({
-    providers: PROVIDER_LIST.map((provider) => ({
-      id: provider.id,
-      name: provider.name,
-      icon: provider.icon,
-      summary: provider.summary,
-      configured: context.config.providers[provider.id].credentials !== null,
-    })),
+    providers: providerChoices(context.settings),
     defaults: { provider: url.searchParams.get("provider") ?? "", name: url.searchParams.get("name") ?? "" },
   });
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const member = await requireWorkspaceMember(context, request);
-  const ring = await requireKeyRing(context);
+  const deps = await requireVault(context);
   const submission = parseForm(await readFormData(request), NewConnectionSchema);
   if (submission.status !== "success") return json(submission.reply(), { status: 400 });
   const { provider, name } = submission.value;
-
-  if (await isConnectionNameTaken(context.db, member.workspace.id, name)) {
-    return json(submission.reply({ fieldErrors: { name: [`This workspace already has a connection named ${name}.`] } }), { status: 400 });
-  }
-  const started = await startAuthorization(
-    context,
-    context.config,
-    ring,
-    { workspaceId: member.workspace.id, userId: member.user.id, sessionId: member.sessionId },
-    { provider, purpose: "new", connectionName: name },
-  );
+  if (!isProviderId(provider)) return json(submission.reply({ fieldErrors: { provider: ["Choose a provider."] } }), { status: 400 });
+  const actor = { workspaceId: member.workspace.id, userId: member.user.id, sessionId: member.sessionId };
+  const started = await startConnecting(deps, actor, { provider, name });
   if (started.ok) return redirect(started.url, 303);
   switch (started.reason) {
+    case "name_taken":
+      return json(submission.reply({ fieldErrors: { name: [`This workspace already has a connection named ${name}.`] } }), { status: 400 });
     case "not_configured":
       return json(submission.reply({ fieldErrors: { provider: ["This provider is not configured on this server."] } }), { status: 400 });
-    case "rate_limited":
-      return json(submission.reply({ formErrors: ["Too many authorizations started in the last 10 minutes. Please wait a few minutes."] }), {
-        status: 429,
-        headers: { "Retry-After": "600" },
-      });
+    case "rate_limited": {
+      const minutes = Math.ceil(started.retryAfterSeconds / 60);
+      const message = `Too many authorizations started in the last 10 minutes. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`;
+      return json(submission.reply({ formErrors: [message] }), { status: 429, headers: { "Retry-After": String(started.retryAfterSeconds) } });
+    }
     case "provider_error":
       return json(submission.reply({ formErrors: [`Could not start the authorization. ${started.message}`] }), { status: 502 });
   }

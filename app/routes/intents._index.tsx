@@ -2,18 +2,24 @@ import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/clo
 import { useLoaderData } from "@remix-run/react";
 import { EmptyState, PageHeader } from "~/components/page";
 import { StatusBadge } from "~/components/status-badge";
-import { requireWorkspaceMember } from "~/lib/auth.server";
-import { listIntents } from "~/lib/intents.server";
+import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { INTENTS_PAGE_SIZE, listIntents } from "~/lib/delivery/intents.server";
+import * as v from "valibot";
+import { Pagination } from "~/components/pagination";
+
+const PageSchema = v.fallback(v.pipe(v.string(), v.toNumber(), v.integer(), v.minValue(1), v.maxValue(100_000)), 1);
 
 export const meta: MetaFunction = () => [{ title: "Intents · SpokeDo" }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { workspace } = await requireWorkspaceMember(context, request);
-  return json({ intents: await listIntents(context.db, workspace.id) });
+  const page = v.parse(PageSchema, new URL(request.url).searchParams.get("page") ?? "1");
+  const { intents, total } = await listIntents(context.db, workspace.id, page);
+  return json({ intents, total, page, pages: Math.max(1, Math.ceil(total / INTENTS_PAGE_SIZE)) });
 }
 
 export default function IntentsIndex() {
-  const { intents } = useLoaderData<typeof loader>();
+  const { intents, page, pages } = useLoaderData<typeof loader>();
   return (
     <section className="page">
       <PageHeader
@@ -57,6 +63,7 @@ export default function IntentsIndex() {
           </table>
         </div>
       )}
+      <Pagination page={page} pages={pages} href={(n) => (n > 1 ? `/intents?page=${n}` : "/intents")} />
     </section>
   );
 }

@@ -1,15 +1,17 @@
 import { getFormProps, getInputProps, getSelectProps, useForm } from "@conform-to/react";
 import { getValibotConstraint } from "@conform-to/valibot";
-import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
 import { ErrorList, Field, SubmitButton } from "~/components/forms";
-import { requireWorkspaceMember } from "~/lib/auth.server";
-import { flashCookie } from "~/lib/flash.server";
-import { parseForm } from "~/lib/forms";
-import { readFormData } from "~/lib/http.server";
-import { createIntent, listConnectionChoices } from "~/lib/intents.server";
-import { IdSchema, IntentNameSchema } from "~/lib/validation";
+import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { listConnectionChoices } from "~/lib/connections/repository.server";
+import { createIntent } from "~/lib/delivery/intents.server";
+import { redirectWithFlash } from "~/lib/platform/flash.server";
+import { parseForm } from "~/lib/platform/forms";
+import { readFormData } from "~/lib/platform/http.server";
+import { getProvider } from "~/lib/providers/registry";
+import { IdSchema, IntentNameSchema } from "~/lib/platform/validation";
 
 const NewIntentSchema = v.object({
   name: IntentNameSchema,
@@ -21,8 +23,9 @@ export const meta: MetaFunction = () => [{ title: "New intent · SpokeDo" }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { workspace } = await requireWorkspaceMember(context, request);
-  const connections = await listConnectionChoices(context.db, workspace.id);
-  return json({ connections, preselected: new URL(request.url).searchParams.get("connection") ?? "" });
+  const { choices, more } = await listConnectionChoices(context.db, workspace.id);
+  const connections = choices.map((choice) => ({ ...choice, providerName: getProvider(choice.provider).name }));
+  return json({ connections, more, preselected: new URL(request.url).searchParams.get("connection") ?? "" });
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -42,8 +45,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
         : { connectionId: ["Choose one of this workspace's connections."] };
     return json(submission.reply({ fieldErrors }), { status: 400 });
   }
-  const flash = flashCookie(context, { type: "success", message: `Created ${submission.value.name}. It inherits every default of its connection; override fields below.` });
-  return redirect(`/intents/${created.id}`, { status: 303, headers: { "Set-Cookie": flash } });
+  const message = `Created ${submission.value.name}. It inherits every default of its connection; override fields below.`;
+  return redirectWithFlash(context, `/intents/${created.id}`, { type: "success", message });
 }
 
 export default function NewIntent() {
@@ -85,8 +88,8 @@ export default function NewIntent() {
             <option value="">Choose a connection…</option>
             {connections.map((connection) => (
               <option key={connection.id} value={connection.id}>
-                {connection.name} ({connection.provider}
-                {connection.status === "active" ? "" : `, ${connection.status}`})
+                {connection.name} ({connection.providerName}
+                {connection.status === "active" ? "" : `, ${connection.status === "error" ? "in error" : connection.status}`})
               </option>
             ))}
           </select>

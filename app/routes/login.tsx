@@ -4,13 +4,13 @@ import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, useActionData, useSearchParams } from "@remix-run/react";
 import * as v from "valibot";
 import { ErrorList, Field, SubmitButton } from "~/components/forms";
-import { requireAnonymous } from "~/lib/auth.server";
-import { parseForm } from "~/lib/forms";
-import { readFormData } from "~/lib/http.server";
-import { forwardDataHeaders } from "~/lib/headers";
-import { safeRedirectPath } from "~/lib/redirects";
-import { signIn } from "~/lib/users.server";
-import { EmailSchema, PasswordSchema } from "~/lib/validation";
+import { requireAnonymous } from "~/lib/accounts/guards.server";
+import { parseForm } from "~/lib/platform/forms";
+import { readFormData } from "~/lib/platform/http.server";
+import { forwardDataHeaders } from "~/lib/platform/headers";
+import { safeRedirectPath } from "~/lib/platform/redirects";
+import { signIn } from "~/lib/accounts/users.server";
+import { EmailSchema, PasswordSchema } from "~/lib/platform/validation";
 
 const SignInSchema = v.object({
   email: EmailSchema,

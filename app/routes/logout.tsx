@@ -1,5 +1,5 @@
 import { redirect, type ActionFunctionArgs } from "@remix-run/cloudflare";
-import { destroySession } from "~/lib/sessions.server";
+import { destroySession } from "~/lib/accounts/sessions.server";
 
 // Signing out changes state, so it is a POST; a GET here only sends the visitor home.
 export function loader() {

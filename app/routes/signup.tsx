@@ -4,11 +4,11 @@ import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, useActionData } from "@remix-run/react";
 import * as v from "valibot";
 import { ErrorList, Field, SubmitButton } from "~/components/forms";
-import { requireAnonymous } from "~/lib/auth.server";
-import { parseForm } from "~/lib/forms";
-import { readFormData } from "~/lib/http.server";
-import { signUp } from "~/lib/users.server";
-import { EmailSchema, NewPasswordSchema, WorkspaceNameSchema } from "~/lib/validation";
+import { requireAnonymous } from "~/lib/accounts/guards.server";
+import { parseForm } from "~/lib/platform/forms";
+import { readFormData } from "~/lib/platform/http.server";
+import { signUp } from "~/lib/accounts/users.server";
+import { EmailSchema, NewPasswordSchema, WorkspaceNameSchema } from "~/lib/platform/validation";
 
 const SignUpSchema = v.object({
   email: EmailSchema,

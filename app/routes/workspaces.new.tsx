@@ -4,12 +4,12 @@ import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, useActionData } from "@remix-run/react";
 import * as v from "valibot";
 import { ErrorList, Field, SubmitButton } from "~/components/forms";
-import { requireUser } from "~/lib/auth.server";
-import { parseForm } from "~/lib/forms";
-import { readFormData } from "~/lib/http.server";
-import { setSessionWorkspace } from "~/lib/sessions.server";
-import { WorkspaceNameSchema } from "~/lib/validation";
-import { createWorkspace } from "~/lib/workspaces.server";
+import { requireUser } from "~/lib/accounts/guards.server";
+import { parseForm } from "~/lib/platform/forms";
+import { readFormData } from "~/lib/platform/http.server";
+import { setSessionWorkspace } from "~/lib/accounts/sessions.server";
+import { WorkspaceNameSchema } from "~/lib/platform/validation";
+import { createWorkspace } from "~/lib/accounts/workspaces.server";
 
 const NewWorkspaceSchema = v.object({ name: WorkspaceNameSchema });
 
@@ -24,7 +24,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const session = await requireUser(context, request);
   const submission = parseForm(await readFormData(request), NewWorkspaceSchema);
   if (submission.status !== "success") return json(submission.reply(), { status: 400 });
-  const workspaceId = await createWorkspace(context.dbHandle, session.user.id, submission.value.name);
+  const workspaceId = await createWorkspace(context.db, session.user.id, submission.value.name);
   await setSessionWorkspace(context, session.id, workspaceId);
   return redirect("/integration-connections");
 }

@@ -1,11 +1,12 @@
 import { redirect, type ActionFunctionArgs } from "@remix-run/cloudflare";
 import * as v from "valibot";
-import { requireUser } from "~/lib/auth.server";
-import { readFormData } from "~/lib/http.server";
-import { safeRedirectPath } from "~/lib/redirects";
-import { setSessionWorkspace } from "~/lib/sessions.server";
-import { IdSchema } from "~/lib/validation";
-import { findMembership } from "~/lib/workspaces.server";
+import { requireUser } from "~/lib/accounts/guards.server";
+import { readFormData } from "~/lib/platform/http.server";
+import { notFound } from "~/lib/platform/responses.server";
+import { safeRedirectPath } from "~/lib/platform/redirects";
+import { setSessionWorkspace } from "~/lib/accounts/sessions.server";
+import { IdSchema } from "~/lib/platform/validation";
+import { findMembership } from "~/lib/accounts/workspaces.server";
 
 const SwitchSchema = v.object({
   workspaceId: IdSchema,
@@ -22,7 +23,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!parsed.success) throw new Response("Choose a workspace.", { status: 400 });
   const membership = await findMembership(context.db, parsed.output.workspaceId, session.user.id);
   // Someone else's workspace looks exactly like one that does not exist.
-  if (!membership) throw new Response("Not found", { status: 404 });
+  if (!membership) throw notFound();
   await setSessionWorkspace(context, session.id, membership.id);
   const target = safeRedirectPath(parsed.output.redirectTo);
   // Detail pages belong to the previous workspace: land on their section's index instead.

@@ -2,9 +2,11 @@
 // inside workerd with real D1 and the in-process provider emulator. Run with `npm run bench`.
 // It reports figures (and a ratio against a baseline measured in the same run); it asserts only
 // correctness, never timings.
+import { env } from "cloudflare:workers";
 import { it, expect } from "vitest";
-import { processDelivery } from "~/lib/deliveries.server";
-import { createInsight } from "~/lib/insights.server";
+import { openScope, runInScope } from "~/lib/platform/db.server";
+import { processDelivery } from "~/lib/delivery/outbox.server";
+import { createInsight } from "~/lib/delivery/insights.server";
 import { database } from "../integration/helpers";
 import { useEmulator } from "../integration/connections-support";
 import { deliveriesOf, deliveringSetup, deliveryDeps } from "../integration/deliveries-support";
@@ -30,21 +32,23 @@ it(`delivers ${N} insights and reports throughput, D1 queries per delivery and r
   const baselinePerSecond = N / ((performance.now() - baselineStart) / 1000);
 
   const insights = [];
-  for (let i = 0; i < N; i++) insights.push(await createInsight(deps.handle, workspaceId, { title: `insight ${i}`, body: "bench", source: "api", targets: { all: true } }));
+  for (let i = 0; i < N; i++) insights.push(await createInsight(deps.db, workspaceId, { title: `insight ${i}`, body: "bench", source: "api", targets: { all: true } }));
   const deliveries = (await Promise.all(insights.map((insight) => deliveriesOf(insight.ok ? insight.insightId : "")))).flat();
 
-  const queriesBefore = deps.handle.queryCount();
+  const scope = openScope(env.DB, "first-primary");
   const start = performance.now();
-  for (const delivery of deliveries) await processDelivery(deps, delivery.id);
+  await runInScope(scope, async () => {
+    for (const delivery of deliveries) await processDelivery(deps, delivery.id);
+  });
   const seconds = (performance.now() - start) / 1000;
-  const queriesPerDelivery = (deps.handle.queryCount() - queriesBefore) / deliveries.length;
+  const queriesPerDelivery = scope.statements / deliveries.length;
   const sequentialPerSecond = deliveries.length / seconds;
 
   // Concurrency: 50 deliveries at once through an expired access token.
   emulator().expireAccessTokens("github");
   await database().updateTable("connections").set({ access_token_expires_at: Date.now() - 1000 }).where("id", "=", connectionId).execute();
   const batch = [];
-  for (let i = 0; i < 50; i++) batch.push(await createInsight(deps.handle, workspaceId, { title: `concurrent ${i}`, body: "bench", source: "api", targets: { all: true } }));
+  for (let i = 0; i < 50; i++) batch.push(await createInsight(deps.db, workspaceId, { title: `concurrent ${i}`, body: "bench", source: "api", targets: { all: true } }));
   const concurrent = (await Promise.all(batch.map((insight) => deliveriesOf(insight.ok ? insight.insightId : "")))).flat();
   const refreshesBefore = emulator().requestsTo("github", "refresh").length;
   const concurrentStart = performance.now();

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { sha256Hex } from "~/lib/crypto.server";
-import { verifyPassword } from "~/lib/passwords.server";
-import { MAX_FAILED_LOGINS_PER_EMAIL, MAX_FAILED_LOGINS_PER_IP } from "~/lib/rate-limits.server";
-import { SESSION_TTL_MS } from "~/lib/sessions.server";
-import { Browser, PASSWORD, countRows, database, signedUpUser, uniqueEmail } from "./helpers";
+import { sha256Hex } from "~/lib/platform/crypto.server";
+import { verifyPassword } from "~/lib/accounts/passwords.server";
+import { MAX_FAILED_LOGINS_PER_EMAIL, MAX_FAILED_LOGINS_PER_IP } from "~/lib/accounts/rate-limits.server";
+import { SESSION_TTL_MS } from "~/lib/accounts/sessions.server";
+import { Browser, PASSWORD, countRows, database, signedUpUser, uniqueEmail, appFetch } from "./helpers";
 
 const SESSION = "__Host-spokedo_session";
 
@@ -79,8 +79,7 @@ describe("sign up", () => {
 
   it("handles repeated fields (wrong type) without a 500", async () => {
     const body = new URLSearchParams([["email", "a@example.com"], ["email", "b@example.com"], ["password", PASSWORD], ["workspaceName", "A"]]);
-    const { SELF } = await import("cloudflare:test");
-    const response = await SELF.fetch("https://spokedo.test/signup", {
+    const response = await appFetch("https://spokedo.test/signup", {
       method: "POST",
       body,
       headers: { Host: "spokedo.test", "Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "same-origin" },

@@ -1,9 +1,8 @@
-import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { sha256Hex } from "~/lib/crypto.server";
+import { sha256Hex } from "~/lib/platform/crypto.server";
 import { useEmulator } from "./connections-support";
 import { deliveriesOf, deliveringSetup, settle } from "./deliveries-support";
-import { Browser, database, pageHtml, signedUpUser } from "./helpers";
+import { Browser, database, pageHtml, signedUpUser, appFetch } from "./helpers";
 
 const emulator = useEmulator();
 
@@ -17,7 +16,7 @@ async function createKey(browser: Browser, name = "ci") {
 }
 
 function post(body: unknown, headers: Record<string, string> = {}) {
-  return SELF.fetch("https://spokedo.test/api/v1/insights", {
+  return appFetch("https://spokedo.test/api/v1/insights", {
     method: "POST",
     body: typeof body === "string" ? body : JSON.stringify(body),
     headers: { Host: "spokedo.test", "Content-Type": "application/json", ...headers },

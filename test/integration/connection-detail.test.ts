@@ -116,25 +116,55 @@ describe("test connection", () => {
     const row = await connectionRow(id);
     const accountId = emulator().tokens(provider).at(-1)!.accountId;
     emulator().revokeTokensOf(provider, accountId);
+    const refreshes = emulator().requestsTo(provider, "refresh").length;
     const flash = await flashAfter(browser, await browser.post(path, { intent: "test" }));
-    expect(flash).toContain("no longer accepts the token");
+    // Where a refresh token is held, SpokeDo tries it once before giving up on the connection.
+    if (provider === "trello") expect(flash).toContain("Trello no longer accepts the token");
+    else expect(flash).toMatch(/refused to refresh the token \(.+\)\. Re-authorize to restore access\./);
+    expect(emulator().requestsTo(provider, "refresh").length - refreshes).toBe(provider === "trello" ? 0 : 1);
     const after = await connectionRow(id);
     expect(after.status).toBe("revoked");
     expect(after.status_reason).toContain("Re-authorize");
     expect(after.status_changed_at).toBeGreaterThanOrEqual(row.status_changed_at);
   });
 
-  it("marks an expired token expired (provider says so, or its known expiry passed)", async () => {
+  it("refreshes once when the provider says the token expired early, and the connection stays active", async () => {
+    const slack = await connected("slack");
+    const before = await connectionRow(slack.id);
+    emulator().failNext("slack", "identity", { kind: "expired_token" });
+    const flash = await flashAfter(slack.browser, await slack.browser.post(slack.path, { intent: "test" }));
+    expect(flash).toContain("Slack confirmed the connection works");
+    const after = await connectionRow(slack.id);
+    expect(after.status).toBe("active");
+    expect(after.token_version).toBe(before.token_version + 1);
+    expect(emulator().requestsTo("slack", "refresh")).toHaveLength(1);
+  });
+
+  it("marks an expired token expired when it cannot be refreshed (provider says so, or its known expiry passed)", async () => {
     const slack = await connected("slack");
     emulator().failNext("slack", "identity", { kind: "expired_token" });
+    emulator().failNext("slack", "refresh", { kind: "invalid_code" });
     await slack.browser.post(slack.path, { intent: "test" });
-    expect((await connectionRow(slack.id)).status).toBe("expired");
+    expect((await connectionRow(slack.id)).status).toBe("revoked");
 
+    const trello = await connected("trello");
+    emulator().failNext("trello", "identity", { kind: "expired_token" });
+    await trello.browser.post(trello.path, { intent: "test" });
+    expect((await connectionRow(trello.id)).status).toBe("expired");
+
+    // The refresh token's own known expiry passed: the refusal means expired, not revoked.
     const github = await connected("github");
     emulator().expireAccessTokens("github");
-    await database().updateTable("connections").set({ access_token_expires_at: Date.now() - 1000 }).where("id", "=", github.id).execute();
+    await database()
+      .updateTable("connections")
+      .set({ access_token_expires_at: Date.now() - 1000, refresh_token_expires_at: Date.now() - 1000 })
+      .where("id", "=", github.id)
+      .execute();
+    emulator().failNext("github", "refresh", { kind: "invalid_code" });
     await github.browser.post(github.path, { intent: "test" });
-    expect((await connectionRow(github.id)).status).toBe("expired");
+    const row = await connectionRow(github.id);
+    expect(row.status).toBe("expired");
+    expect(row.status_reason).toContain("The refresh token expired");
   });
 
   it("marks other provider failures error with the reason, and a later success restores active", async () => {

@@ -1,19 +1,19 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { runBatch, openDatabase, type ConnectionStatus } from "~/lib/db.server";
+import { runBatch } from "~/lib/platform/db.server";
+import type { ConnectionStatus } from "~/lib/platform/schema";
 import type { ProviderId } from "~/lib/providers/types";
-import { connect, queryCount, useEmulator } from "./connections-support";
-import { pageHtml, signedUpUser } from "./helpers";
+import { connect, queryCount, roundTrips, useEmulator } from "./connections-support";
+import { database, pageHtml, signedUpUser } from "./helpers";
 
 const emulator = useEmulator();
 const DAY = 24 * 3600 * 1000;
 
 /** Seeds connections straight into D1 (their tokens are never read by the index). */
 async function seed(workspaceId: string, rows: { name: string; provider?: ProviderId; status?: ConnectionStatus; lastUsedAt?: number | null; createdAt?: number }[]) {
-  const handle = openDatabase(env.DB, "first-primary");
+  const db = database();
   const now = Date.now();
   const inserts = rows.map((row) =>
-    handle.db.insertInto("connections").values({
+    db.insertInto("connections").values({
       id: crypto.randomUUID(),
       workspace_id: workspaceId,
       provider: row.provider ?? "github",
@@ -26,6 +26,7 @@ async function seed(workspaceId: string, rows: { name: string; provider?: Provid
       identity_json: "{}",
       scopes: "",
       access_token_ct: "v1.none.AAAAAAAAAAAAAAAA.AA",
+      token_key_id: "none",
       token_version: 1,
       authorized_at: now,
       config_json: "{}",
@@ -34,7 +35,7 @@ async function seed(workspaceId: string, rows: { name: string; provider?: Provid
       last_used_at: row.lastUsedAt ?? null,
     }),
   );
-  for (let i = 0; i < inserts.length; i += 50) await runBatch(handle, inserts.slice(i, i + 50));
+  for (let i = 0; i < inserts.length; i += 50) await runBatch(db, inserts.slice(i, i + 50));
 }
 
 function names(html: string) {
@@ -99,7 +100,7 @@ describe("connections index", () => {
     expect(names(html)).toEqual(["never-used-old", "stale"]);
   });
 
-  it("pages through 1,200 connections with one query per page for the list", async () => {
+  it("pages through 1,200 connections in three round trips: the session, then the switcher with the page and its count", async () => {
     const { browser, workspaceId } = await signedUpUser();
     await seed(workspaceId, Array.from({ length: 1200 }, (_, i) => ({ name: `conn-${String(i).padStart(4, "0")}`, provider: (["github", "slack", "notion", "linear", "trello"] as const)[i % 5] })));
     const first = await browser.get("/integration-connections");
@@ -107,30 +108,34 @@ describe("connections index", () => {
     expect(firstHtml).toContain("1200 connections");
     expect(firstHtml).toContain("Page 1 of 48");
     expect(names(firstHtml)).toHaveLength(25);
-    // Session lookup + the workspace switcher (root) + the page's single list query.
-    expect(queryCount(first)).toBe(3);
+    // Session lookup; then the workspace switcher (root), the page of rows and its count, together.
+    expect(queryCount(first)).toBe(4);
+    expect(roundTrips(first)).toBe(2);
 
     const last = await browser.get("/integration-connections?page=10&provider=slack");
     const lastHtml = await pageHtml(last);
     expect(lastHtml).toContain("240 connections match");
     expect(lastHtml).toContain("Page 10 of 10");
     expect(names(lastHtml)).toHaveLength(15);
-    expect(queryCount(last)).toBe(3);
+    expect(queryCount(last)).toBe(4);
+    expect(roundTrips(last)).toBe(2);
 
-    // Past the end: one more count query, then the last page.
+    // Past the end: redirected to the last page, no extra query.
     const beyond = await browser.get("/integration-connections?page=48&provider=slack");
     expect(beyond.status).toBe(302);
     expect(beyond.headers.get("Location")).toBe("/integration-connections?page=10&provider=slack");
     expect(queryCount(beyond)).toBe(4);
   });
 
-  it("counts the queries of the detail page", async () => {
+  it("the detail page reads in three round trips", async () => {
     const { browser } = await signedUpUser();
     const { id } = await connect(browser, emulator(), "github", "github-personal");
     const response = await browser.get(`/integration-connections/${id}`);
     expect(response.status).toBe(200);
-    // Session, switcher, the connection, its dependent intents, a pending re-authorization,
-    // the 30-day delivery history (one grouped query) and the latest deliveries.
-    expect(queryCount(response)).toBe(7);
+    // The session; then the switcher and the connection; then, together, its dependent intents
+    // (and their count), a pending re-authorization, the 30-day delivery history, the latest
+    // deliveries and the connections to repoint to.
+    expect(queryCount(response)).toBe(9);
+    expect(roundTrips(response)).toBe(3);
   });
 });

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach } from "vitest";
-import { decryptTokens } from "~/lib/connections.server";
-import type { ConnectionRow } from "~/lib/db.server";
-import { loadKeyRing } from "~/lib/token-crypto.server";
+import { openTokens } from "~/lib/connections/vault.server";
+import { loadKeyRing } from "~/lib/platform/encryption.server";
+import type { ConnectionRow } from "~/lib/platform/schema";
 import { createEmulator, installEmulatorFetch, submitConsent, type Emulator, type Provider } from "../emulator";
 import { Browser, database } from "./helpers";
 
@@ -60,11 +60,23 @@ export async function connectionRow(id: string) {
 
 export async function storedTokens(row: ConnectionRow) {
   const ring = await loadKeyRing(env.TOKEN_ENCRYPTION_KEYS, env.TOKEN_ENCRYPTION_PRIMARY_KEY_ID);
-  return decryptTokens(ring, row);
+  const tokens = await openTokens(ring, row);
+  if (!tokens) throw new Error("the stored tokens do not decrypt");
+  return tokens;
 }
 
-export function queryCount(response: Response) {
-  const match = /d1;desc="(\d+) queries"/.exec(response.headers.get("Server-Timing") ?? "");
+function d1Timing(response: Response) {
+  const match = /d1;desc="(\d+) queries, (\d+) round trips"/.exec(response.headers.get("Server-Timing") ?? "");
   if (!match) throw new Error("no D1 query count on the response");
-  return Number(match[1]);
+  return { statements: Number(match[1]), roundTrips: Number(match[2]) };
+}
+
+/** D1 statements the request prepared. */
+export function queryCount(response: Response) {
+  return d1Timing(response).statements;
+}
+
+/** Sequential waves of D1 round trips (statements that ran together count once). */
+export function roundTrips(response: Response) {
+  return d1Timing(response).roundTrips;
 }

@@ -1,15 +1,15 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import { getConfig } from "~/lib/config.server";
-import { processDueDeliveries } from "~/lib/deliveries.server";
-import { openDatabase } from "~/lib/db.server";
+import type { VaultDeps } from "~/lib/connections/vault.server";
+import { processDueDeliveries } from "~/lib/delivery/outbox.server";
+import { getSettings } from "~/lib/platform/settings.server";
 import type { Emulator, Provider } from "../emulator";
 import { connect } from "./connections-support";
 import { Browser, database, signedUpUser } from "./helpers";
 
-export async function deliveryDeps() {
-  const config = getConfig(env);
-  return { handle: openDatabase(env.DB, "first-primary"), config, ring: await config.keyRing! };
+export async function deliveryDeps(): Promise<VaultDeps> {
+  const settings = getSettings(env);
+  return { db: database(), settings, ring: await settings.keyRing! };
 }
 
 /** Runs due deliveries (as the Worker's background task and the cron do) until none is due at `now`. */

@@ -1,11 +1,16 @@
-import { SELF } from "cloudflare:test";
-import { env } from "cloudflare:workers";
-import { openDatabase } from "~/lib/db.server";
+import { env, exports } from "cloudflare:workers";
+import { getDatabase } from "~/lib/platform/db.server";
 
 export const ORIGIN = "https://spokedo.test";
 
+/** The isolate's database; outside a request, statements go straight to the primary. */
 export function database() {
-  return openDatabase(env.DB, "first-primary").db;
+  return getDatabase(env.DB);
+}
+
+/** A request to the Worker under test (its default export), in this isolate. */
+export function appFetch(input: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(new Request(input, init));
 }
 
 /** A minimal cookie jar: enough to act as one browser across requests. */
@@ -29,7 +34,7 @@ export class Browser {
   }
 
   async get(path: string, headers: Record<string, string> = {}) {
-    const response = await SELF.fetch(`${this.origin}${path}`, {
+    const response = await appFetch(`${this.origin}${path}`, {
       redirect: "manual",
       headers: { Host: new URL(this.origin).host, Cookie: this.cookieHeader(), "Sec-Fetch-Site": "none", ...headers },
     });
@@ -38,7 +43,7 @@ export class Browser {
   }
 
   async post(path: string, form: Record<string, string>, headers: Record<string, string> = {}) {
-    const response = await SELF.fetch(`${this.origin}${path}`, {
+    const response = await appFetch(`${this.origin}${path}`, {
       method: "POST",
       redirect: "manual",
       body: new URLSearchParams(form),

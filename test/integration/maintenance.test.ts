@@ -2,9 +2,9 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import worker from "~/worker";
 import { describe, expect, it } from "vitest";
-import { encryptTokenColumns, reencryptConnections } from "~/lib/connections.server";
-import { openDatabase } from "~/lib/db.server";
-import { loadKeyRing } from "~/lib/token-crypto.server";
+import { reencryptConnections, sealTokens } from "~/lib/connections/vault.server";
+import { runBatch } from "~/lib/platform/db.server";
+import { loadKeyRing } from "~/lib/platform/encryption.server";
 import { connect, connectionRow, storedTokens, useEmulator } from "./connections-support";
 import { countRows, database, signedUpUser } from "./helpers";
 
@@ -22,7 +22,7 @@ async function writeUnderOldKey(id: string) {
   const tokens = await storedTokens(row);
   const [first] = env.TOKEN_ENCRYPTION_KEYS.split(",");
   const oldRing = await loadKeyRing(first!, "test1");
-  const columns = await encryptTokenColumns(oldRing, row.workspace_id, row.id, {
+  const columns = await sealTokens(oldRing, row, {
     ...tokens,
     accessTokenExpiresAt: row.access_token_expires_at,
     refreshTokenExpiresAt: row.refresh_token_expires_at,
@@ -30,7 +30,12 @@ async function writeUnderOldKey(id: string) {
   });
   await database()
     .updateTable("connections")
-    .set({ access_token_ct: columns.access_token_ct, refresh_token_ct: columns.refresh_token_ct, token_secret_ct: columns.token_secret_ct })
+    .set({
+      access_token_ct: columns.access_token_ct,
+      refresh_token_ct: columns.refresh_token_ct,
+      token_secret_ct: columns.token_secret_ct,
+      token_key_id: columns.token_key_id,
+    })
     .where("id", "=", id)
     .execute();
   return tokens;
@@ -77,19 +82,55 @@ describe("cron maintenance", () => {
     for (const provider of ["github", "notion", "linear"] as const) ids.push((await connect(browser, emulator(), provider, `${provider}-old`)).id!);
     for (const id of ids) await writeUnderOldKey(id);
     const ring = await loadKeyRing(env.TOKEN_ENCRYPTION_KEYS, env.TOKEN_ENCRYPTION_PRIMARY_KEY_ID);
-    const { db } = openDatabase(env.DB, "first-primary");
-    expect(await reencryptConnections(db, ring, 2)).toEqual({ moved: 2, remaining: true });
-    expect(await reencryptConnections(db, ring, 2)).toEqual({ moved: 1, remaining: false });
-    expect(await reencryptConnections(db, ring, 2)).toEqual({ moved: 0, remaining: false });
+    const db = database();
+    expect(await reencryptConnections(db, ring, 2)).toEqual({ moved: 2, unreadable: 0, remaining: true });
+    expect(await reencryptConnections(db, ring, 2)).toEqual({ moved: 1, unreadable: 0, remaining: false });
+    expect(await reencryptConnections(db, ring, 2)).toEqual({ moved: 0, unreadable: 0, remaining: false });
   });
 
   it("skips rows it cannot decrypt, leaving them for the user to re-authorize", async () => {
     const { browser } = await signedUpUser();
     const id = (await connect(browser, emulator(), "github", "github-old")).id!;
-    await database().updateTable("connections").set({ access_token_ct: "v1.test1.AAAAAAAAAAAAAAAA.AAAA" }).where("id", "=", id).execute();
+    await database().updateTable("connections").set({ access_token_ct: "v1.test1.AAAAAAAAAAAAAAAA.AAAA", token_key_id: "test1" }).where("id", "=", id).execute();
     const ring = await loadKeyRing(env.TOKEN_ENCRYPTION_KEYS, env.TOKEN_ENCRYPTION_PRIMARY_KEY_ID);
-    const { db } = openDatabase(env.DB, "first-primary");
-    expect(await reencryptConnections(db, ring, 10)).toEqual({ moved: 0, remaining: false });
+    const db = database();
+    expect(await reencryptConnections(db, ring, 10)).toEqual({ moved: 0, unreadable: 1, remaining: false });
     expect((await connectionRow(id)).access_token_ct).toBe("v1.test1.AAAAAAAAAAAAAAAA.AAAA");
+    expect((await connectionRow(id)).tokens_unreadable_at).not.toBeNull();
+    // Marked once: later runs do not pick it again.
+    expect(await reencryptConnections(db, ring, 10)).toEqual({ moved: 0, unreadable: 0, remaining: false });
+  });
+
+  it("never stalls behind unreadable rows: more of them than one run takes, and readable rows after them still move", async () => {
+    const { browser, workspaceId } = await signedUpUser();
+    const readable = (await connect(browser, emulator(), "github", "github-readable")).id!;
+    await writeUnderOldKey(readable);
+    // 25 unreadable rows that sort before the readable one.
+    const row = await connectionRow(readable);
+    const now = Date.now();
+    const { status_rank: _rank, ...columns } = row;
+    await runBatch(
+      database(),
+      Array.from({ length: 25 }, (_, i) =>
+        database()
+          .insertInto("connections")
+          .values({
+            ...columns,
+            id: `0000${String(i).padStart(4, "0")}-dead-4000-8000-000000000000`,
+            workspace_id: workspaceId,
+            name: `broken-${i}`,
+            access_token_ct: "v1.test1.AAAAAAAAAAAAAAAA.AAAA",
+            token_key_id: "test1",
+            created_at: now,
+          }),
+      ),
+    );
+    const ring = await loadKeyRing(env.TOKEN_ENCRYPTION_KEYS, env.TOKEN_ENCRYPTION_PRIMARY_KEY_ID);
+    const db = database();
+    const runs = [];
+    for (let i = 0; i < 4; i++) runs.push(await reencryptConnections(db, ring, 10));
+    expect(runs.map((run) => run.unreadable)).toEqual([10, 10, 5, 0]);
+    expect(runs.reduce((sum, run) => sum + run.moved, 0)).toBe(1);
+    expect((await connectionRow(readable)).token_key_id).toBe(env.TOKEN_ENCRYPTION_PRIMARY_KEY_ID);
   });
 });

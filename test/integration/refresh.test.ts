@@ -1,12 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { processDelivery } from "~/lib/deliveries.server";
-import { createInsight } from "~/lib/insights.server";
-import { freshTokens } from "~/lib/token-refresh.server";
+import { processDelivery } from "~/lib/delivery/outbox.server";
+import { createInsight } from "~/lib/delivery/insights.server";
+import { refreshExpiringConnections, usableTokens, type VaultDeps } from "~/lib/connections/vault.server";
+import type { ConnectionRow } from "~/lib/platform/schema";
 import { connectionRow, storedTokens, useEmulator } from "./connections-support";
 import { attemptsOf, deliveriesOf, deliveringSetup, deliveryDeps } from "./deliveries-support";
 import { database } from "./helpers";
 
 const emulator = useEmulator();
+
+/** Usable tokens, or the test fails saying why not. */
+async function usable(deps: VaultDeps, row: ConnectionRow) {
+  const access = await usableTokens(deps, row);
+  if (!access.ok) throw new Error(`no usable tokens: ${access.problem}`);
+  return access;
+}
 
 async function expireAccessToken(connectionId: string, provider: "github" | "slack" | "linear" | "notion") {
   emulator().expireAccessTokens(provider);
@@ -19,7 +27,7 @@ describe("token refresh", () => {
     await expireAccessToken(connectionId, "github");
     const deps = await deliveryDeps();
     const insights = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => createInsight(deps.handle, workspaceId, { title: `insight ${i}`, body: "b", source: "api", targets: { all: true } })),
+      Array.from({ length: 50 }, (_, i) => createInsight(deps.db, workspaceId, { title: `insight ${i}`, body: "b", source: "api", targets: { all: true } })),
     );
     const deliveries = (await Promise.all(insights.map((insight) => deliveriesOf(insight.ok ? insight.insightId : "")))).flat();
     expect(deliveries).toHaveLength(50);
@@ -41,8 +49,8 @@ describe("token refresh", () => {
     await expireAccessToken(connectionId, "slack");
     const stale = await connectionRow(connectionId);
     const deps = await deliveryDeps();
-    const first = await freshTokens(deps.handle.db, deps.config, deps.ring, stale);
-    const second = await freshTokens(deps.handle.db, deps.config, deps.ring, stale);
+    const first = await usable(deps, stale);
+    const second = await usable(deps, stale);
     expect(second.tokens).toEqual(first.tokens);
     expect(emulator().requestsTo("slack", "refresh")).toHaveLength(1);
   });
@@ -52,7 +60,7 @@ describe("token refresh", () => {
     await expireAccessToken(connectionId, "linear");
     emulator().failNext("linear", "refresh", { kind: "invalid_code" });
     const deps = await deliveryDeps();
-    const insight = await createInsight(deps.handle, workspaceId, { title: "t", body: "b", source: "api", targets: { all: true } });
+    const insight = await createInsight(deps.db, workspaceId, { title: "t", body: "b", source: "api", targets: { all: true } });
     const [delivery] = await deliveriesOf(insight.ok ? insight.insightId : "");
     const outcome = await processDelivery(deps, delivery!.id);
     expect(outcome).toMatchObject({ kind: "failed", errorClass: "user" });
@@ -71,7 +79,7 @@ describe("token refresh", () => {
     await expireAccessToken(connectionId, "notion");
     emulator().failNext("notion", "refresh", fault);
     const deps = await deliveryDeps();
-    const insight = await createInsight(deps.handle, workspaceId, { title: "t", body: "b", source: "api", targets: { all: true } });
+    const insight = await createInsight(deps.db, workspaceId, { title: "t", body: "b", source: "api", targets: { all: true } });
     const insightId = insight.ok ? insight.insightId : "";
     const [delivery] = await deliveriesOf(insightId);
     const outcome = await processDelivery(deps, delivery!.id);
@@ -99,8 +107,7 @@ describe("cron token upkeep", () => {
     const before = await Promise.all([soon, idle, fresh].map(connectionRow));
 
     const deps = await deliveryDeps();
-    const { refreshExpiringConnections } = await import("~/lib/token-refresh.server");
-    const result = await refreshExpiringConnections(deps.handle.db, deps.config, deps.ring, { now });
+    const result = await refreshExpiringConnections(deps, { now });
     expect(result.refreshed).toBe(2);
     const after = await Promise.all([soon, idle, fresh].map(connectionRow));
     expect(after[0]!.token_version).toBe(before[0]!.token_version + 1);
@@ -111,7 +118,7 @@ describe("cron token upkeep", () => {
 
     // Bounded: a limit of one handles one connection per run.
     await database().updateTable("connections").set({ access_token_expires_at: Date.now() + 60_000 }).execute();
-    expect((await refreshExpiringConnections(deps.handle.db, deps.config, deps.ring, { limit: 1 })).checked).toBe(1);
+    expect((await refreshExpiringConnections(deps, { limit: 1 })).checked).toBe(1);
   });
 });
 
@@ -127,7 +134,7 @@ describe("refresh responses", () => {
       body: JSON.stringify({ ok: true, access_token: "xoxe.xoxb-1-refreshed-without-rotation", token_type: "bot", expires_in: 43200, scope: "chat:write" }),
     });
     const deps = await deliveryDeps();
-    const { tokens } = await freshTokens(deps.handle.db, deps.config, deps.ring, await connectionRow(connectionId));
+    const { tokens } = await usable(deps, await connectionRow(connectionId));
     expect(tokens.accessToken).toBe("xoxe.xoxb-1-refreshed-without-rotation");
     expect(tokens.refreshToken).toBe(before.refreshToken);
     expect((await storedTokens(await connectionRow(connectionId))).refreshToken).toBe(before.refreshToken);
@@ -138,7 +145,9 @@ describe("refresh responses", () => {
     await expireAccessToken(connectionId, "slack");
     emulator().failNext("slack", "refresh", { kind: "invalid_code" });
     const deps = await deliveryDeps();
-    await expect(freshTokens(deps.handle.db, deps.config, deps.ring, await connectionRow(connectionId))).rejects.toThrow(/refused to refresh/);
+    const access = await usableTokens(deps, await connectionRow(connectionId));
+    expect(access).toMatchObject({ ok: false, problem: "refused", change: { status: "revoked" } });
+    expect(access.ok ? "" : "change" in access ? access.change.reason : "").toContain("refused to refresh");
     expect((await connectionRow(connectionId)).status).toBe("revoked");
   });
 });
@@ -152,13 +161,13 @@ describe("a refresh holder that stalls past its lease", () => {
 
     // Holder A's refresh request reaches the provider but its answer is held up.
     emulator().failNext("slack", "refresh", { kind: "slow", delayMs: 400 });
-    const holderA = freshTokens(deps.handle.db, deps.config, deps.ring, stale);
+    const holderA = usable(deps, stale);
     await expect.poll(() => emulator().requestsTo("slack", "refresh").length, { interval: 5, timeout: 2000 }).toBe(1);
 
     // A's lease runs out; B takes over, refreshes with the same refresh token and rotates it.
     await database().updateTable("connections").set({ refresh_lease_expires_at: Date.now() - 1 }).where("id", "=", connectionId).execute();
-    const holderB = await freshTokens(deps.handle.db, deps.config, deps.ring, stale);
-    expect(holderB.row.token_version).toBe(stale.token_version + 1);
+    const holderB = await usable(deps, stale);
+    expect(holderB.connection.token_version).toBe(stale.token_version + 1);
 
     // A's request is then answered: its refresh token was already used (invalid_refresh_token).
     const resultA = await holderA;

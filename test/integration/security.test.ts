@@ -1,9 +1,8 @@
-import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { Browser, ORIGIN, countRows, signedUpUser, uniqueEmail, PASSWORD } from "./helpers";
+import { appFetch, Browser, ORIGIN, countRows, signedUpUser, uniqueEmail, PASSWORD } from "./helpers";
 
 function post(headers: Record<string, string>, path = "/signup") {
-  return SELF.fetch(`${ORIGIN}${path}`, {
+  return appFetch(`${ORIGIN}${path}`, {
     method: "POST",
     redirect: "manual",
     body: new URLSearchParams({ email: uniqueEmail(), password: PASSWORD, workspaceName: "Evil" }),
@@ -45,8 +44,8 @@ describe("request guard", () => {
 
 describe("security headers", () => {
   it("sends a CSP with a fresh nonce per response that matches the page's scripts", async () => {
-    const first = await SELF.fetch(`${ORIGIN}/login`);
-    const second = await SELF.fetch(`${ORIGIN}/login`);
+    const first = await appFetch(`${ORIGIN}/login`);
+    const second = await appFetch(`${ORIGIN}/login`);
     const nonceOf = (response: Response) =>
       /'nonce-([A-Za-z0-9_-]+)'/.exec(response.headers.get("Content-Security-Policy") ?? "")?.[1];
     const [nonceA, nonceB] = [nonceOf(first), nonceOf(second)];
@@ -70,7 +69,7 @@ describe("security headers", () => {
   });
 
   it("sends nosniff, a strict referrer policy and HSTS over HTTPS", async () => {
-    const response = await SELF.fetch(`${ORIGIN}/`);
+    const response = await appFetch(`${ORIGIN}/`);
     expect(response.headers.get("X-Content-Type-Options")).toBe("nosniff");
     expect(response.headers.get("Referrer-Policy")).toBe("strict-origin-when-cross-origin");
     expect(response.headers.get("Strict-Transport-Security")).toMatch(/max-age=\d{8}/);
@@ -78,7 +77,7 @@ describe("security headers", () => {
   });
 
   it("does not send HSTS over plain HTTP (local development)", async () => {
-    const response = await SELF.fetch("http://localhost/");
+    const response = await appFetch("http://localhost/");
     expect(response.headers.get("Strict-Transport-Security")).toBeNull();
     await response.text();
   });
@@ -110,7 +109,7 @@ describe("session cookie", () => {
 
 describe("error pages", () => {
   it("answers unknown URLs with a 404 page inside the layout", async () => {
-    const response = await SELF.fetch(`${ORIGIN}/no/such/page`);
+    const response = await appFetch(`${ORIGIN}/no/such/page`);
     expect(response.status).toBe(404);
     const html = await response.text();
     expect(html).toContain("Page not found");
@@ -118,7 +117,7 @@ describe("error pages", () => {
   });
 
   it("answers an unreadable form body with 400, never a 500", async () => {
-    const response = await SELF.fetch(`${ORIGIN}/signup`, {
+    const response = await appFetch(`${ORIGIN}/signup`, {
       method: "POST",
       body: "--broken",
       headers: { "Content-Type": "multipart/form-data; boundary=x", "Sec-Fetch-Site": "same-origin" },
@@ -129,7 +128,7 @@ describe("error pages", () => {
   });
 
   it("answers a non-form body with 415", async () => {
-    const response = await SELF.fetch(`${ORIGIN}/signup`, {
+    const response = await appFetch(`${ORIGIN}/signup`, {
       method: "POST",
       body: JSON.stringify({ email: "a@b.c" }),
       headers: { "Content-Type": "application/json", "Sec-Fetch-Site": "same-origin" },

@@ -43,7 +43,7 @@ describe("members", () => {
     const alice = await signedUpUser({ workspaceName: "Alpha" });
     const bob = await signedUpUser({ workspaceName: "Bob's" });
     const response = await addMember(alice.browser, bob.email.toUpperCase());
-    expect(response.status).toBe(302);
+    expect(response.status).toBe(303);
     const settings = await (await alice.browser.get("/settings/workspace")).text();
     expect(settings).toContain(bob.email);
 
@@ -90,7 +90,7 @@ describe("members", () => {
     expect(last.status).toBe(400);
     expect(await last.text()).toContain("A workspace needs at least one owner");
 
-    expect((await alice.browser.post("/settings/workspace", { intent: "remove-member", userId: bob.user.id })).status).toBe(302);
+    expect((await alice.browser.post("/settings/workspace", { intent: "remove-member", userId: bob.user.id })).status).toBe(303);
     const memberships = await database().selectFrom("memberships").selectAll().where("workspace_id", "=", alice.workspaceId).execute();
     expect(memberships.map((m) => m.user_id)).toEqual([alice.user.id]);
   });
@@ -99,7 +99,7 @@ describe("members", () => {
     const alice = await signedUpUser({ workspaceName: "Alpha" });
     const bob = await signedUpUser();
     await addMember(alice.browser, bob.email, "owner");
-    expect((await alice.browser.post("/settings/workspace", { intent: "remove-member", userId: alice.user.id })).status).toBe(302);
+    expect((await alice.browser.post("/settings/workspace", { intent: "remove-member", userId: alice.user.id })).status).toBe(303);
     // Alice's session falls back to a workspace she still belongs to.
     const page = await (await alice.browser.get("/integration-connections")).text();
     expect(page).not.toContain("<strong>Alpha</strong>");
@@ -134,7 +134,7 @@ describe("workspace isolation", () => {
     expect(page).not.toContain(alice.email);
     expect(page).not.toContain("Alpha");
     const renamed = await mallory.browser.post("/settings/workspace", { intent: "rename", name: "Pwned", workspaceId: alice.workspaceId });
-    expect(renamed.status).toBe(302);
+    expect(renamed.status).toBe(303);
     const alpha = await database().selectFrom("workspaces").select("name").where("id", "=", alice.workspaceId).executeTakeFirstOrThrow();
     expect(alpha.name).toBe("Alpha");
   });

@@ -1,7 +1,17 @@
 import * as v from "valibot";
-import { optionalList, optionalText } from "../validation";
-import { asString, basicAuth, providerFetch, readJsonObject, retryAfterSeconds, scrubSecrets, tokenSetFrom } from "./http.server";
-import { ProviderError, type ProviderContext, type ProviderModule, type StoredTokens } from "./types";
+import { optionalList, optionalText } from "./config-schema";
+import { ProviderError } from "./errors";
+import {
+  asString,
+  basicAuth,
+  jsonObject,
+  parseJson,
+  providerError,
+  providerFetch,
+  type ErrorVocabulary,
+  type ProviderResponse,
+} from "./http.server";
+import type { ProviderContext, ProviderModule, StoredTokens } from "./types";
 
 const API_HEADERS = {
   Accept: "application/vnd.github+json",
@@ -10,35 +20,30 @@ const API_HEADERS = {
   "User-Agent": "SpokeDo",
 };
 
-/** Turns a GitHub REST error response into a ProviderError. */
-export async function githubError(response: Response, secrets: (string | null)[] = []): Promise<ProviderError> {
-  const text = await response.text();
-  let message = text;
-  try {
-    message = asString((JSON.parse(text) as Record<string, unknown>).message) ?? text;
-  } catch {
-    // not JSON: keep the text
-  }
-  message = scrubSecrets(message || `HTTP ${response.status}`, secrets);
-  const status = response.status;
-  const retryAfter = retryAfterSeconds(response);
+const ERRORS: ErrorVocabulary = { defaultRetryAfterSeconds: 60 };
+
+/** GitHub REST errors: `{message, documentation_url}`; rate limits are 403 or 429 with headers. */
+function readGithubError(response: ProviderResponse) {
+  const message = asString((parseJson(response.text) as Record<string, unknown> | undefined)?.message) ?? response.text;
+  const retryAfter = response.headers.get("retry-after");
   const exhausted = response.headers.get("x-ratelimit-remaining") === "0";
-  // GitHub signals both primary and secondary rate limits with 403 or 429.
-  if (status === 429 || (status === 403 && (exhausted || retryAfter !== undefined || /rate limit/i.test(message)))) {
-    const reset = Number(response.headers.get("x-ratelimit-reset"));
-    const untilReset = Number.isFinite(reset) && reset > 0 ? Math.max(0, Math.ceil(reset - Date.now() / 1000)) : undefined;
-    return new ProviderError("rate_limited", message, { status, retryAfterSeconds: retryAfter ?? untilReset ?? 60 });
-  }
-  if (status === 401) return new ProviderError("unauthorized", message, { status });
-  return new ProviderError(status >= 500 ? "server_error" : "client_error", message, { status });
+  const rateLimited = response.status === 403 && (exhausted || retryAfter !== null || /rate limit/i.test(message));
+  const reset = Number(response.headers.get("x-ratelimit-reset"));
+  const untilReset = Number.isFinite(reset) && reset > 0 ? Math.max(0, Math.ceil(reset - Date.now() / 1000)) : undefined;
+  // Retry-After wins; without it, wait until the primary limit resets.
+  return { message, rateLimited, retryAfterSeconds: retryAfter === null ? untilReset : undefined };
+}
+
+function githubError(response: ProviderResponse, secrets: (string | null)[]) {
+  return providerError(response, ERRORS, readGithubError, secrets);
 }
 
 async function getUser(context: ProviderContext, tokens: StoredTokens) {
   const response = await providerFetch(context, `${context.endpoints.api}/user`, {
     headers: { ...API_HEADERS, Authorization: `Bearer ${tokens.accessToken}` },
   });
-  if (!response.ok) throw await githubError(response, [tokens.accessToken]);
-  return readJsonObject(response);
+  if (!response.ok) throw githubError(response, [tokens.accessToken]);
+  return jsonObject(response);
 }
 
 export const github: ProviderModule = {
@@ -46,28 +51,17 @@ export const github: ProviderModule = {
   name: "GitHub",
   icon: "/providers/github.svg",
   summary: "Open issues in a repository, with default labels and assignee.",
+  env: { clientId: "GITHUB_CLIENT_ID", clientSecret: "GITHUB_CLIENT_SECRET", webUrl: "GITHUB_WEB_URL", apiUrl: "GITHUB_API_URL" },
   defaultEndpoints: { web: "https://github.com", api: "https://api.github.com" },
   oauth: {
     protocol: "oauth2",
-    authorizeUrl: (endpoints) => `${endpoints.web}/login/oauth/authorize`,
-    tokenUrl: (endpoints) => `${endpoints.web}/login/oauth/access_token`,
+    authorizeUrl: "{web}/login/oauth/authorize",
+    tokenUrl: "{web}/login/oauth/access_token",
     // OAuth Apps need `repo` to open issues in private repositories; GitHub Apps ignore scopes.
     scopes: ["repo"],
+    scopeSeparator: " ",
     pkce: true,
     clientAuthentication: "basic",
-    parseTokenResponse(data, now) {
-      // GitHub reports token errors inside HTTP 200 bodies.
-      if (typeof data.error === "string") {
-        const description = asString(data.error_description);
-        throw new ProviderError(
-          data.error === "incorrect_client_credentials" ? "client_error" : "unauthorized",
-          description ? `${data.error}: ${description}` : data.error,
-          { code: data.error },
-        );
-      }
-      return tokenSetFrom(data, now);
-    },
-    supportsRefresh: true,
   },
   async fetchIdentity(context, tokens) {
     const user = await getUser(context, tokens);
@@ -88,7 +82,7 @@ export const github: ProviderModule = {
       headers: { ...API_HEADERS, Authorization: basicAuth(context.credentials), "Content-Type": "application/json" },
       body: JSON.stringify({ access_token: tokens.accessToken }),
     });
-    if (response.status !== 204) throw await githubError(response, [tokens.accessToken, context.credentials.clientSecret]);
+    if (response.status !== 204) throw githubError(response, [tokens.accessToken, context.credentials.clientSecret]);
   },
   configSchema: v.object({
     repository: optionalText({
@@ -123,8 +117,8 @@ export const github: ProviderModule = {
         ...(assignee ? { assignees: [assignee] } : {}),
       }),
     });
-    if (response.status !== 201) throw await githubError(response, [tokens.accessToken]);
-    const issue = await readJsonObject(response);
+    if (response.status !== 201) throw githubError(response, [tokens.accessToken]);
+    const issue = jsonObject(response);
     const number = asString(issue.number);
     if (!number) throw new ProviderError("malformed_response", "The created issue has no number.", { status: 201 });
     return { id: `${repository}#${number}`, url: asString(issue.html_url) ?? null };

@@ -1,45 +1,122 @@
-import { ProviderError, type ProviderContext, type TokenSet } from "./types";
+import { ProviderError, type ProviderErrorKind } from "./errors";
+import type { ProviderContext, TokenSet } from "./types";
 
 /** Every provider call gives up after this long (shorter than any refresh lease). */
 export const PROVIDER_TIMEOUT_MS = 10_000;
 
-export async function providerFetch(context: ProviderContext, url: string, init: RequestInit = {}): Promise<Response> {
+/** A provider's answer, read whole: the status, the headers and the body text. */
+export interface ProviderResponse {
+  status: number;
+  ok: boolean;
+  headers: Headers;
+  text: string;
+}
+
+/**
+ * One provider exchange, request and body alike, under one timeout: a provider that answers
+ * its headers and then stalls in the body is a timeout like any other, never a raw exception.
+ */
+export async function providerFetch(context: ProviderContext, url: string, init: RequestInit = {}): Promise<ProviderResponse> {
+  const signal = AbortSignal.timeout(PROVIDER_TIMEOUT_MS);
+  let response: Response;
   try {
-    return await context.fetch(url, { ...init, signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS) });
+    response = await context.fetch(url, { ...init, signal });
   } catch (error) {
-    const name = error instanceof Error ? error.name : "";
-    if (name === "TimeoutError" || name === "AbortError") {
-      throw new ProviderError("timeout", `No answer within ${PROVIDER_TIMEOUT_MS / 1000} seconds.`);
-    }
-    throw new ProviderError("network", "The provider could not be reached.");
+    throw transportError(error);
+  }
+  try {
+    const text = new TextDecoder().decode(await response.arrayBuffer());
+    return { status: response.status, ok: response.ok, headers: response.headers, text };
+  } catch (error) {
+    throw transportError(error);
   }
 }
 
-export async function readJsonObject(response: Response): Promise<Record<string, unknown>> {
-  const text = await response.text();
-  try {
-    const data: unknown = JSON.parse(text);
-    if (data && typeof data === "object" && !Array.isArray(data)) return data as Record<string, unknown>;
-  } catch {
-    // fall through
+function transportError(error: unknown): ProviderError {
+  const name = error instanceof Error ? error.name : "";
+  if (name === "TimeoutError" || name === "AbortError") {
+    return new ProviderError("timeout", `No answer within ${PROVIDER_TIMEOUT_MS / 1000} seconds.`);
   }
+  return new ProviderError("network", "The provider could not be reached.");
+}
+
+/** The body as a JSON object, or a malformed_response error. */
+export function jsonObject(response: ProviderResponse): Record<string, unknown> {
+  const data = parseJson(response.text);
+  if (data && typeof data === "object" && !Array.isArray(data)) return data as Record<string, unknown>;
   throw new ProviderError("malformed_response", `Answered HTTP ${response.status} with a body that is not a JSON object.`, {
     status: response.status,
   });
 }
 
-/** A body read as UTF-8 whatever its Content-Type (form-encoded OAuth 1.0a answers included). */
-export async function readBodyText(response: Response): Promise<string> {
-  return new TextDecoder().decode(await response.arrayBuffer());
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
-export function retryAfterSeconds(response: Response): number | undefined {
-  const header = response.headers.get("Retry-After");
+export function retryAfterSeconds(headers: Headers): number | undefined {
+  const header = headers.get("Retry-After");
   if (header === null) return undefined;
   const seconds = Number(header);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
   const date = Date.parse(header);
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+/** How one provider words its errors: which codes mean what, and how long to wait by default. */
+export interface ErrorVocabulary {
+  unauthorized?: readonly string[];
+  tokenExpired?: readonly string[];
+  rateLimited?: readonly string[];
+  /** Seconds to wait on a rate limit that came without Retry-After. */
+  defaultRetryAfterSeconds: number;
+}
+
+/** What a provider's error body said, in its own terms. */
+export interface ErrorReading {
+  code?: string;
+  message?: string;
+  /** The provider signals a rate limit some other way (GitHub's 403 with x-ratelimit-remaining: 0). */
+  rateLimited?: boolean;
+  retryAfterSeconds?: number;
+}
+
+/**
+ * The one place a provider's answer becomes a classified ProviderError: each provider module
+ * only says how to read its error body (`read`) and what its codes mean (`vocabulary`).
+ */
+export function providerError(
+  response: ProviderResponse,
+  vocabulary: ErrorVocabulary,
+  read: (response: ProviderResponse) => ErrorReading,
+  secrets: (string | null | undefined)[] = [],
+): ProviderError {
+  const { status } = response;
+  const reading = read(response);
+  const code = reading.code;
+  const words = !reading.message ? code : !code || reading.message.startsWith(code) ? reading.message : `${code}: ${reading.message}`;
+  const message = scrubSecrets(words || `HTTP ${status}`, secrets);
+  const has = (list?: readonly string[]) => code !== undefined && (list ?? []).includes(code);
+  let kind: ProviderErrorKind;
+  if (has(vocabulary.tokenExpired)) kind = "token_expired";
+  else if (has(vocabulary.unauthorized)) kind = "unauthorized";
+  else if (status === 429 || reading.rateLimited || has(vocabulary.rateLimited)) kind = "rate_limited";
+  else kind = errorKindForStatus(status);
+  const retryAfter =
+    kind === "rate_limited" ? (reading.retryAfterSeconds ?? retryAfterSeconds(response.headers) ?? vocabulary.defaultRetryAfterSeconds) : undefined;
+  return new ProviderError(kind, message, { status, ...(code ? { code } : {}), ...(retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {}) });
+}
+
+/** Maps an HTTP status with no better signal to an error kind. */
+export function errorKindForStatus(status: number): ProviderErrorKind {
+  if (status === 401) return "unauthorized";
+  if (status === 429) return "rate_limited";
+  if (status >= 500) return "server_error";
+  // Any other status, 2xx included (Slack and Linear answer refusals with 200): a refusal.
+  return "client_error";
 }
 
 const TOKEN_PATTERNS = [
@@ -62,6 +139,10 @@ export function asString(value: unknown): string | undefined {
   return typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined;
 }
 
+export function asRecord(value: unknown): Record<string, unknown> {
+  return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
 export function basicAuth(credentials: { clientId: string; clientSecret: string }) {
   return `Basic ${btoa(`${credentials.clientId}:${credentials.clientSecret}`)}`;
 }
@@ -77,15 +158,7 @@ export function expiresAt(now: number, seconds: unknown): number | null {
   return typeof seconds === "number" && seconds > 0 ? now + seconds * 1000 : null;
 }
 
-/** Maps an HTTP status with no better signal to an error kind. */
-export function errorKindForStatus(status: number) {
-  if (status === 401) return "unauthorized" as const;
-  if (status === 429) return "rate_limited" as const;
-  if (status >= 500) return "server_error" as const;
-  return "client_error" as const;
-}
-
-/** The token set in an OAuth 2 token response; each provider checks its own error shape first. */
+/** The token set in an OAuth 2 token response. */
 export function tokenSetFrom(data: Record<string, unknown>, now: number): TokenSet {
   const accessToken = asString(data.access_token);
   if (!accessToken) throw new ProviderError("malformed_response", "The token response has no access_token.");

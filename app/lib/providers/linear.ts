@@ -1,7 +1,25 @@
 import * as v from "valibot";
-import { optionalText } from "../validation";
-import { asString, providerFetch, readJsonObject, retryAfterSeconds, scrubSecrets, tokenSetFrom } from "./http.server";
-import { ProviderError, type ProviderContext, type ProviderModule, type StoredTokens } from "./types";
+import { optionalText } from "./config-schema";
+import { ProviderError } from "./errors";
+import { asRecord, asString, jsonObject, parseJson, providerError, providerFetch, type ErrorVocabulary, type ProviderResponse } from "./http.server";
+import type { ProviderContext, ProviderModule, StoredTokens } from "./types";
+
+const ERRORS: ErrorVocabulary = {
+  unauthorized: ["AUTHENTICATION_ERROR", "authentication error"],
+  rateLimited: ["RATELIMITED", "ratelimited"],
+  defaultRetryAfterSeconds: 60,
+};
+
+/** The first GraphQL error's `extensions.code` (or `type`) and message; OAuth endpoints use RFC 6749's shape. */
+function readLinearError(response: ProviderResponse) {
+  const data = asRecord(parseJson(response.text));
+  const first = Array.isArray(data.errors) ? asRecord(data.errors[0]) : undefined;
+  if (first) {
+    const extensions = asRecord(first.extensions);
+    return { code: asString(extensions.code) ?? asString(extensions.type), message: asString(first.message) };
+  }
+  return { code: asString(data.error), message: asString(data.error_description) ?? (response.text.trim() || undefined) };
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -15,30 +33,14 @@ export async function linearGraphql(context: ProviderContext, tokens: StoredToke
     headers: { Authorization: `Bearer ${tokens.accessToken}`, "Content-Type": "application/json" },
     body: JSON.stringify({ query, variables }),
   });
-  if (response.status >= 500) {
-    await response.body?.cancel();
-    throw new ProviderError("server_error", `HTTP ${response.status}`, { status: response.status });
-  }
-  if (response.status === 429) {
-    await response.body?.cancel();
-    throw new ProviderError("rate_limited", "RATELIMITED", { status: 429, retryAfterSeconds: retryAfterSeconds(response) ?? 60 });
-  }
-  const data = await readJsonObject(response);
-  const errors = Array.isArray(data.errors) ? (data.errors as Record<string, unknown>[]) : [];
-  const first = errors[0];
-  if (first || !response.ok) {
-    const extensions = (first?.extensions ?? {}) as Record<string, unknown>;
-    const code = asString(extensions.code);
-    const type = asString(extensions.type);
-    const message = scrubSecrets(asString(first?.message) ?? `HTTP ${response.status}`, [tokens.accessToken]);
-    const status = response.status;
-    if (code === "AUTHENTICATION_ERROR" || type === "authentication error" || (!first && status < 500)) {
-      throw new ProviderError("unauthorized", message, { status, code: code ?? type });
-    }
-    if (code === "RATELIMITED" || type === "ratelimited") {
-      throw new ProviderError("rate_limited", message, { status, code, retryAfterSeconds: retryAfterSeconds(response) ?? 60 });
-    }
-    throw new ProviderError("client_error", message, { status, code: code ?? type });
+  if (response.status === 429 || response.status >= 500) throw providerError(response, ERRORS, readLinearError, [tokens.accessToken]);
+  const data = jsonObject(response);
+  const hasErrors = Array.isArray(data.errors) && data.errors.length > 0;
+  if (hasErrors || !response.ok) {
+    const error = providerError(response, ERRORS, readLinearError, [tokens.accessToken]);
+    // A 4xx without a GraphQL error body means the token itself was refused.
+    if (!hasErrors && error.kind === "client_error") throw new ProviderError("unauthorized", error.message, error.details);
+    throw error;
   }
   return (data.data ?? {}) as Record<string, unknown>;
 }
@@ -49,20 +51,20 @@ export const linear: ProviderModule = {
   icon: "/providers/linear.svg",
   summary: "Create issues in a team, in the workflow state you choose.",
   defaultEndpoints: { web: "https://linear.app", api: "https://api.linear.app" },
+  env: { clientId: "LINEAR_CLIENT_ID", clientSecret: "LINEAR_CLIENT_SECRET", webUrl: "LINEAR_WEB_URL", apiUrl: "LINEAR_API_URL" },
   oauth: {
     protocol: "oauth2",
-    authorizeUrl: (endpoints) => `${endpoints.web}/oauth/authorize`,
-    tokenUrl: (endpoints) => `${endpoints.api}/oauth/token`,
+    authorizeUrl: "{web}/oauth/authorize",
+    tokenUrl: "{api}/oauth/token",
+    scopes: ["read", "issues:create"],
     // Linear documents comma-separated scopes.
-    scopes: ["read,issues:create"],
+    scopeSeparator: ",",
     pkce: true,
     // Linear documents the client secret only as a body field, which Arctic cannot send; with
     // PKCE it documents the secret as optional at the token step and client_id alone on refresh.
     clientAuthentication: "public",
-    extraAuthorizeParams: { prompt: "consent" },
-    // Apps created before 2023-12 receive `scope` as an array; tokenSetFrom reads both forms.
-    parseTokenResponse: (data, now) => tokenSetFrom(data, now),
-    supportsRefresh: true,
+    // Apps created before 2023-12 receive `scope` as an array; the token reader takes both forms.
+    authorizeParams: { prompt: "consent" },
   },
   async fetchIdentity(context, tokens) {
     const data = await linearGraphql(context, tokens, "query Identity { viewer { id name email } organization { id name urlKey } }");
@@ -85,11 +87,7 @@ export const linear: ProviderModule = {
       method: "POST",
       headers: { Authorization: `Bearer ${tokens.accessToken}` },
     });
-    if (!response.ok) {
-      const text = scrubSecrets(await response.text(), [tokens.accessToken]);
-      throw new ProviderError(response.status === 401 ? "unauthorized" : response.status >= 500 ? "server_error" : "client_error", text || `HTTP ${response.status}`, { status: response.status });
-    }
-    await response.body?.cancel();
+    if (!response.ok) throw providerError(response, ERRORS, readLinearError, [tokens.accessToken]);
   },
   configSchema: v.object({
     teamId: optionalText({ max: 36, pattern: UUID, message: "Use the team's ID (a UUID), from Linear's team settings or API." }),

@@ -1,30 +1,22 @@
 import * as v from "valibot";
-import { optionalMappings, optionalText } from "../validation";
-import { asString, basicAuth, providerFetch, readJsonObject, retryAfterSeconds, scrubSecrets, tokenSetFrom } from "./http.server";
-import { ProviderError, type ProviderContext, type ProviderModule, type StoredTokens } from "./types";
+import { optionalMappings, optionalText } from "./config-schema";
+import { ProviderError } from "./errors";
+import { asString, basicAuth, jsonObject, parseJson, providerError, providerFetch, type ErrorVocabulary, type ProviderResponse } from "./http.server";
+import type { ProviderContext, ProviderModule, StoredTokens } from "./types";
 
 // Pinned: from 2025-09-03 on, pages are created under data sources instead of databases.
 export const NOTION_VERSION = "2022-06-28";
 
-/** Notion errors: `{object:"error", status, code, message}`. */
-export async function notionError(response: Response, secrets: (string | null)[] = []): Promise<ProviderError> {
-  const text = await response.text();
-  let code: string | undefined;
-  let message = text;
-  try {
-    const data = JSON.parse(text) as Record<string, unknown>;
-    code = asString(data.code) ?? asString(data.error);
-    message = asString(data.message) ?? code ?? text;
-  } catch {
-    // keep the raw text
-  }
-  const status = response.status;
-  const scrubbed = scrubSecrets(code && message !== code ? `${code}: ${message}` : message || `HTTP ${status}`, secrets);
-  if (status === 401 || code === "unauthorized") return new ProviderError("unauthorized", scrubbed, { status, code });
-  if (status === 429 || code === "rate_limited") {
-    return new ProviderError("rate_limited", scrubbed, { status, code, retryAfterSeconds: retryAfterSeconds(response) ?? 1 });
-  }
-  return new ProviderError(status >= 500 ? "server_error" : "client_error", scrubbed, { status, code });
+const ERRORS: ErrorVocabulary = { unauthorized: ["unauthorized"], rateLimited: ["rate_limited"], defaultRetryAfterSeconds: 1 };
+
+/** Notion errors: `{object: "error", status, code, message}`. */
+function readNotionError(response: ProviderResponse) {
+  const data = parseJson(response.text) as Record<string, unknown> | undefined;
+  return { code: asString(data?.code) ?? asString(data?.error), message: asString(data?.message) ?? (data ? undefined : response.text) };
+}
+
+function notionError(response: ProviderResponse, secrets: (string | null)[]) {
+  return providerError(response, ERRORS, readNotionError, secrets);
 }
 
 export function notionHeaders(tokens: StoredTokens) {
@@ -33,8 +25,8 @@ export function notionHeaders(tokens: StoredTokens) {
 
 async function getBotUser(context: ProviderContext, tokens: StoredTokens) {
   const response = await providerFetch(context, `${context.endpoints.api}/v1/users/me`, { headers: notionHeaders(tokens) });
-  if (!response.ok) throw await notionError(response, [tokens.accessToken]);
-  return readJsonObject(response);
+  if (!response.ok) throw notionError(response, [tokens.accessToken]);
+  return jsonObject(response);
 }
 
 const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
@@ -45,19 +37,17 @@ export const notion: ProviderModule = {
   icon: "/providers/notion.svg",
   summary: "Create pages in a database, with default property values.",
   defaultEndpoints: { web: "https://api.notion.com", api: "https://api.notion.com" },
+  env: { clientId: "NOTION_CLIENT_ID", clientSecret: "NOTION_CLIENT_SECRET", webUrl: "NOTION_WEB_URL", apiUrl: "NOTION_API_URL" },
   oauth: {
     protocol: "oauth2",
-    authorizeUrl: (endpoints) => `${endpoints.web}/v1/oauth/authorize`,
-    tokenUrl: (endpoints) => `${endpoints.api}/v1/oauth/token`,
+    authorizeUrl: "{web}/v1/oauth/authorize",
+    tokenUrl: "{api}/v1/oauth/token",
     // Notion has no scopes: access comes from the integration's capabilities and the pages picked.
     scopes: [],
+    scopeSeparator: " ",
     pkce: false,
     clientAuthentication: "basic",
-    extraAuthorizeParams: { owner: "user" },
-    parseTokenResponse(data, now) {
-      return tokenSetFrom(data, now);
-    },
-    supportsRefresh: true,
+    authorizeParams: { owner: "user" },
   },
   async fetchIdentity(context, tokens) {
     const bot = await getBotUser(context, tokens);
@@ -82,8 +72,7 @@ export const notion: ProviderModule = {
       headers: { Authorization: basicAuth(context.credentials), "Content-Type": "application/json", "Notion-Version": NOTION_VERSION },
       body: JSON.stringify({ token: tokens.accessToken }),
     });
-    if (!response.ok) throw await notionError(response, [tokens.accessToken, context.credentials.clientSecret]);
-    await response.body?.cancel();
+    if (!response.ok) throw notionError(response, [tokens.accessToken, context.credentials.clientSecret]);
   },
   configSchema: v.object({
     databaseId: optionalText({ max: 36, pattern: UUID, message: "Use the database ID from its URL: 32 hexadecimal characters." }),
@@ -101,8 +90,8 @@ export const notion: ProviderModule = {
     const schemaResponse = await providerFetch(context, `${context.endpoints.api}/v1/databases/${encodeURIComponent(databaseId)}`, {
       headers: notionHeaders(tokens),
     });
-    if (!schemaResponse.ok) throw await notionError(schemaResponse, [tokens.accessToken]);
-    const schema = (await readJsonObject(schemaResponse)).properties as Record<string, { type?: string }> | undefined;
+    if (!schemaResponse.ok) throw notionError(schemaResponse, [tokens.accessToken]);
+    const schema = jsonObject(schemaResponse).properties as Record<string, { type?: string }> | undefined;
     const types = Object.fromEntries(Object.entries(schema ?? {}).map(([name, property]) => [name, property?.type ?? ""]));
     const titleProperty = Object.keys(types).find((name) => types[name] === "title");
     if (!titleProperty) throw new ProviderError("client_error", "The database has no title property.");
@@ -117,8 +106,8 @@ export const notion: ProviderModule = {
       headers: { ...notionHeaders(tokens), "Content-Type": "application/json" },
       body: JSON.stringify({ parent: { database_id: databaseId }, properties, children: paragraphs(input.body) }),
     });
-    if (!response.ok) throw await notionError(response, [tokens.accessToken]);
-    const page = await readJsonObject(response);
+    if (!response.ok) throw notionError(response, [tokens.accessToken]);
+    const page = jsonObject(response);
     const id = asString(page.id);
     if (!id) throw new ProviderError("malformed_response", "The created page has no id.");
     return { id, url: asString(page.url) ?? null };

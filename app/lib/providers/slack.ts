@@ -1,9 +1,25 @@
 import * as v from "valibot";
-import { optionalText } from "../validation";
-import { asString, providerFetch, readJsonObject, retryAfterSeconds, scrubSecrets, tokenSetFrom } from "./http.server";
-import { ProviderError, type ProviderContext, type ProviderModule, type StoredTokens } from "./types";
+import { optionalText } from "./config-schema";
+import { ProviderError } from "./errors";
+import { asString, jsonObject, providerError, providerFetch, type ErrorVocabulary, type ProviderResponse } from "./http.server";
+import type { ProviderContext, ProviderModule, StoredTokens } from "./types";
 
-const AUTH_ERRORS = new Set(["invalid_auth", "not_authed", "token_revoked", "account_inactive", "no_permission", "org_login_required", "team_added_to_org", "ekm_access_denied"]);
+const ERRORS: ErrorVocabulary = {
+  unauthorized: ["invalid_auth", "not_authed", "token_revoked", "account_inactive", "no_permission", "org_login_required", "team_added_to_org", "ekm_access_denied"],
+  tokenExpired: ["token_expired"],
+  rateLimited: ["ratelimited", "rate_limited"],
+  defaultRetryAfterSeconds: 30,
+};
+
+/** Slack's `{ok: false, error, needed}`, or a bare status for 429 and 5xx. */
+function readSlackError(response: ProviderResponse) {
+  if (response.status === 429) return { code: "ratelimited" };
+  if (response.status >= 500) return {};
+  const data = jsonObject(response);
+  const code = asString(data.error);
+  const needed = asString(data.needed);
+  return { code, message: needed && code ? `${code} (needed: ${needed})` : undefined };
+}
 
 /** Slack answers errors as HTTP 200 `{ok:false, error}` (429 for rate limits). */
 export async function slackCall(context: ProviderContext, method: string, tokens: StoredTokens, body?: Record<string, unknown>) {
@@ -15,26 +31,9 @@ export async function slackCall(context: ProviderContext, method: string, tokens
     },
     body: body ? JSON.stringify(body) : undefined,
   });
-  if (response.status === 429) {
-    await response.body?.cancel();
-    throw new ProviderError("rate_limited", "ratelimited", { status: 429, code: "ratelimited", retryAfterSeconds: retryAfterSeconds(response) ?? 30 });
-  }
-  if (response.status >= 500) {
-    await response.body?.cancel();
-    throw new ProviderError("server_error", `HTTP ${response.status}`, { status: response.status });
-  }
-  const data = await readJsonObject(response);
-  if (data.ok !== true) {
-    const code = asString(data.error) ?? `HTTP ${response.status}`;
-    const needed = asString(data.needed);
-    const message = scrubSecrets(needed ? `${code} (needed: ${needed})` : code, [tokens.accessToken]);
-    if (code === "token_expired") throw new ProviderError("token_expired", message, { status: response.status, code });
-    if (AUTH_ERRORS.has(code)) throw new ProviderError("unauthorized", message, { status: response.status, code });
-    if (code === "ratelimited" || code === "rate_limited") {
-      throw new ProviderError("rate_limited", message, { status: response.status, code, retryAfterSeconds: retryAfterSeconds(response) ?? 30 });
-    }
-    throw new ProviderError("client_error", message, { status: response.status, code });
-  }
+  if (response.status === 429 || response.status >= 500) throw providerError(response, ERRORS, readSlackError, [tokens.accessToken]);
+  const data = jsonObject(response);
+  if (data.ok !== true) throw providerError(response, ERRORS, readSlackError, [tokens.accessToken]);
   return data;
 }
 
@@ -44,24 +43,17 @@ export const slack: ProviderModule = {
   icon: "/providers/slack.svg",
   summary: "Post messages to a channel as your Slack app, optionally under a custom name.",
   defaultEndpoints: { web: "https://slack.com", api: "https://slack.com/api" },
+  env: { clientId: "SLACK_CLIENT_ID", clientSecret: "SLACK_CLIENT_SECRET", webUrl: "SLACK_WEB_URL", apiUrl: "SLACK_API_URL" },
   oauth: {
     protocol: "oauth2",
-    authorizeUrl: (endpoints) => `${endpoints.web}/oauth/v2/authorize`,
-    tokenUrl: (endpoints) => `${endpoints.api}/oauth.v2.access`,
-    // Slack wants bot scopes comma-separated; passed pre-joined because Arctic joins with spaces.
-    scopes: ["chat:write,chat:write.public,chat:write.customize"],
+    authorizeUrl: "{web}/oauth/v2/authorize",
+    tokenUrl: "{api}/oauth.v2.access",
+    scopes: ["chat:write", "chat:write.public", "chat:write.customize"],
+    scopeSeparator: ",",
     // PKCE would turn the app into a public client with 30-day refresh tokens.
     pkce: false,
     clientAuthentication: "basic",
-    parseTokenResponse(data, now) {
-      // oauth.v2.access reports failures as HTTP 200 {ok:false, error}.
-      if (data.ok !== true) {
-        const code = asString(data.error) ?? "unknown_error";
-        throw new ProviderError(code === "bad_client_secret" || code === "invalid_client_id" ? "client_error" : "unauthorized", code, { code });
-      }
-      return tokenSetFrom(data, now);
-    },
-    supportsRefresh: true,
+    tokenResponseOkFlag: true,
   },
   async fetchIdentity(context, tokens) {
     const data = await slackCall(context, "auth.test", tokens);

@@ -1,7 +1,8 @@
 import * as v from "valibot";
-import { optionalText } from "../validation";
-import { asString, providerFetch, readJsonObject, retryAfterSeconds, scrubSecrets } from "./http.server";
-import { ProviderError, type ProviderContext, type ProviderModule, type StoredTokens } from "./types";
+import { optionalText } from "./config-schema";
+import { ProviderError } from "./errors";
+import { asString, jsonObject, parseJson, providerError, providerFetch, type ErrorVocabulary, type ProviderResponse } from "./http.server";
+import type { ProviderContext, ProviderModule, StoredTokens } from "./types";
 
 const TRELLO_ID = /^[0-9a-f]{24}$/i;
 
@@ -10,25 +11,19 @@ export function trelloAuthorization(context: ProviderContext, tokens: StoredToke
   return `OAuth oauth_consumer_key="${context.credentials.clientId}", oauth_token="${tokens.accessToken}"`;
 }
 
-/** Trello answers auth failures as 401 text/plain ("invalid token", "expired token"). */
-export async function trelloError(response: Response, secrets: (string | null)[] = []): Promise<ProviderError> {
-  const text = (await response.text()).trim();
-  let message = text;
-  if (response.headers.get("Content-Type")?.includes("json")) {
-    try {
-      const data = JSON.parse(text) as Record<string, unknown>;
-      message = [asString(data.error), asString(data.message)].filter(Boolean).join(": ") || text;
-    } catch {
-      // keep the text
-    }
-  }
-  message = scrubSecrets(message || `HTTP ${response.status}`, secrets);
-  const status = response.status;
-  if (status === 401) {
-    return new ProviderError(/expired/i.test(text) ? "token_expired" : "unauthorized", message, { status });
-  }
-  if (status === 429) return new ProviderError("rate_limited", message, { status, retryAfterSeconds: retryAfterSeconds(response) ?? 10 });
-  return new ProviderError(status >= 500 ? "server_error" : "client_error", message, { status });
+const ERRORS: ErrorVocabulary = { tokenExpired: ["expired token"], unauthorized: ["invalid token"], defaultRetryAfterSeconds: 10 };
+
+/** Trello answers auth failures as 401 text/plain ("invalid token", "expired token"), others as JSON or text. */
+function readTrelloError(response: ProviderResponse) {
+  const text = response.text.trim();
+  if (response.status === 401) return { code: /expired/i.test(text) ? "expired token" : "invalid token", message: text };
+  const data = response.headers.get("Content-Type")?.includes("json") ? (parseJson(text) as Record<string, unknown> | undefined) : undefined;
+  const message = data ? [asString(data.error), asString(data.message)].filter(Boolean).join(": ") : "";
+  return { message: message || text };
+}
+
+function trelloError(response: ProviderResponse, secrets: (string | null)[]) {
+  return providerError(response, ERRORS, readTrelloError, secrets);
 }
 
 export const trello: ProviderModule = {
@@ -37,21 +32,22 @@ export const trello: ProviderModule = {
   icon: "/providers/trello.svg",
   summary: "Add cards to a list on a board.",
   defaultEndpoints: { web: "https://trello.com", api: "https://api.trello.com" },
+  env: { clientId: "TRELLO_API_KEY", clientSecret: "TRELLO_API_SECRET", webUrl: "TRELLO_WEB_URL", apiUrl: "TRELLO_API_URL" },
   // Trello speaks OAuth 1.0a (Arctic has no support): every step is a server redirect, no client JS.
   oauth: {
     protocol: "oauth1",
-    requestTokenUrl: (endpoints) => `${endpoints.web}/1/OAuthGetRequestToken`,
-    authorizeUrl: (endpoints) => `${endpoints.web}/1/OAuthAuthorizeToken`,
-    accessTokenUrl: (endpoints) => `${endpoints.web}/1/OAuthGetAccessToken`,
-    scope: "read,write",
-    expiration: "never",
+    requestTokenUrl: "{web}/1/OAuthGetRequestToken",
+    authorizeUrl: "{web}/1/OAuthAuthorizeToken",
+    accessTokenUrl: "{web}/1/OAuthGetAccessToken",
+    authorizeParams: { name: "SpokeDo", scope: "read,write", expiration: "never" },
+    scopes: ["read", "write"],
   },
   async fetchIdentity(context, tokens) {
     const response = await providerFetch(context, `${context.endpoints.api}/1/members/me?fields=id,username,fullName,url`, {
       headers: { Authorization: trelloAuthorization(context, tokens), Accept: "application/json" },
     });
-    if (!response.ok) throw await trelloError(response, [tokens.accessToken]);
-    const member = await readJsonObject(response);
+    if (!response.ok) throw trelloError(response, [tokens.accessToken]);
+    const member = jsonObject(response);
     const id = asString(member.id);
     const username = asString(member.username);
     if (!id || !username) throw new ProviderError("malformed_response", "GET /1/members/me answered without id and username.");
@@ -68,8 +64,7 @@ export const trello: ProviderModule = {
       method: "DELETE",
       headers: { Authorization: trelloAuthorization(context, tokens) },
     });
-    if (!response.ok) throw await trelloError(response, [tokens.accessToken]);
-    await response.body?.cancel();
+    if (!response.ok) throw trelloError(response, [tokens.accessToken]);
   },
   configSchema: v.object({
     boardId: optionalText({ max: 24, pattern: TRELLO_ID, message: "Use the board's ID: 24 hexadecimal characters." }),
@@ -88,8 +83,8 @@ export const trello: ProviderModule = {
       headers: { Authorization: trelloAuthorization(context, tokens), "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify({ idList: listId, name: input.title, desc: input.body, pos: "top" }),
     });
-    if (!response.ok) throw await trelloError(response, [tokens.accessToken]);
-    const card = await readJsonObject(response);
+    if (!response.ok) throw trelloError(response, [tokens.accessToken]);
+    const card = jsonObject(response);
     const id = asString(card.id);
     if (!id) throw new ProviderError("malformed_response", "The created card has no id.");
     return { id, url: asString(card.url) ?? asString(card.shortUrl) ?? null };

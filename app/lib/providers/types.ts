@@ -1,7 +1,11 @@
 import type * as v from "valibot";
 
-export const PROVIDER_IDS = ["github", "slack", "notion", "linear", "trello"] as const;
-export type ProviderId = (typeof PROVIDER_IDS)[number];
+/**
+ * The one interface every provider module implements. A provider is declared as data (its
+ * OAuth details, settings names, config fields) plus the few calls only it knows how to make
+ * (identity, delivery, revocation). Nothing outside app/lib/providers/ branches on a provider id.
+ */
+export type ProviderId = string;
 
 /** Where a provider lives, from configuration (real hosts by default, the emulator locally). */
 export interface ProviderEndpoints {
@@ -14,6 +18,14 @@ export interface ClientCredentials {
   clientSecret: string;
 }
 
+/** The names of the provider's settings in the Worker's environment (.dev.vars, secrets). */
+export interface ProviderEnvNames {
+  clientId: string;
+  clientSecret: string;
+  webUrl: string;
+  apiUrl: string;
+}
+
 /** Tokens as a provider handed them to us, normalized. */
 export interface TokenSet {
   accessToken: string;
@@ -23,6 +35,13 @@ export interface TokenSet {
   accessTokenExpiresAt: number | null;
   refreshTokenExpiresAt: number | null;
   scopes: string[];
+}
+
+/** The secret part of a token set, as the vault hands it to provider calls. */
+export interface StoredTokens {
+  accessToken: string;
+  refreshToken: string | null;
+  tokenSecret: string | null;
 }
 
 export interface AccountIdentity {
@@ -40,27 +59,41 @@ export interface ProviderContext {
   fetch: typeof fetch;
 }
 
-export type ProviderErrorKind =
-  | "unauthorized" // the token is revoked, invalid or belongs to a removed app
-  | "token_expired" // the provider says the token expired
-  | "rate_limited"
-  | "client_error" // any other 4xx: a configuration or permission problem
-  | "server_error" // 5xx
-  | "timeout"
-  | "network"
-  | "malformed_response";
+/**
+ * URLs are templates over the configured endpoints, e.g. "{web}/login/oauth/authorize", so a
+ * provider's hosts can point at GitHub Enterprise Server or the local emulator.
+ */
+export type EndpointTemplate = `{${keyof ProviderEndpoints}}${string}`;
 
-/** A provider answered with an error. `message` is the provider's own wording, scrubbed of secrets. */
-export class ProviderError extends Error {
-  override name = "ProviderError";
-  constructor(
-    public readonly kind: ProviderErrorKind,
-    message: string,
-    public readonly details: { status?: number; code?: string; retryAfterSeconds?: number } = {},
-  ) {
-    super(message);
-  }
+export interface OAuth2Declaration {
+  protocol: "oauth2";
+  authorizeUrl: EndpointTemplate;
+  tokenUrl: EndpointTemplate;
+  /** The reviewed scope list (see the scope snapshot test). */
+  scopes: string[];
+  /** How the provider wants scopes joined in the authorize URL. */
+  scopeSeparator: " " | ",";
+  pkce: boolean;
+  /** basic: HTTP Basic with the secret; public: client_id only (PKCE-protected). */
+  clientAuthentication: "basic" | "public";
+  /** Extra authorize parameters, e.g. Notion's owner=user or Linear's prompt=consent. */
+  authorizeParams?: Record<string, string>;
+  /** Token endpoint errors arrive as HTTP 200 `{ok: false, error}` (Slack). */
+  tokenResponseOkFlag?: boolean;
 }
+
+export interface OAuth1Declaration {
+  protocol: "oauth1";
+  requestTokenUrl: EndpointTemplate;
+  authorizeUrl: EndpointTemplate;
+  accessTokenUrl: EndpointTemplate;
+  /** Extra parameters for the authorize page (Trello: name, scope, expiration). */
+  authorizeParams: Record<string, string>;
+  /** What the granted token may do, recorded on the connection. */
+  scopes: string[];
+}
+
+export type OAuthDeclaration = OAuth2Declaration | OAuth1Declaration;
 
 export interface ConfigField {
   name: string;
@@ -71,29 +104,7 @@ export interface ConfigField {
   type: "text" | "list" | "mappings";
 }
 
-export interface OAuth2Details {
-  protocol: "oauth2";
-  authorizeUrl(endpoints: ProviderEndpoints): string;
-  tokenUrl(endpoints: ProviderEndpoints): string;
-  /** The reviewed scope list, already joined the way the provider expects (see tests). */
-  scopes: string[];
-  pkce: boolean;
-  /** basic: HTTP Basic with the secret; public: client_id only (PKCE-protected). */
-  clientAuthentication: "basic" | "public";
-  extraAuthorizeParams?: Record<string, string>;
-  /** Turns a token-endpoint body into tokens; throws ProviderError for errors hidden in a 200. */
-  parseTokenResponse(data: Record<string, unknown>, now: number): TokenSet;
-  supportsRefresh: boolean;
-}
-
-export interface OAuth1Details {
-  protocol: "oauth1";
-  requestTokenUrl(endpoints: ProviderEndpoints): string;
-  authorizeUrl(endpoints: ProviderEndpoints): string;
-  accessTokenUrl(endpoints: ProviderEndpoints): string;
-  scope: string;
-  expiration: string;
-}
+export type ConfigSchema = v.GenericSchema<Record<string, unknown>, Record<string, unknown>>;
 
 export interface DeliveryInput {
   title: string;
@@ -114,16 +125,17 @@ export interface DeliveredItem {
 export interface ProviderModule {
   id: ProviderId;
   name: string;
-  /** Path of the provider's icon under public/. */
+  /** Path of the provider's icon under public/, or a data: URL. */
   icon: string;
   /** What a connection to this provider lets intents do. */
   summary: string;
+  env: ProviderEnvNames;
   defaultEndpoints: ProviderEndpoints;
-  oauth: OAuth2Details | OAuth1Details;
+  oauth: OAuthDeclaration;
   fetchIdentity(context: ProviderContext, tokens: StoredTokens): Promise<AccountIdentity>;
   /** Revokes the token at the provider; absent where the provider offers no revocation. */
   revoke?(context: ProviderContext, tokens: StoredTokens): Promise<void>;
-  configSchema: v.GenericSchema<Record<string, unknown>, Record<string, unknown>>;
+  configSchema: ConfigSchema;
   configFields: ConfigField[];
   /** The config fields an intent may override. */
   overridableFields: string[];
@@ -133,15 +145,7 @@ export interface ProviderModule {
   deliver(context: ProviderContext, tokens: StoredTokens, input: DeliveryInput): Promise<DeliveredItem>;
 }
 
-export interface StoredTokens {
-  accessToken: string;
-  refreshToken: string | null;
-  tokenSecret: string | null;
-}
-
-/** "HTTP 502: Bad Gateway": the status (when known) and the provider's own words, once each. */
-export function describeProviderError(error: ProviderError): string {
-  const status = error.details.status;
-  if (!status || error.message.startsWith("HTTP ")) return error.message;
-  return `HTTP ${status}: ${error.message}`;
+/** "{web}/login/oauth/authorize" → "https://github.com/login/oauth/authorize". */
+export function endpointUrl(template: EndpointTemplate, endpoints: ProviderEndpoints): string {
+  return template.replace(/^\{(web|api)\}/, (_, key: keyof ProviderEndpoints) => endpoints[key]);
 }

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import type { ProviderModule } from "~/lib/providers/types";
-import { ConnectionNameSchema } from "~/lib/validation";
+import type { ConfigFormValue } from "~/lib/providers/config-form";
+import { ConnectionNameSchema, IdSchema } from "~/lib/platform/validation";
 
 export const DetailIntentSchema = v.picklist(
   ["save", "test", "reauthorize", "confirm-account", "cancel-account", "repoint-intents"],
@@ -11,7 +12,6 @@ export type DetailIntent = v.InferOutput<typeof DetailIntentSchema>;
 /** The browser-side part of the settings form; the provider's config schema is applied on the server. */
 export const SettingsNameSchema = v.object({ name: ConnectionNameSchema });
 
-import type { ConfigFormValue } from "~/components/config-fields";
 export type SettingsShape = { name: string; config: Record<string, ConfigFormValue> };
 
 /** The whole settings form, with the provider's own config schema. */
@@ -22,3 +22,5 @@ export function settingsSchema(provider: ProviderModule) {
     config: v.optional(provider.configSchema, {}),
   });
 }
+
+export const RepointSchema = v.object({ targetConnectionId: IdSchema });

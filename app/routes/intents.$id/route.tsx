@@ -1,110 +1,57 @@
 import { getFormProps, getInputProps, getSelectProps, useForm, type SubmissionResult } from "@conform-to/react";
 import { getValibotConstraint } from "@conform-to/valibot";
-import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
-import { ConfigFields, type ConfigFormValue } from "~/components/config-fields";
-import { configFormValues, describeConfigValue } from "~/lib/config-forms.server";
+import { ConfigFields } from "~/components/config-fields";
 import { ErrorList, Field, SubmitButton } from "~/components/forms";
 import { ProviderIcon } from "~/components/provider-icon";
 import { StatusBadge } from "~/components/status-badge";
-import { requireWorkspaceMember } from "~/lib/auth.server";
-import { getConnection } from "~/lib/connections.server";
-import type { Db } from "~/lib/db.server";
-import { flashCookie } from "~/lib/flash.server";
-import { parseForm } from "~/lib/forms";
-import { readFormData } from "~/lib/http.server";
-import { deleteIntent, effectiveConfig, getIntent, listConnectionChoices, overridesForProvider, parseOverrides, updateIntent } from "~/lib/intents.server";
-import { getProvider } from "~/lib/providers/registry";
+import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { loadIntentPage } from "~/lib/delivery/intent-page.server";
+import { deleteIntent, getIntent, saveIntentSettings } from "~/lib/delivery/intents.server";
+import { redirectWithFlash } from "~/lib/platform/flash.server";
+import { parseForm } from "~/lib/platform/forms";
+import { readFormData } from "~/lib/platform/http.server";
+import { notFound, requireFound } from "~/lib/platform/responses.server";
+import type { ConfigFormValue } from "~/lib/providers/config-form";
 import { IntentActionSchema, SaveIntentSchema } from "./schema";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.intent.name ?? "Intent"} · SpokeDo` }];
 
-async function requireIntent(db: Db, workspaceId: string, id: string) {
-  const intent = id.length <= 64 ? await getIntent(db, workspaceId, id) : undefined;
-  if (!intent) throw new Response("Not found", { status: 404 });
-  return intent;
-}
-
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const { workspace } = await requireWorkspaceMember(context, request);
-  const intent = await requireIntent(context.db, workspace.id, params.id ?? "");
-  const [connection, choices] = await Promise.all([
-    getConnection(context.db, workspace.id, intent.connection_id),
-    listConnectionChoices(context.db, workspace.id),
-  ]);
-  if (!connection) throw new Response("Not found", { status: 404 });
-  const provider = getProvider(connection.provider);
-  const overrides = JSON.parse(intent.overrides_json) as Record<string, unknown>;
-  const effective = effectiveConfig(provider, JSON.parse(connection.config_json) as Record<string, unknown>, overrides);
-  return json({
-    intent: { id: intent.id, name: intent.name, enabled: intent.enabled === 1 },
-    connection: { id: connection.id, name: connection.name, status: connection.status },
-    provider: { id: provider.id, name: provider.name, icon: provider.icon },
-    fields: provider.configFields.filter((field) => provider.overridableFields.includes(field.name)),
-    effective: effective.map((field) => ({
-      name: field.name,
-      source: field.source,
-      value: describeConfigValue(field.value),
-      connectionValue: describeConfigValue(field.connectionValue),
-    })),
-    overrideValues: configFormValues(
-      provider.configFields.filter((field) => provider.overridableFields.includes(field.name)),
-      overrides,
-    ),
-    choices,
-  });
+  const page = await loadIntentPage(context.db, workspace.id, params.id ?? "");
+  if (!page) throw notFound();
+  return json(page);
 }
 
 type SaveReply = { intent: "save"; result: SubmissionResult<string[]> };
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { workspace } = await requireWorkspaceMember(context, request);
-  const intent = await requireIntent(context.db, workspace.id, params.id ?? "");
+  const intent = await requireFound(params.id, (id) => getIntent(context.db, workspace.id, id));
   const formData = await readFormData(request);
   const action = v.safeParse(IntentActionSchema, formData.get("intent"));
   if (!action.success) throw new Response("Unknown action.", { status: 400 });
 
   if (action.output === "delete") {
     await deleteIntent(context.db, workspace.id, intent.id);
-    const flash = flashCookie(context, { type: "success", message: `Deleted ${intent.name}.` });
-    return redirect("/intents", { status: 303, headers: { "Set-Cookie": flash } });
+    return redirectWithFlash(context, "/intents", { type: "success", message: `Deleted ${intent.name}.` });
   }
 
   const submission = parseForm(formData, SaveIntentSchema);
   const reply = (result: SubmissionResult<string[]>) => json<SaveReply>({ intent: "save", result }, { status: 400 });
   if (submission.status !== "success") return reply(submission.reply());
-  const target = await getConnection(context.db, workspace.id, submission.value.connectionId);
-  if (!target) return reply(submission.reply({ fieldErrors: { connectionId: ["Choose one of this workspace's connections."] } }));
-
-  // Repointing to another provider: overrides of fields it does not have no longer apply.
-  const provider = getProvider(target.provider);
-  const { kept, dropped } = overridesForProvider(provider, submission.value.overrides);
-  const parsed = parseOverrides(provider, kept);
-  if (!parsed.ok) {
-    const fieldErrors: Record<string, string[]> = {};
-    for (const issue of parsed.issues) {
-      const key = `overrides.${String(issue.path?.[0]?.key ?? "")}`;
-      (fieldErrors[key] ??= []).push(issue.message);
-    }
-    return reply(submission.reply({ fieldErrors }));
-  }
-  const saved = await updateIntent(context.db, workspace.id, intent.id, {
+  const saved = await saveIntentSettings(context.db, workspace.id, intent, {
     name: submission.value.name,
-    connectionId: target.id,
+    connectionId: submission.value.connectionId,
     enabled: submission.value.enabled === "on",
-    overrides: parsed.overrides,
+    overrides: submission.value.overrides,
   });
-  if (!saved.ok && saved.reason === "name_taken") {
-    return reply(submission.reply({ fieldErrors: { name: [`This workspace already has an intent named ${submission.value.name}.`] } }));
-  }
-  if (!saved.ok) throw new Response("Not found", { status: 404 });
-  const meaningful = dropped.filter((key) => describeConfigValue(submission.value.overrides[key]).replace(/[,\s→;]/g, "") !== "");
-  const message =
-    target.id !== intent.connection_id
-      ? `Saved: ${submission.value.name} now delivers through ${target.name}.${meaningful.length ? ` Dropped overrides ${provider.name} has no field for: ${meaningful.join(", ")}.` : ""}`
-      : "Saved.";
-  return redirect(`/intents/${intent.id}`, { status: 303, headers: { "Set-Cookie": flashCookie(context, { type: "success", message }) } });
+  if (!saved.ok && saved.reason === "not_found") throw notFound();
+  if (!saved.ok) return reply(submission.reply({ fieldErrors: saved.fieldErrors }));
+  return redirectWithFlash(context, `/intents/${intent.id}`, { type: "success", message: saved.message });
 }
 
 const SOURCE_TEXT = { intent: "overridden by this intent", connection: "inherited from the connection", unset: "not set anywhere" } as const;
@@ -180,8 +127,8 @@ export default function IntentDetail() {
           <select {...getSelectProps(fields.connectionId)}>
             {data.choices.map((choice) => (
               <option key={choice.id} value={choice.id}>
-                {choice.name} ({choice.provider}
-                {choice.status === "active" ? "" : `, ${choice.status}`})
+                {choice.name} ({choice.providerName}
+                {choice.status === "active" ? "" : `, ${choice.status === "error" ? "in error" : choice.status}`})
               </option>
             ))}
           </select>

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { IdSchema, IntentNameSchema } from "~/lib/validation";
+import { IdSchema, IntentNameSchema } from "~/lib/platform/validation";
 
 export const IntentActionSchema = v.picklist(["save", "delete"], "Unknown action.");
 

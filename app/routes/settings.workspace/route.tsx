@@ -1,16 +1,15 @@
-import { getFormProps, getInputProps, getSelectProps, useForm, type SubmissionResult } from "@conform-to/react";
-import { getValibotConstraint } from "@conform-to/valibot";
-import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
-import { ErrorList, Field, SubmitButton } from "~/components/forms";
-import { requireWorkspaceMember } from "~/lib/auth.server";
-import { parseForm } from "~/lib/forms";
-import { readFormData } from "~/lib/http.server";
-import { createApiKey, listApiKeys, revokeApiKey } from "~/lib/api-keys.server";
-import { addMemberByEmail, listMembers, removeMember, renameWorkspace } from "~/lib/workspaces.server";
-import { AddMemberSchema, CreateKeySchema, IntentSchema, RenameSchema, SCHEMAS, type SettingsIntent } from "./schema";
+import { ErrorList, SubmitButton } from "~/components/forms";
 import { RelativeTime } from "~/components/time";
+import { listApiKeys } from "~/lib/accounts/api-keys.server";
+import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { listMembers } from "~/lib/accounts/workspaces.server";
+import { readFormData } from "~/lib/platform/http.server";
+import { ACTIONS, type ActionResult } from "./actions.server";
+import { AddMemberForm, CreateKeyForm, RenameForm } from "./forms";
+import { IntentSchema, type SettingsIntent } from "./schema";
 
 export const meta: MetaFunction = () => [{ title: "Workspace settings · SpokeDo" }];
 
@@ -20,60 +19,17 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return json({ workspace, members, keys, viewerId: user.id, now: Date.now() });
 }
 
-type ActionResult = { intent: SettingsIntent; result: SubmissionResult<string[]>; newKey?: string };
-
 export async function action({ request, context }: ActionFunctionArgs) {
-  const { workspace, user } = await requireWorkspaceMember(context, request, { role: "owner" });
+  const member = await requireWorkspaceMember(context, request, { role: "owner" });
   const formData = await readFormData(request);
   const intent = v.safeParse(IntentSchema, formData.get("intent"));
   if (!intent.success) throw new Response("Unknown action.", { status: 400 });
-  const submission = parseForm(formData, SCHEMAS[intent.output]);
-  const reply = (result: SubmissionResult<string[]>, status: number) =>
-    json<ActionResult>({ intent: intent.output, result }, { status });
-  if (submission.status !== "success") return reply(submission.reply(), 400);
-
-  const value = submission.value;
-  switch (value.intent) {
-    case "rename":
-      await renameWorkspace(context.db, workspace.id, value.name);
-      break;
-    case "add-member": {
-      const added = await addMemberByEmail(context.db, workspace.id, value.email, value.role);
-      if (!added.ok) {
-        const message =
-          added.reason === "no_such_user"
-            ? "No SpokeDo account uses this e-mail address. Ask them to sign up first."
-            : "This person is already a member of the workspace.";
-        return reply(submission.reply({ fieldErrors: { email: [message] } }), 400);
-      }
-      break;
-    }
-    case "create-key": {
-      const key = await createApiKey(context.db, workspace.id, user.id, value.keyName);
-      // Shown once, in this response only: never redirected through a URL or a cookie.
-      return json<ActionResult>({ intent: "create-key", result: submission.reply({ resetForm: true }), newKey: key }, { headers: { "Cache-Control": "no-store" } });
-    }
-    case "revoke-key":
-      if (!(await revokeApiKey(context.db, workspace.id, value.keyId))) throw new Response("Not found", { status: 404 });
-      break;
-    case "remove-member": {
-      const removed = await removeMember(context.db, workspace.id, value.userId);
-      if (!removed.ok) {
-        if (removed.reason === "not_a_member") throw new Response("Not found", { status: 404 });
-        return reply(
-          submission.reply({ formErrors: ["A workspace needs at least one owner: add another owner first."] }),
-          400,
-        );
-      }
-      break;
-    }
-  }
-  return redirect("/settings/workspace");
+  return ACTIONS[intent.output]({ context, member, formData });
 }
 
 export default function WorkspaceSettings() {
   const { workspace, members, keys, viewerId, now } = useLoaderData<typeof loader>();
-  const actionData = useActionData<typeof action>();
+  const actionData = useActionData<ActionResult>();
   const resultFor = (intent: SettingsIntent) => (actionData?.intent === intent ? actionData.result : undefined);
   const isOwner = workspace.role === "owner";
   return (
@@ -197,77 +153,5 @@ export default function WorkspaceSettings() {
         </a>
       </div>
     </section>
-  );
-}
-
-function RenameForm({ name, lastResult }: { name: string; lastResult?: SubmissionResult<string[]> }) {
-  const [form, fields] = useForm<v.InferInput<typeof RenameSchema>>({
-    id: "rename-workspace",
-    lastResult,
-    defaultValue: { name },
-    constraint: getValibotConstraint(RenameSchema),
-  });
-  return (
-    <Form method="post" className="card stack" {...getFormProps(form)}>
-      <h2>Name</h2>
-      <input type="hidden" name="intent" value="rename" />
-      <ErrorList id={form.errorId} errors={form.errors} />
-      <Field label="Workspace name" errorId={fields.name.errorId} errors={fields.name.errors}>
-        <input {...getInputProps(fields.name, { type: "text" })} />
-      </Field>
-      <SubmitButton match={{ name: "intent", value: "rename" }} pendingText="Saving…">
-        Save name
-      </SubmitButton>
-    </Form>
-  );
-}
-
-function AddMemberForm({ lastResult }: { lastResult?: SubmissionResult<string[]> }) {
-  const [form, fields] = useForm<v.InferInput<typeof AddMemberSchema>>({
-    id: "add-member",
-    lastResult,
-    defaultValue: { role: "member" },
-    constraint: getValibotConstraint(AddMemberSchema),
-  });
-  return (
-    <Form method="post" className="card stack" {...getFormProps(form)}>
-      <h2>Add a member</h2>
-      <p className="muted">They need a SpokeDo account already; they will see this workspace in their switcher.</p>
-      <input type="hidden" name="intent" value="add-member" />
-      <ErrorList id={form.errorId} errors={form.errors} />
-      <div className="row">
-        <Field label="E-mail" errorId={fields.email.errorId} errors={fields.email.errors}>
-          <input {...getInputProps(fields.email, { type: "email" })} />
-        </Field>
-        <Field label="Role" errorId={fields.role.errorId} errors={fields.role.errors}>
-          <select {...getSelectProps(fields.role)}>
-            <option value="member">Member</option>
-            <option value="owner">Owner</option>
-          </select>
-        </Field>
-      </div>
-      <SubmitButton match={{ name: "intent", value: "add-member" }} pendingText="Adding…">
-        Add member
-      </SubmitButton>
-    </Form>
-  );
-}
-
-function CreateKeyForm({ lastResult }: { lastResult?: SubmissionResult<string[]> }) {
-  const [form, fields] = useForm<v.InferInput<typeof CreateKeySchema>>({
-    id: "create-key",
-    lastResult,
-    constraint: getValibotConstraint(CreateKeySchema),
-  });
-  return (
-    <Form method="post" className="row" {...getFormProps(form)}>
-      <input type="hidden" name="intent" value="create-key" />
-      <Field label="New key name" errorId={fields.keyName.errorId} errors={fields.keyName.errors}>
-        <input {...getInputProps(fields.keyName, { type: "text" })} placeholder="ci-pipeline" autoComplete="off" />
-      </Field>
-      <SubmitButton match={{ name: "intent", value: "create-key" }} pendingText="Creating…">
-        Create key
-      </SubmitButton>
-    </Form>
   );
 }

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { EmailSchema, IdSchema, RoleSchema, WorkspaceNameSchema } from "~/lib/validation";
+import { EmailSchema, IdSchema, RoleSchema, WorkspaceNameSchema } from "~/lib/platform/validation";
 
 export const RenameSchema = v.object({ intent: v.literal("rename"), name: WorkspaceNameSchema });
 export const AddMemberSchema = v.object({ intent: v.literal("add-member"), email: EmailSchema, role: RoleSchema });
@@ -13,11 +13,3 @@ export const RevokeKeySchema = v.object({ intent: v.literal("revoke-key"), keyId
 
 export const IntentSchema = v.picklist(["rename", "add-member", "remove-member", "create-key", "revoke-key"], "Unknown action.");
 export type SettingsIntent = v.InferOutput<typeof IntentSchema>;
-
-export const SCHEMAS = {
-  rename: RenameSchema,
-  "add-member": AddMemberSchema,
-  "remove-member": RemoveMemberSchema,
-  "create-key": CreateKeySchema,
-  "revoke-key": RevokeKeySchema,
-} as const;

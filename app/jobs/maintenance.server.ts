@@ -1,0 +1,44 @@
+import { prunePendingReauthorizations } from "~/lib/connections/authorization.server";
+import { reencryptConnections, refreshExpiringConnections } from "~/lib/connections/vault.server";
+import { pruneLoginAttempts } from "~/lib/accounts/rate-limits.server";
+import { pruneSessions } from "~/lib/accounts/sessions.server";
+import { processDueDeliveries } from "~/lib/delivery/outbox.server";
+import { getDatabase, runOnPrimary } from "~/lib/platform/db.server";
+import { getSettings } from "~/lib/platform/settings.server";
+import { pruneOAuthFlows } from "~/lib/oauth/flows.server";
+
+/**
+ * Periodic housekeeping run by the Cron Trigger. It calls into every domain, so it sits above
+ * them, beside the Worker entry. Each step is bounded and idempotent, and one failing step never
+ * skips the others.
+ */
+export async function runMaintenance(env: Env, now = Date.now()) {
+  const db = getDatabase(env.DB);
+  const settings = getSettings(env);
+  const steps: [string, () => Promise<unknown>][] = [
+    ["prune sessions", () => pruneSessions(db, now)],
+    ["prune sign-in failures", () => pruneLoginAttempts(db, now)],
+    ["prune authorization flows", () => pruneOAuthFlows(db, now)],
+    ["prune pending re-authorizations", () => prunePendingReauthorizations(db, now)],
+  ];
+  if (settings.keyRing) {
+    const ring = await settings.keyRing;
+    const deps = { db, settings, ring };
+    steps.push(
+      // Retries that came due, and deliveries whose worker died holding the lease.
+      ["due deliveries", () => processDueDeliveries(deps, { limit: 50, now })],
+      ["token refresh", () => refreshExpiringConnections(deps, { now })],
+      ["key rotation", () => reencryptConnections(db, ring)],
+    );
+  }
+  const failures: string[] = [];
+  for (const [name, step] of steps) {
+    try {
+      // Every step reads from the primary: token rows must never come from a stale replica.
+      await runOnPrimary(env.DB, step);
+    } catch (error) {
+      failures.push(`${name}: ${error instanceof Error ? error.message : "unknown error"}`);
+    }
+  }
+  if (failures.length) console.error(`maintenance: ${failures.join("; ")}`);
+}

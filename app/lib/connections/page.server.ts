@@ -1,0 +1,40 @@
+import type { Db } from "../platform/db.server";
+import type { Settings } from "../platform/settings.server";
+import type { FlowActor } from "../oauth/flows.server";
+import { deliveryHistory, latestDeliveries } from "./activity.server";
+import { getPendingReauthorization } from "./authorization.server";
+import { getConnection, listConnectionChoices, listConnections, listDependentIntents, PAGE_SIZE, type ConnectionFilters } from "./repository.server";
+import { connectionDetailView, connectionSummaryView } from "./views.server";
+
+/**
+ * Everything the connection page shows, read in one wave of independent statements once the
+ * connection is known (or null when the workspace has no such connection).
+ */
+export async function loadConnectionPage(db: Db, settings: Settings, actor: FlowActor, id: string) {
+  const row = id.length <= 64 ? await getConnection(db, actor.workspaceId, id) : undefined;
+  if (!row) return null;
+  const [dependents, pending, history, latest, targets] = await Promise.all([
+    listDependentIntents(db, actor.workspaceId, row.id),
+    getPendingReauthorization(db, actor, row.id),
+    deliveryHistory(db, actor.workspaceId, row.id),
+    latestDeliveries(db, actor.workspaceId, row.id),
+    listConnectionChoices(db, actor.workspaceId, { provider: row.provider, excludeId: row.id, limit: 100 }),
+  ]);
+  return {
+    ...connectionDetailView(row, settings),
+    intents: dependents.intents,
+    intentTotal: dependents.total,
+    history,
+    latest,
+    repointTargets: dependents.total > 0 ? targets.choices : [],
+    pending,
+  };
+}
+
+export type ConnectionPage = NonNullable<Awaited<ReturnType<typeof loadConnectionPage>>>;
+
+/** One page of the index: the rows it shows, the total, and how many pages there are. */
+export async function loadConnectionsIndex(db: Db, workspaceId: string, filters: ConnectionFilters) {
+  const { rows, total } = await listConnections(db, workspaceId, filters);
+  return { connections: rows.map(connectionSummaryView), total, pages: Math.max(1, Math.ceil(total / PAGE_SIZE)) };
+}

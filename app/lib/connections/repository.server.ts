@@ -1,0 +1,218 @@
+import { sql, type Compilable } from "kysely";
+import { uniqueViolation, type Db } from "../platform/db.server";
+import type { ConnectionRow, ConnectionStatus } from "../platform/schema";
+import type { AccountIdentity, ProviderId } from "../providers/types";
+import type { TokenColumns } from "./vault.server";
+
+/** SQL for connections, always scoped to one workspace. Rows are turned into views in views.server.ts. */
+
+export const PAGE_SIZE = 25;
+export const UNUSED_AFTER_MS = 90 * 24 * 60 * 60 * 1000;
+
+export type ConnectionSort = "name" | "last_used" | "status";
+
+export interface ConnectionFilters {
+  provider?: ProviderId;
+  status?: ConnectionStatus;
+  search?: string;
+  unused?: boolean;
+  sort: ConnectionSort;
+  page: number;
+}
+
+export function escapeLike(text: string) {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function filteredConnections(db: Db, workspaceId: string, filters: ConnectionFilters, now: number) {
+  let query = db.selectFrom("connections as c").where("c.workspace_id", "=", workspaceId);
+  if (filters.provider) query = query.where("c.provider", "=", filters.provider);
+  if (filters.status) query = query.where("c.status", "=", filters.status);
+  if (filters.search) {
+    const pattern = `%${escapeLike(filters.search)}%`;
+    query = query.where(sql<boolean>`(c.name like ${pattern} escape '\\' or c.account_label like ${pattern} escape '\\')`);
+  }
+  if (filters.unused) query = query.where(sql<boolean>`coalesce(c.last_used_at, c.created_at) < ${now - UNUSED_AFTER_MS}`);
+  return query;
+}
+
+/**
+ * One page of the index and the total, as two independent statements that run together. Each
+ * sort is served by an index, and dependent intents are counted for the page's rows only.
+ */
+export async function listConnections(db: Db, workspaceId: string, filters: ConnectionFilters, now = Date.now()) {
+  const filtered = filteredConnections(db, workspaceId, filters, now);
+  let page = filtered.select(["c.id", "c.name", "c.provider", "c.status", "c.account_label", "c.last_used_at"]);
+  if (filters.sort === "last_used") page = page.orderBy("c.last_used_at", "desc");
+  if (filters.sort === "status") page = page.orderBy("c.status_rank");
+  page = page.orderBy("c.name").limit(PAGE_SIZE).offset((filters.page - 1) * PAGE_SIZE);
+  const [rows, count] = await Promise.all([
+    db
+      .with("page", () => page)
+      .selectFrom("page")
+      .selectAll("page")
+      .select((eb) =>
+        eb.selectFrom("intents as i").whereRef("i.connection_id", "=", "page.id").select((i) => i.fn.countAll<number>().as("n")).as("intent_count"),
+      )
+      .execute(),
+    filtered.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(count.n) };
+}
+
+export type ConnectionListRow = Awaited<ReturnType<typeof listConnections>>["rows"][number];
+
+export function getConnection(db: Db, workspaceId: string, id: string): Promise<ConnectionRow | undefined> {
+  return db.selectFrom("connections").selectAll().where("workspace_id", "=", workspaceId).where("id", "=", id).executeTakeFirst();
+}
+
+/** The intents that deliver through a connection: the first `limit` by name, and how many in all. */
+export async function listDependentIntents(db: Db, workspaceId: string, connectionId: string, limit = 50) {
+  const dependents = db.selectFrom("intents").where("workspace_id", "=", workspaceId).where("connection_id", "=", connectionId);
+  const [intents, count] = await Promise.all([
+    dependents.select(["id", "name", "enabled"]).orderBy("name").limit(limit).execute(),
+    dependents.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
+  ]);
+  return { intents, total: Number(count.n) };
+}
+
+/**
+ * Connections to choose from (an intent's target, a repoint target): at most `limit`, by name,
+ * narrowed by a search; `more` says the list was cut.
+ */
+export async function listConnectionChoices(
+  db: Db,
+  workspaceId: string,
+  options: { provider?: ProviderId; search?: string; excludeId?: string; limit?: number } = {},
+) {
+  const limit = options.limit ?? 100;
+  let query = db.selectFrom("connections").select(["id", "name", "provider", "status"]).where("workspace_id", "=", workspaceId);
+  if (options.provider) query = query.where("provider", "=", options.provider);
+  if (options.excludeId) query = query.where("id", "!=", options.excludeId);
+  if (options.search) query = query.where(sql<boolean>`name like ${`%${escapeLike(options.search)}%`} escape '\\'`);
+  const rows = await query.orderBy("name").limit(limit + 1).execute();
+  return { choices: rows.slice(0, limit), more: rows.length > limit };
+}
+
+export function findConnectionByName(db: Db, workspaceId: string, name: string) {
+  return db.selectFrom("connections").select(["id", "name", "provider", "status"]).where("workspace_id", "=", workspaceId).where("name", "=", name).executeTakeFirst();
+}
+
+export async function isConnectionNameTaken(db: Db, workspaceId: string, name: string) {
+  return (await findConnectionByName(db, workspaceId, name)) !== undefined;
+}
+
+const NAME_TAKEN = "connections.workspace_id, connections.name";
+
+function identityColumns(identity: AccountIdentity) {
+  return {
+    account_id: identity.accountId,
+    account_label: identity.label,
+    account_url: identity.url,
+    identity_json: JSON.stringify(identity.details),
+  };
+}
+
+export type CreateConnectionResult = { ok: true; id: string } | { ok: false; reason: "name_taken" };
+
+/** A new connection whose id was chosen (and its tokens sealed for it) by the caller. */
+export async function createConnection(
+  db: Db,
+  input: { id: string; workspaceId: string; provider: ProviderId; name: string; tokens: TokenColumns; identity: AccountIdentity },
+): Promise<CreateConnectionResult> {
+  const now = Date.now();
+  try {
+    await db
+      .insertInto("connections")
+      .values({
+        id: input.id,
+        workspace_id: input.workspaceId,
+        provider: input.provider,
+        name: input.name,
+        status: "active",
+        status_reason: null,
+        status_changed_at: now,
+        ...identityColumns(input.identity),
+        ...input.tokens,
+        token_version: 1,
+        authorized_at: now,
+        config_json: "{}",
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+  } catch (error) {
+    if (uniqueViolation(error) === NAME_TAKEN) return { ok: false, reason: "name_taken" };
+    throw error;
+  }
+  return { ok: true, id: input.id };
+}
+
+/**
+ * Re-authorization: new tokens in place. Id, name and config stay; the status returns to
+ * active and the failure fields are cleared. Returns the update to batch with other writes.
+ */
+export function replaceTokensQuery(
+  db: Db,
+  connection: Pick<ConnectionRow, "id" | "workspace_id">,
+  tokens: TokenColumns,
+  identity: AccountIdentity,
+): Compilable {
+  const now = Date.now();
+  return db
+    .updateTable("connections")
+    .set((eb) => ({
+      ...identityColumns(identity),
+      ...tokens,
+      tokens_unreadable_at: null,
+      status: "active",
+      status_reason: null,
+      status_changed_at: now,
+      last_error: null,
+      last_error_insight_id: null,
+      last_error_at: null,
+      authorized_at: now,
+      updated_at: now,
+      token_version: eb("token_version", "+", 1),
+    }))
+    .where("workspace_id", "=", connection.workspace_id)
+    .where("id", "=", connection.id);
+}
+
+export type UpdateSettingsResult = { ok: true } | { ok: false; reason: "name_taken" | "not_found" };
+
+export async function updateConnectionSettings(
+  db: Db,
+  workspaceId: string,
+  id: string,
+  input: { name: string; config: Record<string, unknown> },
+): Promise<UpdateSettingsResult> {
+  try {
+    const result = await db
+      .updateTable("connections")
+      .set({ name: input.name, config_json: JSON.stringify(input.config), updated_at: Date.now() })
+      .where("workspace_id", "=", workspaceId)
+      .where("id", "=", id)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0 ? { ok: true } : { ok: false, reason: "not_found" };
+  } catch (error) {
+    if (uniqueViolation(error) === NAME_TAKEN) return { ok: false, reason: "name_taken" };
+    throw error;
+  }
+}
+
+export type DeleteConnectionResult = { ok: true } | { ok: false; reason: "not_found" } | { ok: false; reason: "in_use"; intentCount: number };
+
+/** Deletes a connection unless intents depend on it; the check and the delete are one statement. */
+export async function deleteConnection(db: Db, workspaceId: string, id: string): Promise<DeleteConnectionResult> {
+  const result = await db
+    .deleteFrom("connections")
+    .where("workspace_id", "=", workspaceId)
+    .where("id", "=", id)
+    .where((eb) => eb.not(eb.exists(eb.selectFrom("intents").select("id").whereRef("intents.connection_id", "=", "connections.id"))))
+    .executeTakeFirst();
+  if (Number(result.numDeletedRows) > 0) return { ok: true };
+  const { total } = await listDependentIntents(db, workspaceId, id, 0);
+  if (total > 0) return { ok: false, reason: "in_use", intentCount: total };
+  return { ok: false, reason: "not_found" };
+}

@@ -1,0 +1,78 @@
+import { configFormValues } from "../providers/config-form";
+import { isProviderConfigured, type Settings } from "../platform/settings.server";
+import type { ConnectionRow } from "../platform/schema";
+import { getProvider, listProviders } from "../providers/registry";
+import type { ConnectionListRow } from "./repository.server";
+
+/** Rows turned into what pages render: only the fields they show, never a token column. */
+
+export interface ProviderView {
+  id: string;
+  name: string;
+  icon: string;
+}
+
+export function providerView(id: string): ProviderView {
+  const { name, icon } = getProvider(id);
+  return { id, name, icon };
+}
+
+export function providerChoices(settings: Settings) {
+  return listProviders().map((provider) => ({
+    id: provider.id,
+    name: provider.name,
+    icon: provider.icon,
+    summary: provider.summary,
+    configured: isProviderConfigured(settings, provider.id),
+  }));
+}
+
+export function connectionSummaryView(row: ConnectionListRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    provider: row.provider,
+    status: row.status,
+    accountLabel: row.account_label,
+    lastUsedAt: row.last_used_at,
+    intentCount: Number(row.intent_count ?? 0),
+  };
+}
+
+export function connectionDetailView(row: ConnectionRow, settings: Settings) {
+  const provider = getProvider(row.provider);
+  const config = JSON.parse(row.config_json) as Record<string, unknown>;
+  return {
+    connection: {
+      id: row.id,
+      name: row.name,
+      status: row.status,
+      statusReason: row.status_reason,
+      statusChangedAt: row.status_changed_at,
+      lastError: row.last_error,
+      lastErrorInsightId: row.last_error_insight_id,
+      lastErrorAt: row.last_error_at,
+      accountLabel: row.account_label,
+      accountUrl: row.account_url,
+      identity: JSON.parse(row.identity_json) as Record<string, string>,
+      scopes: row.scopes ? row.scopes.split(" ") : [],
+      accessTokenExpiresAt: row.access_token_expires_at,
+      refreshTokenExpiresAt: row.refresh_token_expires_at,
+      hasRefreshToken: row.refresh_token_ct !== null,
+      tokensUnreadable: row.tokens_unreadable_at !== null,
+      authorizedAt: row.authorized_at,
+      lastRefreshedAt: row.last_refreshed_at,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      lastUsedAt: row.last_used_at,
+    },
+    provider: {
+      ...providerView(provider.id),
+      configured: isProviderConfigured(settings, provider.id),
+      canRevoke: provider.revoke !== undefined,
+    },
+    configFields: provider.configFields,
+    overridableFields: provider.overridableFields,
+    configValues: configFormValues(provider.configFields, config),
+  };
+}

@@ -1,0 +1,38 @@
+import { getConnection, listConnectionChoices } from "../connections/repository.server";
+import { providerView } from "../connections/views.server";
+import type { Db } from "../platform/db.server";
+import { configFormValues, describeConfigValue } from "../providers/config-form";
+import { getProvider } from "../providers/registry";
+import { effectiveConfig } from "./effective-config.server";
+import { getIntent } from "./intents.server";
+
+/** What the intent page shows: the intent, its connection, effective values and where each comes from. */
+export async function loadIntentPage(db: Db, workspaceId: string, id: string) {
+  const intent = id.length <= 64 ? await getIntent(db, workspaceId, id) : undefined;
+  if (!intent) return null;
+  const [connection, choices] = await Promise.all([getConnection(db, workspaceId, intent.connection_id), listConnectionChoices(db, workspaceId)]);
+  if (!connection) return null;
+  const provider = getProvider(connection.provider);
+  const overrides = JSON.parse(intent.overrides_json) as Record<string, unknown>;
+  const effective = effectiveConfig(provider, JSON.parse(connection.config_json) as Record<string, unknown>, overrides);
+  const fields = provider.configFields.filter((field) => provider.overridableFields.includes(field.name));
+  // The current connection is always a choice, even past the list's limit.
+  const listed = choices.choices.some((choice) => choice.id === connection.id)
+    ? choices.choices
+    : [{ id: connection.id, name: connection.name, provider: connection.provider, status: connection.status }, ...choices.choices];
+  return {
+    intent: { id: intent.id, name: intent.name, enabled: intent.enabled === 1, connectionId: intent.connection_id },
+    connection: { id: connection.id, name: connection.name, status: connection.status },
+    provider: providerView(provider.id),
+    fields,
+    effective: effective.map((field) => ({
+      name: field.name,
+      source: field.source,
+      value: describeConfigValue(field.value),
+      connectionValue: describeConfigValue(field.connectionValue),
+    })),
+    overrideValues: configFormValues(fields, overrides),
+    choices: listed.map((choice) => ({ ...choice, providerName: getProvider(choice.provider).name })),
+    moreChoices: choices.more,
+  };
+}

@@ -1,0 +1,191 @@
+import { getConnection } from "../connections/repository.server";
+import { uniqueViolation, type Db } from "../platform/db.server";
+import { describeConfigValue } from "../providers/config-form";
+import { getProvider } from "../providers/registry";
+import { overridesForProvider, parseOverrides } from "./effective-config.server";
+import type { ConnectionRow, ConnectionStatus, IntentRow } from "../platform/schema";
+import type { ProviderId } from "../providers/types";
+
+export interface IntentSummary {
+  id: string;
+  name: string;
+  enabled: boolean;
+  connectionId: string;
+  connectionName: string;
+  provider: ProviderId;
+  connectionStatus: ConnectionStatus;
+  overrideCount: number;
+}
+
+export const INTENTS_PAGE_SIZE = 50;
+
+/** One page of the workspace's intents (by name) and how many there are. */
+export async function listIntents(db: Db, workspaceId: string, page = 1): Promise<{ intents: IntentSummary[]; total: number }> {
+  const [rows, count] = await Promise.all([
+    db
+      .selectFrom("intents as i")
+      .innerJoin("connections as c", "c.id", "i.connection_id")
+      .select(["i.id", "i.name", "i.enabled", "i.overrides_json", "c.id as connection_id", "c.name as connection_name", "c.provider", "c.status"])
+      .where("i.workspace_id", "=", workspaceId)
+      .orderBy("i.name")
+      .limit(INTENTS_PAGE_SIZE)
+      .offset((page - 1) * INTENTS_PAGE_SIZE)
+      .execute(),
+    db.selectFrom("intents").select((eb) => eb.fn.countAll<number>().as("n")).where("workspace_id", "=", workspaceId).executeTakeFirstOrThrow(),
+  ]);
+  const intents = rows.map((row) => ({
+    id: row.id,
+    name: row.name,
+    enabled: row.enabled === 1,
+    connectionId: row.connection_id,
+    connectionName: row.connection_name,
+    provider: row.provider,
+    connectionStatus: row.status,
+    overrideCount: Object.keys(JSON.parse(row.overrides_json) as object).length,
+  }));
+  return { intents, total: Number(count.n) };
+}
+
+/** Enabled intents to offer on the new-insight form (at most `limit`, by name). */
+export function listEnabledIntentNames(db: Db, workspaceId: string, limit = 100) {
+  return db
+    .selectFrom("intents as i")
+    .innerJoin("connections as c", "c.id", "i.connection_id")
+    .select(["i.id", "i.name", "c.name as connectionName"])
+    .where("i.workspace_id", "=", workspaceId)
+    .where("i.enabled", "=", 1)
+    .orderBy("i.name")
+    .limit(limit)
+    .execute();
+}
+
+export function getIntent(db: Db, workspaceId: string, id: string): Promise<IntentRow | undefined> {
+  return db.selectFrom("intents").selectAll().where("workspace_id", "=", workspaceId).where("id", "=", id).executeTakeFirst();
+}
+
+const NAME_TAKEN = "intents.workspace_id, intents.name";
+
+export type SaveIntentResult = { ok: true; id: string } | { ok: false; reason: "name_taken" | "not_found" };
+
+export async function createIntent(
+  db: Db,
+  workspaceId: string,
+  input: { name: string; connectionId: string; enabled: boolean; overrides: Record<string, unknown> },
+): Promise<SaveIntentResult> {
+  const id = crypto.randomUUID();
+  const now = Date.now();
+  try {
+    // The connection must belong to the same workspace: the insert selects it from there.
+    const result = await db
+      .insertInto("intents")
+      .columns(["id", "workspace_id", "connection_id", "name", "enabled", "overrides_json", "created_at", "updated_at"])
+      .expression((eb) =>
+        eb
+          .selectFrom("connections")
+          .select([
+            eb.val(id).as("id"),
+            eb.val(workspaceId).as("workspace_id"),
+            "connections.id as connection_id",
+            eb.val(input.name).as("name"),
+            eb.val(input.enabled ? 1 : 0).as("enabled"),
+            eb.val(JSON.stringify(input.overrides)).as("overrides_json"),
+            eb.val(now).as("created_at"),
+            eb.val(now).as("updated_at"),
+          ])
+          .where("connections.workspace_id", "=", workspaceId)
+          .where("connections.id", "=", input.connectionId),
+      )
+      .executeTakeFirst();
+    if (!result.numInsertedOrUpdatedRows) return { ok: false, reason: "not_found" };
+  } catch (error) {
+    if (uniqueViolation(error) === NAME_TAKEN) return { ok: false, reason: "name_taken" };
+    throw error;
+  }
+  return { ok: true, id };
+}
+
+export async function updateIntent(
+  db: Db,
+  workspaceId: string,
+  id: string,
+  input: { name: string; connectionId: string; enabled: boolean; overrides: Record<string, unknown> },
+): Promise<SaveIntentResult> {
+  try {
+    const result = await db
+      .updateTable("intents")
+      .set({ name: input.name, connection_id: input.connectionId, enabled: input.enabled ? 1 : 0, overrides_json: JSON.stringify(input.overrides), updated_at: Date.now() })
+      .where("workspace_id", "=", workspaceId)
+      .where("id", "=", id)
+      .where((eb) => eb.exists(eb.selectFrom("connections").select("id").where("workspace_id", "=", workspaceId).where("id", "=", input.connectionId)))
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) return { ok: false, reason: "not_found" };
+  } catch (error) {
+    if (uniqueViolation(error) === NAME_TAKEN) return { ok: false, reason: "name_taken" };
+    throw error;
+  }
+  return { ok: true, id };
+}
+
+export async function deleteIntent(db: Db, workspaceId: string, id: string) {
+  const result = await db.deleteFrom("intents").where("workspace_id", "=", workspaceId).where("id", "=", id).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
+export type RepointResult = { ok: true; moved: number } | { ok: false; reason: "not_found" | "other_provider" | "same_connection" };
+
+/**
+ * Moves every intent of one connection to another connection of the same provider, in one
+ * statement, so the first can be deleted without orphaning anything.
+ */
+export async function repointIntents(db: Db, workspaceId: string, from: ConnectionRow, toConnectionId: string): Promise<RepointResult> {
+  if (toConnectionId === from.id) return { ok: false, reason: "same_connection" };
+  const target = await db
+    .selectFrom("connections")
+    .select(["id", "provider"])
+    .where("workspace_id", "=", workspaceId)
+    .where("id", "=", toConnectionId)
+    .executeTakeFirst();
+  if (!target) return { ok: false, reason: "not_found" };
+  if (target.provider !== from.provider) return { ok: false, reason: "other_provider" };
+  const result = await db
+    .updateTable("intents")
+    .set({ connection_id: target.id, updated_at: Date.now() })
+    .where("workspace_id", "=", workspaceId)
+    .where("connection_id", "=", from.id)
+    .executeTakeFirst();
+  return { ok: true, moved: Number(result.numUpdatedRows) };
+}
+
+
+export type SaveIntentSettingsResult =
+  | { ok: true; message: string }
+  | { ok: false; reason: "invalid"; fieldErrors: Record<string, string[]> }
+  | { ok: false; reason: "not_found" };
+
+/**
+ * Saves an intent's name, target and overrides. Repointing to another provider keeps only the
+ * overrides that provider has fields for (and says which were dropped); the rest are validated
+ * against the target provider's config schema.
+ */
+export async function saveIntentSettings(
+  db: Db,
+  workspaceId: string,
+  intent: Pick<IntentRow, "id" | "connection_id">,
+  input: { name: string; connectionId: string; enabled: boolean; overrides: Record<string, unknown> },
+): Promise<SaveIntentSettingsResult> {
+  const target = await getConnection(db, workspaceId, input.connectionId);
+  if (!target) return { ok: false, reason: "invalid", fieldErrors: { connectionId: ["Choose one of this workspace's connections."] } };
+  const provider = getProvider(target.provider);
+  const { kept, dropped } = overridesForProvider(provider, input.overrides);
+  const parsed = parseOverrides(provider, kept);
+  if (!parsed.ok) return { ok: false, reason: "invalid", fieldErrors: parsed.fieldErrors };
+  const saved = await updateIntent(db, workspaceId, intent.id, { name: input.name, connectionId: target.id, enabled: input.enabled, overrides: parsed.overrides });
+  if (!saved.ok && saved.reason === "name_taken") {
+    return { ok: false, reason: "invalid", fieldErrors: { name: [`This workspace already has an intent named ${input.name}.`] } };
+  }
+  if (!saved.ok) return { ok: false, reason: "not_found" };
+  if (target.id === intent.connection_id) return { ok: true, message: "Saved." };
+  const meaningful = dropped.filter((key) => describeConfigValue(input.overrides[key]).replace(/[,\s→;]/g, "") !== "");
+  const droppedNote = meaningful.length ? ` Dropped overrides ${provider.name} has no field for: ${meaningful.join(", ")}.` : "";
+  return { ok: true, message: `Saved: ${input.name} now delivers through ${target.name}.${droppedNote}` };
+}

@@ -1,0 +1,33 @@
+import type { Db } from "../platform/db.server";
+import { getInsight } from "./insights.server";
+
+/** An insight's integration log: its deliveries (a page at a time) and every attempt they made. */
+export const LOG_PAGE_SIZE = 50;
+
+export async function loadInsightPage(db: Db, workspaceId: string, id: string, page = 1) {
+  const insight = id.length <= 64 ? await getInsight(db, workspaceId, id) : undefined;
+  if (!insight) return null;
+  const ofInsight = db.selectFrom("deliveries").where("workspace_id", "=", workspaceId).where("insight_id", "=", insight.id);
+  const [deliveries, count] = await Promise.all([
+    ofInsight
+      .selectAll()
+      .orderBy("intent_name")
+      .orderBy("id")
+      .limit(LOG_PAGE_SIZE)
+      .offset((page - 1) * LOG_PAGE_SIZE)
+      .execute(),
+    ofInsight.select((eb) => [eb.fn.countAll<number>().as("n"), eb.fn.sum<number>(eb.case().when("status", "=", "pending").then(1).else(0).end()).as("pending")]).executeTakeFirstOrThrow(),
+  ]);
+  const attempts = deliveries.length
+    ? await db
+        .selectFrom("delivery_attempts as a")
+        .innerJoin("deliveries as d", "d.id", "a.delivery_id")
+        .select(["a.id", "a.delivery_id", "a.attempt", "a.at", "a.outcome", "a.http_status", "a.error_class", "a.message", "a.item_url", "d.intent_name", "d.connection_name", "d.connection_id", "d.provider"])
+        .where("d.workspace_id", "=", workspaceId)
+        .where("a.delivery_id", "in", deliveries.map((delivery) => delivery.id))
+        .orderBy("a.at")
+        .orderBy("a.attempt")
+        .execute()
+    : [];
+  return { insight, deliveries, attempts, total: Number(count.n), pending: Number(count.pending ?? 0) };
+}

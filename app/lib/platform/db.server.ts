@@ -1,0 +1,146 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { Kysely, SqliteAdapter, type Compilable } from "kysely";
+import { D1Dialect } from "kysely-d1";
+import type { Database } from "./schema";
+
+export type Db = Kysely<Database>;
+
+/**
+ * One request's (or one background job's) view of D1: a D1 Sessions API session, so reads may
+ * come from a nearby replica while staying at least as new as the bookmark the client last saw,
+ * plus what the request did with it (statements, and round trips that had to wait for each other).
+ */
+export class DatabaseScope {
+  statements = 0;
+  /** Sequential waves of round trips: a wave starts when a statement starts while none is in flight. */
+  roundTrips = 0;
+  #inFlight = 0;
+
+  constructor(
+    readonly binding: D1Database,
+    readonly session: D1DatabaseSession,
+  ) {}
+
+  async track<T>(statements: number, work: () => Promise<T>): Promise<T> {
+    this.statements += statements;
+    if (this.#inFlight === 0) this.roundTrips += 1;
+    this.#inFlight += 1;
+    try {
+      return await work();
+    } finally {
+      this.#inFlight -= 1;
+    }
+  }
+
+  bookmark(): string | null {
+    return this.session.getBookmark();
+  }
+}
+
+const scopes = new AsyncLocalStorage<DatabaseScope>();
+
+/**
+ * `first-primary` for work that must see the latest writes (token rows, background jobs);
+ * a bookmark (or `first-unconstrained`) for page requests.
+ */
+export function openScope(binding: D1Database, constraint: string | null): DatabaseScope {
+  return new DatabaseScope(binding, binding.withSession(constraint ?? "first-unconstrained"));
+}
+
+/** Runs `work` with every query on `scope.binding` going through `scope`'s session. */
+export function runInScope<T>(scope: DatabaseScope, work: () => T): T {
+  return scopes.run(scope, work);
+}
+
+/** A fresh primary-first scope around background work (a queue message, a cron job). */
+export function runOnPrimary<T>(binding: D1Database, work: () => Promise<T>): Promise<T> {
+  return runInScope(openScope(binding, "first-primary"), work);
+}
+
+function currentScope(binding: D1Database): DatabaseScope | null {
+  const scope = scopes.getStore();
+  return scope && scope.binding === binding ? scope : null;
+}
+
+// SQLite's adapter tells Kysely to run one query at a time (one connection). D1 is a remote
+// service without connection state: a request's independent reads may run together.
+class ConcurrentSqliteAdapter extends SqliteAdapter {
+  override get supportsMultipleConnections() {
+    return true;
+  }
+}
+
+class ScopedD1Dialect extends D1Dialect {
+  override createAdapter() {
+    return new ConcurrentSqliteAdapter();
+  }
+}
+
+/**
+ * kysely-d1 calls only `prepare(sql).bind(...params).all()`: this router sends each statement
+ * through the session of the scope it runs in (or straight to the database outside any scope,
+ * as tests and migrations do) and counts it there.
+ */
+function scopedDatabase(binding: D1Database): D1Database {
+  const router = {
+    prepare(query: string) {
+      return {
+        bind(...parameters: unknown[]) {
+          return {
+            all() {
+              const scope = currentScope(binding);
+              const statement = (scope?.session ?? binding).prepare(query).bind(...parameters);
+              return scope ? scope.track(1, () => statement.all()) : statement.all();
+            },
+          };
+        },
+      };
+    },
+  };
+  return router as unknown as D1Database;
+}
+
+const instances = new WeakMap<D1Database, Db>();
+const bindings = new WeakMap<Db, D1Database>();
+
+/** The Kysely instance for a D1 binding: built once per isolate, scoped per request. */
+export function getDatabase(binding: D1Database): Db {
+  let db = instances.get(binding);
+  if (!db) {
+    db = new Kysely<Database>({ dialect: new ScopedD1Dialect({ database: scopedDatabase(binding) }) });
+    instances.set(binding, db);
+    bindings.set(db, binding);
+  }
+  return db;
+}
+
+/**
+ * D1 has no interactive transactions: statements that must succeed or fail together are
+ * compiled with Kysely and sent as one atomic batch (one round trip).
+ */
+export async function runBatch(db: Db, queries: Compilable[]): Promise<D1Result[]> {
+  if (queries.length === 0) return [];
+  const binding = bindings.get(db);
+  if (!binding) throw new Error("runBatch needs a database from getDatabase().");
+  const scope = currentScope(binding);
+  const target = scope?.session ?? binding;
+  const statements = queries.map((query) => {
+    const { sql, parameters } = query.compile();
+    return target.prepare(sql).bind(...parameters);
+  });
+  return scope ? scope.track(statements.length, () => target.batch(statements)) : target.batch(statements);
+}
+
+/** Rows a batched UPDATE/DELETE changed (D1 reports it per statement). */
+export function changedRows(result: D1Result | undefined): number {
+  return result?.meta.changes ?? 0;
+}
+
+/**
+ * The columns of the UNIQUE constraint an insert or update ran into, like
+ * "connections.workspace_id, connections.name"; null for any other error.
+ */
+export function uniqueViolation(error: unknown): string | null {
+  const match = /UNIQUE constraint failed: ([\w.,\s]+)/.exec(String(error));
+  return match ? match[1]!.trim() : null;
+}

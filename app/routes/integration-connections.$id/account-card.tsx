@@ -1,0 +1,89 @@
+import { Form } from "@remix-run/react";
+import { SubmitButton } from "~/components/forms";
+import { RelativeTime } from "~/components/time";
+import type { PageData } from "./route";
+
+export function AccountCard({ data }: { data: PageData }) {
+  const { connection, provider, now } = data;
+  return (
+    <div className="card">
+      <h2>Account and tokens</h2>
+      <dl className="facts">
+        <dt>Account</dt>
+        <dd>{connection.accountLabel}</dd>
+        {Object.entries(connection.identity).map(([key, value]) => (
+          <div key={key} className="facts__row">
+            <dt>{key.replace(/_/g, " ")}</dt>
+            <dd>
+              <code>{value}</code>
+            </dd>
+          </div>
+        ))}
+        <dt>Granted scopes</dt>
+        <dd>{connection.scopes.length ? connection.scopes.map((scope) => <code key={scope} className="scope">{scope}</code>) : <span className="muted">none reported</span>}</dd>
+        <dt>Access token expires</dt>
+        <dd>
+          <RelativeTime value={connection.accessTokenExpiresAt} now={now} never="does not expire" />
+        </dd>
+        <dt>Refresh token</dt>
+        <dd>
+          {connection.hasRefreshToken ? (
+            <>
+              held{connection.refreshTokenExpiresAt ? <>, expires <RelativeTime value={connection.refreshTokenExpiresAt} now={now} /></> : null}
+            </>
+          ) : (
+            <span className="muted">none</span>
+          )}
+        </dd>
+        <dt>Last refresh</dt>
+        <dd>
+          <RelativeTime value={connection.lastRefreshedAt} now={now} />
+        </dd>
+        <dt>Authorized</dt>
+        <dd>
+          <RelativeTime value={connection.authorizedAt} now={now} />
+        </dd>
+      </dl>
+      <div className="actions">
+        <Form method="post">
+          <input type="hidden" name="intent" value="test" />
+          <SubmitButton variant="secondary" match={{ name: "intent", value: "test" }} pendingText="Testing…">
+            Test connection
+          </SubmitButton>
+        </Form>
+        <Form method="post">
+          <input type="hidden" name="intent" value="reauthorize" />
+          <SubmitButton variant="secondary" match={{ name: "intent", value: "reauthorize" }} pendingText={`Redirecting to ${provider.name}…`}>
+            Re-authorize
+          </SubmitButton>
+        </Form>
+      </div>
+      <p className="muted small">
+        Re-authorize replaces the tokens in place: the connection keeps its id, name and settings, so intents keep working.
+      </p>
+    </div>
+  );
+}
+
+export function HistoryCard({ data }: { data: PageData }) {
+  const { connection, now } = data;
+  return (
+    <div className="card">
+      <h2>History</h2>
+      <dl className="facts">
+        <dt>Created</dt>
+        <dd>
+          <RelativeTime value={connection.createdAt} now={now} />
+        </dd>
+        <dt>Updated</dt>
+        <dd>
+          <RelativeTime value={connection.updatedAt} now={now} />
+        </dd>
+        <dt>Last used</dt>
+        <dd>
+          <RelativeTime value={connection.lastUsedAt} now={now} />
+        </dd>
+      </dl>
+    </div>
+  );
+}

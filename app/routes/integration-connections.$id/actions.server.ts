@@ -1,0 +1,112 @@
+import type { SubmissionResult } from "@conform-to/react";
+import { json, redirect } from "@remix-run/cloudflare";
+import * as v from "valibot";
+import type { WorkspaceMember } from "~/lib/accounts/guards.server";
+import { confirmReauthorization, discardPendingReauthorization, startReauthorizing } from "~/lib/connections/authorization.server";
+import { testConnection } from "~/lib/connections/health.server";
+import { updateConnectionSettings } from "~/lib/connections/repository.server";
+import type { VaultDeps } from "~/lib/connections/vault.server";
+import { repointIntents } from "~/lib/delivery/intents.server";
+import type { RequestContext } from "~/lib/platform/context.server";
+import { redirectWithFlash, type Flash } from "~/lib/platform/flash.server";
+import { parseForm } from "~/lib/platform/forms";
+import { notFound } from "~/lib/platform/responses.server";
+import type { ConnectionRow } from "~/lib/platform/schema";
+import { compactConfig } from "~/lib/providers/config-form";
+import { getProvider } from "~/lib/providers/registry";
+import { RepointSchema, settingsSchema, type DetailIntent } from "./schema";
+
+/** One function per form intent of the connection page (the Epic Stack's shape). */
+interface ActionArgs {
+  context: RequestContext;
+  member: WorkspaceMember;
+  deps: VaultDeps;
+  connection: ConnectionRow;
+  formData: FormData;
+}
+
+export type SaveReply = { intent: "save"; result: SubmissionResult<string[]> };
+
+function back(context: RequestContext, connection: ConnectionRow, flash: Flash) {
+  return redirectWithFlash(context, `/integration-connections/${connection.id}`, flash);
+}
+
+function actorOf(member: WorkspaceMember) {
+  return { workspaceId: member.workspace.id, userId: member.user.id, sessionId: member.sessionId };
+}
+
+async function save({ context, member, connection, formData }: ActionArgs) {
+  const submission = parseForm(formData, settingsSchema(getProvider(connection.provider)));
+  if (submission.status !== "success") return json<SaveReply>({ intent: "save", result: submission.reply() }, { status: 400 });
+  const saved = await updateConnectionSettings(context.db, member.workspace.id, connection.id, {
+    name: submission.value.name,
+    config: compactConfig(submission.value.config),
+  });
+  if (!saved.ok && saved.reason === "name_taken") {
+    const message = `This workspace already has a connection named ${submission.value.name}.`;
+    return json<SaveReply>({ intent: "save", result: submission.reply({ fieldErrors: { name: [message] } }) }, { status: 400 });
+  }
+  if (!saved.ok) throw notFound();
+  return back(context, connection, { type: "success", message: "Settings saved." });
+}
+
+async function test({ context, deps, connection }: ActionArgs) {
+  const outcome = await testConnection(deps, connection);
+  return back(context, connection, { type: outcome.status === "active" ? "success" : "error", message: outcome.message });
+}
+
+async function reauthorize({ context, member, deps, connection }: ActionArgs) {
+  const provider = getProvider(connection.provider);
+  const started = await startReauthorizing(deps, actorOf(member), connection);
+  if (started.ok) return redirect(started.url, 303);
+  switch (started.reason) {
+    case "not_configured":
+      return back(context, connection, { type: "error", message: `${provider.name} is not configured on this server.` });
+    case "rate_limited": {
+      const minutes = Math.ceil(started.retryAfterSeconds / 60);
+      const message = `Too many authorizations started in the last 10 minutes. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`;
+      return back(context, connection, { type: "error", message });
+    }
+    case "provider_error":
+      return back(context, connection, { type: "error", message: `Could not start the authorization. ${started.message}` });
+  }
+}
+
+async function confirmAccount({ context, member, deps, connection }: ActionArgs) {
+  const confirmed = await confirmReauthorization(deps, actorOf(member), connection.id);
+  return back(
+    context,
+    connection,
+    confirmed
+      ? { type: "success", message: "The connection now uses the other account. Its id, name and settings are unchanged." }
+      : { type: "error", message: "That re-authorization expired. Re-authorize again." },
+  );
+}
+
+async function cancelAccount({ context, member, connection }: ActionArgs) {
+  await discardPendingReauthorization(context.db, actorOf(member), connection.id);
+  return back(context, connection, { type: "info", message: "Kept the current account; the other account's tokens were discarded." });
+}
+
+async function repoint({ context, member, connection, formData }: ActionArgs) {
+  const provider = getProvider(connection.provider);
+  const target = v.safeParse(RepointSchema, { targetConnectionId: formData.get("targetConnectionId") });
+  const moved = target.success
+    ? await repointIntents(context.db, member.workspace.id, connection, target.output.targetConnectionId)
+    : ({ ok: false, reason: "not_found" } as const);
+  if (!moved.ok) {
+    const message = moved.reason === "other_provider" ? `Intents can only move to another ${provider.name} connection.` : "Choose another connection to move the intents to.";
+    return back(context, connection, { type: "error", message });
+  }
+  const message = `Moved ${moved.moved} intent${moved.moved === 1 ? "" : "s"}; this connection can now be deleted.`;
+  return back(context, connection, { type: "success", message });
+}
+
+export const ACTIONS: Record<DetailIntent, (args: ActionArgs) => Promise<Response>> = {
+  save,
+  test,
+  reauthorize,
+  "confirm-account": confirmAccount,
+  "cancel-account": cancelAccount,
+  "repoint-intents": repoint,
+};

@@ -1,0 +1,53 @@
+import { DeliveryChart } from "~/components/delivery-chart";
+import { RelativeTime } from "~/components/time";
+import type { PageData } from "./route";
+
+export function DeliveriesCard({ data }: { data: PageData }) {
+  const { now } = data;
+  return (
+    <div className="card">
+      <h2>Deliveries</h2>
+      <DeliveryChart series={data.history} />
+      {data.latest.length ? (
+        <table className="table">
+          <thead>
+            <tr>
+              <th scope="col">Insight</th>
+              <th scope="col">Intent</th>
+              <th scope="col">Outcome</th>
+              <th scope="col">When</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.latest.map((delivery) => (
+              <tr key={delivery.id}>
+                <td>
+                  <a href={`/insights/${delivery.insight_id}`}>{delivery.title}</a>
+                </td>
+                <td>{delivery.intent_name}</td>
+                <td>
+                  <span className={`badge delivery delivery--${delivery.status}`}>
+                    {delivery.status === "succeeded" ? "Delivered" : delivery.status === "failed" ? "Failed" : "Pending"}
+                  </span>
+                  {delivery.item_url ? (
+                    <>
+                      {" "}
+                      <a href={delivery.item_url} rel="noreferrer">
+                        open
+                      </a>
+                    </>
+                  ) : null}
+                </td>
+                <td>
+                  <RelativeTime value={delivery.created_at} now={now} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <p className="muted">No insight has been delivered through this connection yet.</p>
+      )}
+    </div>
+  );
+}

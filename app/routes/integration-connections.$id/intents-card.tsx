@@ -1,0 +1,63 @@
+import { Form } from "@remix-run/react";
+import { SubmitButton } from "~/components/forms";
+import type { PageData } from "./route";
+
+export function IntentsCard({ data }: { data: PageData }) {
+  const { connection, provider } = data;
+  return (
+    <div className="card">
+      <h2>Intents using this connection</h2>
+      {data.intentTotal === 0 ? (
+        <p className="muted">No intent delivers through this connection.</p>
+      ) : (
+        <>
+          <p>
+            {data.intentTotal === 1 ? "1 intent depends" : `${data.intentTotal} intents depend`} on this connection. Delete is
+            blocked until they are repointed or deleted.
+          </p>
+          <ul className="plain-list">
+            {data.intents.map((intent) => (
+              <li key={intent.id}>
+                <a href={`/intents/${intent.id}`}>{intent.name}</a>
+                {intent.enabled ? null : <span className="muted"> (disabled)</span>}
+              </li>
+            ))}
+          </ul>
+          {data.intentTotal > data.intents.length ? (
+            <p className="muted small">
+              …and {data.intentTotal - data.intents.length} more (<a href="/intents">see all intents</a>).
+            </p>
+          ) : null}
+          {data.repointTargets.length > 0 ? (
+            <Form method="post" className="row repoint">
+              <input type="hidden" name="intent" value="repoint-intents" />
+              <label className="field">
+                <span className="field__label">Move all of them to</span>
+                <select name="targetConnectionId" required>
+                  {data.repointTargets.map((target) => (
+                    <option key={target.id} value={target.id}>
+                      {target.name}
+                      {target.status === "active" ? "" : ` (${target.status})`}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <SubmitButton variant="secondary" match={{ name: "intent", value: "repoint-intents" }} pendingText="Moving…">
+                Repoint intents
+              </SubmitButton>
+            </Form>
+          ) : (
+            <p className="muted small">To move them all at once, connect another {provider.name} account first.</p>
+          )}
+        </>
+      )}
+      <h3>Delete</h3>
+      <p className="muted">
+        Deleting is final. Re-authorize instead when the token expired; delete only when the account is being retired.
+      </p>
+      <a className="button button--danger" href={`/integration-connections/${connection.id}/delete`}>
+        Delete connection…
+      </a>
+    </div>
+  );
+}

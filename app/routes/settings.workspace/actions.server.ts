@@ -1,0 +1,72 @@
+import type { SubmissionResult } from "@conform-to/react";
+import { json, redirect } from "@remix-run/cloudflare";
+import { createApiKey, revokeApiKey } from "~/lib/accounts/api-keys.server";
+import type { WorkspaceMember } from "~/lib/accounts/guards.server";
+import { addMemberByEmail, removeMember, renameWorkspace } from "~/lib/accounts/workspaces.server";
+import type { RequestContext } from "~/lib/platform/context.server";
+import { parseForm } from "~/lib/platform/forms";
+import { notFound } from "~/lib/platform/responses.server";
+import { AddMemberSchema, CreateKeySchema, RemoveMemberSchema, RenameSchema, RevokeKeySchema, type SettingsIntent } from "./schema";
+
+/** One function per form intent of Workspace settings. */
+interface ActionArgs {
+  context: RequestContext;
+  member: WorkspaceMember;
+  formData: FormData;
+}
+
+export type ActionResult = { intent: SettingsIntent; result: SubmissionResult<string[]>; newKey?: string };
+
+const reply = (intent: SettingsIntent, result: SubmissionResult<string[]>, status = 400) => json<ActionResult>({ intent, result }, { status });
+const done = () => redirect("/settings/workspace", 303);
+
+async function rename({ context, member, formData }: ActionArgs) {
+  const submission = parseForm(formData, RenameSchema);
+  if (submission.status !== "success") return reply("rename", submission.reply());
+  await renameWorkspace(context.db, member.workspace.id, submission.value.name);
+  return done();
+}
+
+async function addMember({ context, member, formData }: ActionArgs) {
+  const submission = parseForm(formData, AddMemberSchema);
+  if (submission.status !== "success") return reply("add-member", submission.reply());
+  const added = await addMemberByEmail(context.db, member.workspace.id, submission.value.email, submission.value.role);
+  if (!added.ok) {
+    const message =
+      added.reason === "no_such_user" ? "No SpokeDo account uses this e-mail address. Ask them to sign up first." : "This person is already a member of the workspace.";
+    return reply("add-member", submission.reply({ fieldErrors: { email: [message] } }));
+  }
+  return done();
+}
+
+async function removeMemberAction({ context, member, formData }: ActionArgs) {
+  const submission = parseForm(formData, RemoveMemberSchema);
+  if (submission.status !== "success") return reply("remove-member", submission.reply());
+  const removed = await removeMember(context.db, member.workspace.id, submission.value.userId);
+  if (!removed.ok && removed.reason === "not_a_member") throw notFound();
+  if (!removed.ok) return reply("remove-member", submission.reply({ formErrors: ["A workspace needs at least one owner: add another owner first."] }));
+  return done();
+}
+
+async function createKey({ context, member, formData }: ActionArgs) {
+  const submission = parseForm(formData, CreateKeySchema);
+  if (submission.status !== "success") return reply("create-key", submission.reply());
+  const key = await createApiKey(context.db, member.workspace.id, member.user.id, submission.value.keyName);
+  // Shown once, in this response only: never redirected through a URL or a cookie, never cached.
+  return json<ActionResult>({ intent: "create-key", result: submission.reply({ resetForm: true }), newKey: key }, { headers: { "Cache-Control": "no-store" } });
+}
+
+async function revokeKey({ context, member, formData }: ActionArgs) {
+  const submission = parseForm(formData, RevokeKeySchema);
+  if (submission.status !== "success") return reply("revoke-key", submission.reply());
+  if (!(await revokeApiKey(context.db, member.workspace.id, submission.value.keyId))) throw notFound();
+  return done();
+}
+
+export const ACTIONS: Record<SettingsIntent, (args: ActionArgs) => Promise<Response>> = {
+  rename,
+  "add-member": addMember,
+  "remove-member": removeMemberAction,
+  "create-key": createKey,
+  "revoke-key": revokeKey,
+};
