@@ -20,6 +20,9 @@ process.env.CHROMIUM_PATH ??= existsSync("/usr/bin/chromium") ? "/usr/bin/chromi
  * that is renamed into place only when complete.
  */
 async function unpackBundledChromium() {
+  if (process.platform !== "linux" || process.arch !== "x64") {
+    throw new Error("@sparticuz/chromium ships Chromium for Linux x64 only: set CHROMIUM_PATH to a local Chrome or Chromium");
+  }
   const packageJson = new URL("node_modules/@sparticuz/chromium/package.json", import.meta.url);
   const { version } = JSON.parse(await readFile(packageJson, "utf8")) as { version: string };
   const folder = join(tmpdir(), `sparticuz-chromium-${version}`);
