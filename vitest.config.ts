@@ -37,8 +37,11 @@ export const TEST_BINDINGS = {
   TRELLO_API_URL: `${EMULATOR}/trello/api`,
 };
 
+// workers-types declares `process` as any; this config runs in Node.
+const { env } = process as NodeJS.Process;
+
 // In CI a JSON report feeds the one-line summary printed by .ci/run.
-const reporters: NonNullable<ViteUserConfig["test"]>["reporters"] = process.env.CI
+const reporters: NonNullable<ViteUserConfig["test"]>["reporters"] = env.CI
   ? ["default", ["json", { outputFile: "reports/vitest.json" }]]
   : ["default"];
 
@@ -49,6 +52,8 @@ export default defineConfig(async () => ({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         bindings: { ...TEST_BINDINGS, TEST_MIGRATIONS: await readD1Migrations(root("./migrations")) },
+        // An empty database for tests that apply the migrations step by step.
+        d1Databases: ["MIGRATION_DB"],
       },
     }),
   ],
@@ -68,7 +73,7 @@ export default defineConfig(async () => ({
     testTimeout: 60_000,
     hookTimeout: 30_000,
     // `npm run bench` runs the benchmark scripts instead of the test suites.
-    include: process.env.BENCH ? ["test/bench/**/*.bench.ts"] : ["test/integration/**/*.test.ts", "app/**/*.test.ts"],
+    include: env.BENCH ? ["test/bench/**/*.bench.ts"] : ["test/integration/**/*.test.ts", "app/**/*.test.ts"],
     setupFiles: ["./test/integration/setup.ts"],
     deps: {
       optimizer: {

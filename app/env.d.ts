@@ -1,6 +1,3 @@
-/// <reference types="@remix-run/cloudflare" />
-/// <reference types="vite/client" />
-
 declare module "virtual:remix/server-build" {
   import type { ServerBuild } from "@remix-run/cloudflare";
   export const assets: ServerBuild["assets"];

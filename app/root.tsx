@@ -34,7 +34,6 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return json({ viewer: { email: session.user.email, workspace, workspaces }, flash });
 }
 
-
 export function Layout({ children }: { children: ReactNode }) {
   const nonce = useNonce();
   return (

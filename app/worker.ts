@@ -1,4 +1,4 @@
-import { createRequestHandler, type ServerBuild } from "@remix-run/cloudflare";
+import { createRequestHandler } from "@remix-run/cloudflare";
 import * as build from "virtual:remix/server-build";
 import { runMaintenance } from "./jobs/maintenance.server";
 import { bookmarkCookie, createRequestContext } from "./lib/platform/context.server";
@@ -6,7 +6,7 @@ import { runInScope } from "./lib/platform/db.server";
 import { applySecurityHeaders, createCspNonce, rejectCrossSiteRequest } from "./lib/platform/security.server";
 import { getSettings, providerWebOrigins } from "./lib/platform/settings.server";
 
-const handleRemixRequest = createRequestHandler(build as unknown as ServerBuild);
+const handleRemixRequest = createRequestHandler(build);
 
 let reported = false;
 /** Misconfiguration is logged once per isolate, where operators look (Workers logs). */
@@ -36,7 +36,7 @@ export default {
     return applySecurityHeaders(response, { nonce: cspNonce, secure, formActionOrigins: providerWebOrigins(context.settings) });
   },
 
-  async scheduled(controller, env, ctx) {
+  scheduled(controller, env, ctx) {
     ctx.waitUntil(runMaintenance(env, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env>;

@@ -47,7 +47,15 @@ export function ConfigFields({
   );
 }
 
-function MappingRows({ field, meta, hint }: { field: ConfigField; meta: { name: string; id: string; errorId: string; errors?: string[]; initialValue?: unknown }; hint: string }) {
+function MappingRows({
+  field,
+  meta,
+  hint,
+}: {
+  field: ConfigField;
+  meta: { name: string; id: string; errorId: string; errors?: string[]; initialValue?: unknown };
+  hint: string;
+}) {
   // Re-rendered from whatever was submitted: rows may be missing, sparse or of the wrong shape.
   const submitted: unknown[] = Array.isArray(meta.initialValue) ? Array.from(meta.initialValue as unknown[]) : [];
   const text = (value: unknown) => (typeof value === "string" ? value : "");
@@ -72,10 +80,22 @@ function MappingRows({ field, meta, hint }: { field: ConfigField; meta: { name: 
           {rows.map((row, index) => (
             <tr key={index}>
               <td>
-                <input type="text" name={`${meta.name}[${index}].key`} defaultValue={row.key} aria-label={`Property ${index + 1}`} autoComplete="off" />
+                <input
+                  type="text"
+                  name={`${meta.name}[${index}].key`}
+                  defaultValue={row.key}
+                  aria-label={`Property ${index + 1}`}
+                  autoComplete="off"
+                />
               </td>
               <td>
-                <input type="text" name={`${meta.name}[${index}].value`} defaultValue={row.value} aria-label={`Value ${index + 1}`} autoComplete="off" />
+                <input
+                  type="text"
+                  name={`${meta.name}[${index}].value`}
+                  defaultValue={row.value}
+                  aria-label={`Value ${index + 1}`}
+                  autoComplete="off"
+                />
               </td>
             </tr>
           ))}

@@ -18,7 +18,11 @@ export function DeliveryChart({ series }: { series: { day: number; succeeded: nu
   const failed = series.reduce((sum, point) => sum + point.failed, 0);
   return (
     <figure className="chart">
-      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={`Last ${series.length} days: ${succeeded} deliveries succeeded, ${failed} failed.`}>
+      <svg
+        viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+        role="img"
+        aria-label={`Last ${series.length} days: ${succeeded} deliveries succeeded, ${failed} failed.`}
+      >
         <line className="chart__axis" x1={0} x2={WIDTH} y1={PLOT_BOTTOM} y2={PLOT_BOTTOM} />
         {series.map((point, index) => {
           const x = index * slot + (slot - bar) / 2;
@@ -28,7 +32,9 @@ export function DeliveryChart({ series }: { series: { day: number; succeeded: nu
             <g key={point.day}>
               <title>{`${dayLabel(point.day)}: ${point.succeeded} succeeded, ${point.failed} failed`}</title>
               {point.succeeded ? <rect className="chart__ok" x={x} width={bar} y={PLOT_BOTTOM - okHeight} height={okHeight} /> : null}
-              {point.failed ? <rect className="chart__failed" x={x} width={bar} y={PLOT_BOTTOM - okHeight - failHeight} height={failHeight} /> : null}
+              {point.failed ? (
+                <rect className="chart__failed" x={x} width={bar} y={PLOT_BOTTOM - okHeight - failHeight} height={failHeight} />
+              ) : null}
             </g>
           );
         })}
@@ -43,7 +49,8 @@ export function DeliveryChart({ series }: { series: { day: number; succeeded: nu
         </text>
       </svg>
       <figcaption className="muted small">
-        <span className="legend legend--ok" /> {succeeded} succeeded · <span className="legend legend--failed" /> {failed} failed, last {series.length} days
+        <span className="legend legend--ok" /> {succeeded} succeeded · <span className="legend legend--failed" /> {failed} failed, last{" "}
+        {series.length} days
       </figcaption>
     </figure>
   );

@@ -12,9 +12,9 @@ export default function Landing() {
     <section className="page landing">
       <h1>Turn insights into actions.</h1>
       <p className="lead">
-        SpokeDo delivers every insight your automations produce to the place your team works: a GitHub
-        issue, a Slack message, a Notion page, a Linear issue or a Trello card. Connect the accounts once,
-        set sensible defaults per connection, and let your intents do the rest.
+        SpokeDo delivers every insight your automations produce to the place your team works: a GitHub issue, a Slack message, a Notion
+        page, a Linear issue or a Trello card. Connect the accounts once, set sensible defaults per connection, and let your intents do the
+        rest.
       </p>
       <p className="landing__actions">
         <a className="button button--primary" href="/signup">

@@ -80,14 +80,39 @@ export default function InsightDetail() {
               {deliveries.map((delivery) => (
                 <tr key={delivery.id}>
                   <td>{delivery.intentId ? <a href={`/intents/${delivery.intentId}`}>{delivery.intentName}</a> : delivery.intentName}</td>
-                  <td>{delivery.connectionId ? <a href={`/integration-connections/${delivery.connectionId}`}>{delivery.connectionName}</a> : delivery.connectionName}</td>
                   <td>
-                    <span className={`badge delivery delivery--${delivery.status}`}>{delivery.status === "pending" ? (delivery.attempts ? "Retrying" : "Pending") : delivery.status === "succeeded" ? "Delivered" : "Failed"}</span>
+                    {delivery.connectionId ? (
+                      <a href={`/integration-connections/${delivery.connectionId}`}>{delivery.connectionName}</a>
+                    ) : (
+                      delivery.connectionName
+                    )}
+                  </td>
+                  <td>
+                    <span className={`badge delivery delivery--${delivery.status}`}>
+                      {delivery.status === "pending"
+                        ? delivery.attempts
+                          ? "Retrying"
+                          : "Pending"
+                        : delivery.status === "succeeded"
+                          ? "Delivered"
+                          : "Failed"}
+                    </span>
                     {delivery.nextAttemptAt && delivery.attempts ? (
-                      <span className="muted small"> next try <RelativeTime value={delivery.nextAttemptAt} now={now} /></span>
+                      <span className="muted small">
+                        {" "}
+                        next try <RelativeTime value={delivery.nextAttemptAt} now={now} />
+                      </span>
                     ) : null}
                   </td>
-                  <td>{delivery.itemUrl ? <a href={delivery.itemUrl} rel="noreferrer">Open in {delivery.providerName}</a> : <span className="muted">—</span>}</td>
+                  <td>
+                    {delivery.itemUrl ? (
+                      <a href={delivery.itemUrl} rel="noreferrer">
+                        Open in {delivery.providerName}
+                      </a>
+                    ) : (
+                      <span className="muted">—</span>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -127,7 +152,11 @@ export default function InsightDetail() {
                     {attempt.http_status ? <span className="muted"> (HTTP {attempt.http_status})</span> : null}
                   </td>
                   <td>
-                    {attempt.item_url ? <a href={attempt.item_url} rel="noreferrer">Created item</a> : null}
+                    {attempt.item_url ? (
+                      <a href={attempt.item_url} rel="noreferrer">
+                        Created item
+                      </a>
+                    ) : null}
                     {attempt.message ? <span className="provider-message">{attempt.message}</span> : null}
                   </td>
                   <td>{attempt.error_class ? WHO_ACTS[attempt.error_class] : "—"}</td>

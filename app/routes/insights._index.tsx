@@ -38,8 +38,8 @@ export default function InsightsIndex() {
       />
       {insights.length === 0 ? (
         <EmptyState title="No insights yet" action={{ href: "/insights/new", label: "Send an insight" }}>
-          Insights are what your automations want acted on: a title and a body, delivered by every intent they target.
-          Send one from the form or with the API (create a key in workspace settings).
+          Insights are what your automations want acted on: a title and a body, delivered by every intent they target. Send one from the
+          form or with the API (create a key in workspace settings).
         </EmptyState>
       ) : (
         <div className="card card--flush">

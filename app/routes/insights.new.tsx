@@ -15,7 +15,17 @@ import { InsightBodySchema, InsightTitleSchema } from "~/lib/platform/validation
 const NewInsightSchema = v.object({
   title: InsightTitleSchema,
   body: InsightBodySchema,
-  intents: v.optional(v.union([v.array(v.pipe(v.string(), v.maxLength(64))), v.pipe(v.string(), v.maxLength(64), v.transform((one) => [one]))]), []),
+  intents: v.optional(
+    v.union([
+      v.array(v.pipe(v.string(), v.maxLength(64))),
+      v.pipe(
+        v.string(),
+        v.maxLength(64),
+        v.transform((one) => [one]),
+      ),
+    ]),
+    [],
+  ),
 });
 
 export const meta: MetaFunction = () => [{ title: "New insight · SpokeDo" }];
@@ -30,7 +40,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const submission = parseForm(await readFormData(request), NewInsightSchema);
   if (submission.status !== "success") return json(submission.reply(), { status: 400 });
   const { title, body, intents } = submission.value;
-  const created = await createInsight(context.db, workspace.id, { title, body, source: "form", targets: intents.length ? { names: intents } : { all: true } });
+  const created = await createInsight(context.db, workspace.id, {
+    title,
+    body,
+    source: "form",
+    targets: intents.length ? { names: intents } : { all: true },
+  });
   if (!created.ok) {
     const names = created.reason === "unknown_intents" ? created.unknown : created.disabled;
     return json(submission.reply({ fieldErrors: { intents: [`Not available: ${names.join(", ")}.`] } }), { status: 400 });
@@ -42,7 +57,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
 export default function NewInsight() {
   const { intents } = useLoaderData<typeof loader>();
   const lastResult = useActionData<typeof action>();
-  const [form, fields] = useForm<v.InferInput<typeof NewInsightSchema>>({ id: "new-insight", lastResult, constraint: getValibotConstraint(v.object({ title: InsightTitleSchema, body: InsightBodySchema })) });
+  const [form, fields] = useForm<v.InferInput<typeof NewInsightSchema>>({
+    id: "new-insight",
+    lastResult,
+    constraint: getValibotConstraint(v.object({ title: InsightTitleSchema, body: InsightBodySchema })),
+  });
   return (
     <section className="page page--medium">
       <p className="breadcrumbs">
@@ -54,7 +73,12 @@ export default function NewInsight() {
         <Field label="Title" errorId={fields.title.errorId} errors={fields.title.errors}>
           <input {...getInputProps(fields.title, { type: "text" })} />
         </Field>
-        <Field label="Body" hint="Markdown is kept as written; each provider shows it its own way." errorId={fields.body.errorId} errors={fields.body.errors}>
+        <Field
+          label="Body"
+          hint="Markdown is kept as written; each provider shows it its own way."
+          errorId={fields.body.errorId}
+          errors={fields.body.errors}
+        >
           <textarea {...getTextareaProps(fields.body)} rows={8} />
         </Field>
         <fieldset className="stack">
@@ -68,7 +92,8 @@ export default function NewInsight() {
               <p className="muted small">Leave all unticked to use every enabled intent.</p>
               {intents.map((intent) => (
                 <label key={intent.id} className="checkbox">
-                  <input type="checkbox" name="intents" value={intent.name} /> {intent.name} <span className="muted">via {intent.connectionName}</span>
+                  <input type="checkbox" name="intents" value={intent.name} /> {intent.name}{" "}
+                  <span className="muted">via {intent.connectionName}</span>
                 </label>
               ))}
             </>

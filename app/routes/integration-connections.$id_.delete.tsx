@@ -41,7 +41,10 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     const message = `${connection.name} cannot be deleted: ${uses}. Repoint or delete them first.`;
     return redirectWithFlash(context, `/integration-connections/${connection.id}/delete`, { type: "error", message });
   }
-  const flash = { type: deleted.revocation.revoked ? ("success" as const) : ("info" as const), message: `Deleted ${connection.name}. ${deleted.revocation.message}` };
+  const flash = {
+    type: deleted.revocation.revoked ? ("success" as const) : ("info" as const),
+    message: `Deleted ${connection.name}. ${deleted.revocation.message}`,
+  };
   return redirectWithFlash(context, "/integration-connections", flash);
 }
 

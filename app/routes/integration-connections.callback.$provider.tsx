@@ -25,9 +25,15 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     case "invalid":
       throw new Response(result.message, { status: 400, headers: CALLBACK_HEADERS });
     case "created":
-      return go(`/integration-connections/${result.connectionId}`, { type: "success", message: `Connected ${result.flow.connection_name}.` });
+      return go(`/integration-connections/${result.connectionId}`, {
+        type: "success",
+        message: `Connected ${result.flow.connection_name}.`,
+      });
     case "reauthorized":
-      return go(`/integration-connections/${result.connectionId}`, { type: "success", message: "Re-authorized: fresh tokens are in place and the connection is active." });
+      return go(`/integration-connections/${result.connectionId}`, {
+        type: "success",
+        message: "Re-authorized: fresh tokens are in place and the connection is active.",
+      });
     case "needs_confirmation":
       return go(`/integration-connections/${result.connectionId}`);
     case "denied":

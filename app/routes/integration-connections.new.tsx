@@ -51,7 +51,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
     case "rate_limited": {
       const minutes = Math.ceil(started.retryAfterSeconds / 60);
       const message = `Too many authorizations started in the last 10 minutes. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`;
-      return json(submission.reply({ formErrors: [message] }), { status: 429, headers: { "Retry-After": String(started.retryAfterSeconds) } });
+      return json(submission.reply({ formErrors: [message] }), {
+        status: 429,
+        headers: { "Retry-After": String(started.retryAfterSeconds) },
+      });
     }
     case "provider_error":
       return json(submission.reply({ formErrors: [`Could not start the authorization. ${started.message}`] }), { status: 502 });
@@ -75,9 +78,8 @@ export default function NewConnection() {
       </p>
       <h1>Connect an account</h1>
       <p className="lead">
-        Choose where insights should go and give the connection a name intents can pick, like{" "}
-        <code>github-personal</code> or <code>slack-eng-channel</code>. You will confirm access on the provider’s
-        site and come straight back here.
+        Choose where insights should go and give the connection a name intents can pick, like <code>github-personal</code> or{" "}
+        <code>slack-eng-channel</code>. You will confirm access on the provider’s site and come straight back here.
       </p>
       <Form method="post" className="card stack" {...getFormProps(form)}>
         <ErrorList id={form.errorId} errors={form.errors} />
@@ -96,9 +98,7 @@ export default function NewConnection() {
               <ProviderIcon src={provider.icon} />
               <span>
                 <strong>{provider.name}</strong>
-                <span className="muted">
-                  {provider.configured ? provider.summary : " Not configured on this server (see the README)."}
-                </span>
+                <span className="muted">{provider.configured ? provider.summary : " Not configured on this server (see the README)."}</span>
               </span>
             </label>
           ))}

@@ -29,8 +29,8 @@ export default function IntentsIndex() {
       />
       {intents.length === 0 ? (
         <EmptyState title="No intents yet" action={{ href: "/intents/new", label: "Create an intent" }}>
-          An intent says where an insight goes: which connection delivers it, and which of the connection’s defaults
-          (repository, channel, database…) it overrides.
+          An intent says where an insight goes: which connection delivers it, and which of the connection’s defaults (repository, channel,
+          database…) it overrides.
         </EmptyState>
       ) : (
         <div className="card card--flush">
@@ -55,7 +55,13 @@ export default function IntentsIndex() {
                     <a href={`/integration-connections/${intent.connectionId}`}>{intent.connectionName}</a>{" "}
                     {intent.connectionStatus === "active" ? null : <StatusBadge status={intent.connectionStatus} />}
                   </td>
-                  <td>{intent.overrideCount === 0 ? <span className="muted">inherits all</span> : `${intent.overrideCount} field${intent.overrideCount === 1 ? "" : "s"}`}</td>
+                  <td>
+                    {intent.overrideCount === 0 ? (
+                      <span className="muted">inherits all</span>
+                    ) : (
+                      `${intent.overrideCount} field${intent.overrideCount === 1 ? "" : "s"}`
+                    )}
+                  </td>
                   <td>{intent.enabled ? "Enabled" : <span className="muted">Disabled</span>}</td>
                 </tr>
               ))}

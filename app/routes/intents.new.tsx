@@ -80,10 +80,20 @@ export default function NewIntent() {
       <h1>New intent</h1>
       <Form method="post" className="card stack" {...getFormProps(form)}>
         <ErrorList id={form.errorId} errors={form.errors} />
-        <Field label="Name" hint="Lowercase letters, digits and hyphens, like triage-bugs." errorId={fields.name.errorId} errors={fields.name.errors}>
+        <Field
+          label="Name"
+          hint="Lowercase letters, digits and hyphens, like triage-bugs."
+          errorId={fields.name.errorId}
+          errors={fields.name.errors}
+        >
           <input {...getInputProps(fields.name, { type: "text" })} autoComplete="off" />
         </Field>
-        <Field label="Connection" hint="The account this intent delivers to. You can repoint it later." errorId={fields.connectionId.errorId} errors={fields.connectionId.errors}>
+        <Field
+          label="Connection"
+          hint="The account this intent delivers to. You can repoint it later."
+          errorId={fields.connectionId.errorId}
+          errors={fields.connectionId.errors}
+        >
           <select {...getSelectProps(fields.connectionId)}>
             <option value="">Choose a connection…</option>
             {connections.map((connection) => (

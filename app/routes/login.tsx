@@ -40,9 +40,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const minutes = Math.ceil(result.retryAfterSeconds / 60);
     return json(
       submission.reply({
-        formErrors: [
-          `Too many failed sign-ins. Please wait ${minutes} minute${minutes === 1 ? "" : "s"} before trying again.`,
-        ],
+        formErrors: [`Too many failed sign-ins. Please wait ${minutes} minute${minutes === 1 ? "" : "s"} before trying again.`],
         hideFields: ["password"],
       }),
       { status: 429, headers: { "Retry-After": String(result.retryAfterSeconds) } },

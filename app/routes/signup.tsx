@@ -57,12 +57,7 @@ export default function SignUp() {
         <Field label="E-mail" errorId={fields.email.errorId} errors={fields.email.errors}>
           <input {...getInputProps(fields.email, { type: "email" })} autoComplete="email" />
         </Field>
-        <Field
-          label="Password"
-          hint="At least 10 characters."
-          errorId={fields.password.errorId}
-          errors={fields.password.errors}
-        >
+        <Field label="Password" hint="At least 10 characters." errorId={fields.password.errorId} errors={fields.password.errors}>
           <input {...getInputProps(fields.password, { type: "password" })} autoComplete="new-password" />
         </Field>
         <Field

@@ -40,8 +40,7 @@ export default function NewWorkspace() {
     <section className="page page--narrow">
       <h1>New workspace</h1>
       <p className="lead">
-        A workspace holds its own connections, intents and insights. You become its owner and can add
-        teammates from its settings.
+        A workspace holds its own connections, intents and insights. You become its owner and can add teammates from its settings.
       </p>
       <Form method="post" className="card stack" {...getFormProps(form)}>
         <ErrorList id={form.errorId} errors={form.errors} />

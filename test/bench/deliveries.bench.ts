@@ -12,7 +12,7 @@ import { useEmulator } from "../integration/connections-support";
 import { deliveriesOf, deliveringSetup, deliveryDeps } from "../integration/deliveries-support";
 
 const emulator = useEmulator();
-const N = Number(process.env.BENCH_DELIVERIES ?? 200);
+const N = Number((process as NodeJS.Process).env.BENCH_DELIVERIES ?? 200);
 
 it(`delivers ${N} insights and reports throughput, D1 queries per delivery and refresh count`, async () => {
   const { workspaceId, connectionId } = await deliveringSetup(emulator(), "github");
@@ -32,7 +32,10 @@ it(`delivers ${N} insights and reports throughput, D1 queries per delivery and r
   const baselinePerSecond = N / ((performance.now() - baselineStart) / 1000);
 
   const insights = [];
-  for (let i = 0; i < N; i++) insights.push(await createInsight(deps.db, workspaceId, { title: `insight ${i}`, body: "bench", source: "api", targets: { all: true } }));
+  for (let i = 0; i < N; i++)
+    insights.push(
+      await createInsight(deps.db, workspaceId, { title: `insight ${i}`, body: "bench", source: "api", targets: { all: true } }),
+    );
   const deliveries = (await Promise.all(insights.map((insight) => deliveriesOf(insight.ok ? insight.insightId : "")))).flat();
 
   const scope = openScope(env.DB, "first-primary");
@@ -46,9 +49,16 @@ it(`delivers ${N} insights and reports throughput, D1 queries per delivery and r
 
   // Concurrency: 50 deliveries at once through an expired access token.
   emulator().expireAccessTokens("github");
-  await database().updateTable("connections").set({ access_token_expires_at: Date.now() - 1000 }).where("id", "=", connectionId).execute();
+  await database()
+    .updateTable("connections")
+    .set({ access_token_expires_at: Date.now() - 1000 })
+    .where("id", "=", connectionId)
+    .execute();
   const batch = [];
-  for (let i = 0; i < 50; i++) batch.push(await createInsight(deps.db, workspaceId, { title: `concurrent ${i}`, body: "bench", source: "api", targets: { all: true } }));
+  for (let i = 0; i < 50; i++)
+    batch.push(
+      await createInsight(deps.db, workspaceId, { title: `concurrent ${i}`, body: "bench", source: "api", targets: { all: true } }),
+    );
   const concurrent = (await Promise.all(batch.map((insight) => deliveriesOf(insight.ok ? insight.insightId : "")))).flat();
   const refreshesBefore = emulator().requestsTo("github", "refresh").length;
   const concurrentStart = performance.now();
@@ -67,5 +77,7 @@ it(`delivers ${N} insights and reports throughput, D1 queries per delivery and r
     ["D1 queries per delivery (statements prepared)", queriesPerDelivery.toFixed(1)],
     ["refresh requests for 50 concurrent deliveries with an expired token", String(refreshes)],
   ];
-  console.log(`\nSpokeDo delivery benchmark (N=${N}, workerd + local D1 + in-process emulator)\n${rows.map(([k, v]) => `  ${k.padEnd(70)} ${v}`).join("\n")}\n`);
+  console.log(
+    `\nSpokeDo delivery benchmark (N=${N}, workerd + local D1 + in-process emulator)\n${rows.map(([k, v]) => `  ${k.padEnd(70)} ${v}`).join("\n")}\n`,
+  );
 }, 300_000);

@@ -62,7 +62,7 @@ test("connect, override, deliver, get revoked, re-authorize, deliver again", asy
 
   await page.goto("/intents/new");
   await page.getByLabel("Name").fill("triage");
-  await page.getByLabel("Connection").selectOption({ label: `${story.slug}-main (${story.slug})` });
+  await page.getByLabel("Connection").selectOption({ label: `${story.slug}-main (${story.provider})` });
   await page.getByRole("button", { name: "Create intent" }).click();
   await page.getByLabel(story.overrideField[0]).fill(story.overrideField[1]);
   await page.getByRole("button", { name: "Save intent" }).click();

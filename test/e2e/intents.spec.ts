@@ -16,7 +16,7 @@ test("an intent inherits its connection's defaults and overrides one field", asy
   await page.getByRole("link", { name: "Intents" }).click();
   await page.getByRole("link", { name: "Create an intent" }).click();
   await page.getByLabel("Name").fill("triage-bugs");
-  await page.getByLabel("Connection").selectOption({ label: "github-main (github)" });
+  await page.getByLabel("Connection").selectOption({ label: "github-main (GitHub)" });
   await page.getByRole("button", { name: "Create intent" }).click();
   await expect(page.getByText("Created triage-bugs.")).toBeVisible();
   await expect(page.getByRole("row", { name: /Default repository/ })).toContainText("inherited from the connection");

@@ -22,7 +22,12 @@ describe("sign up", () => {
     expect(await verifyPassword(PASSWORD, user.password_hash)).toBe(true);
     expect(await verifyPassword("wrong password!", user.password_hash)).toBe(false);
 
-    const membership = await db.selectFrom("memberships").innerJoin("workspaces", "workspaces.id", "memberships.workspace_id").selectAll().where("user_id", "=", user.id).execute();
+    const membership = await db
+      .selectFrom("memberships")
+      .innerJoin("workspaces", "workspaces.id", "memberships.workspace_id")
+      .selectAll()
+      .where("user_id", "=", user.id)
+      .execute();
     expect(membership).toHaveLength(1);
     expect(membership[0]).toMatchObject({ role: "owner", name: "Acme Eng" });
 
@@ -69,7 +74,7 @@ describe("sign up", () => {
     [{ email: "a@example.com", password: PASSWORD, workspaceName: "w".repeat(81) }, "at most 80 characters"],
     [{ email: "a@example.com", password: PASSWORD }, "This field is required."],
   ])("rejects bad input %# with a field message and status 400", async (form, message) => {
-    const response = await new Browser().post("/signup", form as Record<string, string>);
+    const response = await new Browser().post("/signup", form);
     expect(response.status).toBe(400);
     const html = await response.text();
     expect(html).toContain(message);
@@ -78,7 +83,12 @@ describe("sign up", () => {
   });
 
   it("handles repeated fields (wrong type) without a 500", async () => {
-    const body = new URLSearchParams([["email", "a@example.com"], ["email", "b@example.com"], ["password", PASSWORD], ["workspaceName", "A"]]);
+    const body = new URLSearchParams([
+      ["email", "a@example.com"],
+      ["email", "b@example.com"],
+      ["password", PASSWORD],
+      ["workspaceName", "A"],
+    ]);
     const response = await appFetch("https://spokedo.test/signup", {
       method: "POST",
       body,
@@ -121,7 +131,11 @@ describe("sign in", () => {
   it(`answers 429 with Retry-After after ${MAX_FAILED_LOGINS_PER_EMAIL} failures for one e-mail, even with the right password`, async () => {
     const { email } = await signedUpUser();
     for (let i = 0; i < MAX_FAILED_LOGINS_PER_EMAIL; i++) {
-      const response = await new Browser().post("/login", { email, password: `wrong-${i}-password` }, { "CF-Connecting-IP": `198.51.100.${i}` });
+      const response = await new Browser().post(
+        "/login",
+        { email, password: `wrong-${i}-password` },
+        { "CF-Connecting-IP": `198.51.100.${i}` },
+      );
       expect(response.status).toBe(400);
     }
     const limited = await new Browser().post("/login", { email, password: PASSWORD }, { "CF-Connecting-IP": "198.51.100.200" });
@@ -141,7 +155,11 @@ describe("sign in", () => {
     expect(last.status).toBe(400);
     const limited = await new Browser().post("/login", { email: uniqueEmail("spray"), password: "guessing-password" }, ip);
     expect(limited.status).toBe(429);
-    const otherIp = await new Browser().post("/login", { email: uniqueEmail("spray"), password: "guessing-password" }, { "CF-Connecting-IP": "203.0.113.10" });
+    const otherIp = await new Browser().post(
+      "/login",
+      { email: uniqueEmail("spray"), password: "guessing-password" },
+      { "CF-Connecting-IP": "203.0.113.10" },
+    );
     expect(otherIp.status).toBe(400);
   });
 
@@ -179,7 +197,11 @@ describe("sessions", () => {
 
   it("refuses an expired session", async () => {
     const { browser, user } = await signedUpUser();
-    await database().updateTable("sessions").set({ expires_at: Date.now() - 1000 }).where("user_id", "=", user.id).execute();
+    await database()
+      .updateTable("sessions")
+      .set({ expires_at: Date.now() - 1000 })
+      .where("user_id", "=", user.id)
+      .execute();
     expect((await browser.get("/integration-connections")).status).toBe(302);
   });
 

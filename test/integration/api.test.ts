@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { sha256Hex } from "~/lib/platform/crypto.server";
 import { useEmulator } from "./connections-support";
 import { deliveriesOf, deliveringSetup, settle } from "./deliveries-support";
-import { Browser, database, pageHtml, signedUpUser, appFetch } from "./helpers";
+import { type Browser, database, pageHtml, signedUpUser, appFetch } from "./helpers";
 
 const emulator = useEmulator();
 
@@ -29,7 +29,7 @@ describe("POST /api/v1/insights", () => {
     const key = await createKey(browser);
     const response = await post({ title: "CPU spike", body: "api-3 at 98%" }, { Authorization: `Bearer ${key}` });
     expect(response.status).toBe(202);
-    const json = (await response.json()) as { id: string; url: string; deliveries: number };
+    const json = await response.json<{ id: string; url: string; deliveries: number }>();
     expect(json).toMatchObject({ url: `https://spokedo.test/insights/${json.id}`, deliveries: 1 });
     await settle();
     expect((await deliveriesOf(json.id))[0]).toMatchObject({ status: "succeeded" });
@@ -81,7 +81,7 @@ describe("POST /api/v1/insights", () => {
 
     const bad = await post({ title: "", body: 42, intents: "all", extra: true }, auth);
     expect(bad.status).toBe(400);
-    const json = (await bad.json()) as { error: { code: string; fields: Record<string, string[]> } };
+    const json = await bad.json<{ error: { code: string; fields: Record<string, string[]> } }>();
     expect(json.error.code).toBe("validation_failed");
     expect(Object.keys(json.error.fields).sort()).toEqual(expect.arrayContaining(["body", "intents", "title"]));
     expect(await database().selectFrom("insights").selectAll().execute()).toHaveLength(0);
@@ -111,7 +111,7 @@ describe("POST /api/v1/insights", () => {
   it("insight pages are scoped to their workspace", async () => {
     const { browser } = await deliveringSetup(emulator(), "github");
     const key = await createKey(browser);
-    const { id } = (await (await post({ title: "private", body: "b" }, { Authorization: `Bearer ${key}` })).json()) as { id: string };
+    const { id } = await (await post({ title: "private", body: "b" }, { Authorization: `Bearer ${key}` })).json<{ id: string }>();
     const mallory = await signedUpUser();
     expect((await mallory.browser.get(`/insights/${id}`)).status).toBe(404);
     expect(await pageHtml(await mallory.browser.get("/insights"))).not.toContain("private");

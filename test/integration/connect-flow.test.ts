@@ -50,19 +50,22 @@ describe.each(PROVIDERS)("%s connect flow", (provider) => {
 });
 
 describe("authorization URL", () => {
-  it.each(PROVIDERS.filter((p) => p !== "trello"))("%s: fresh 256-bit state, configured redirect_uri, reviewed scopes, PKCE only where supported", async (provider) => {
-    const { browser } = await signedUpUser();
-    const first = new URL(await startConnect(browser, provider, `${provider}-a`));
-    const second = new URL(await startConnect(browser, provider, `${provider}-b`));
-    const state = first.searchParams.get("state")!;
-    expect(state).toMatch(/^[\w-]{43}$/);
-    expect(second.searchParams.get("state")).not.toBe(state);
-    expect(first.searchParams.get("redirect_uri")).toBe(CALLBACK(provider));
-    expect({ scope: first.searchParams.get("scope"), pkce: first.searchParams.get("code_challenge_method") }).toMatchSnapshot();
-    // The state itself is never stored, only its hash.
-    const flows = await database().selectFrom("oauth_flows").selectAll().execute();
-    expect(JSON.stringify(flows)).not.toContain(state);
-  });
+  it.each(PROVIDERS.filter((p) => p !== "trello"))(
+    "%s: fresh 256-bit state, configured redirect_uri, reviewed scopes, PKCE only where supported",
+    async (provider) => {
+      const { browser } = await signedUpUser();
+      const first = new URL(await startConnect(browser, provider, `${provider}-a`));
+      const second = new URL(await startConnect(browser, provider, `${provider}-b`));
+      const state = first.searchParams.get("state")!;
+      expect(state).toMatch(/^[\w-]{43}$/);
+      expect(second.searchParams.get("state")).not.toBe(state);
+      expect(first.searchParams.get("redirect_uri")).toBe(CALLBACK(provider));
+      expect({ scope: first.searchParams.get("scope"), pkce: first.searchParams.get("code_challenge_method") }).toMatchSnapshot();
+      // The state itself is never stored, only its hash.
+      const flows = await database().selectFrom("oauth_flows").selectAll().execute();
+      expect(JSON.stringify(flows)).not.toContain(state);
+    },
+  );
 
   it("Trello: an OAuth 1.0a request token, read/write scope, no expiry", async () => {
     const { browser } = await signedUpUser();
@@ -85,7 +88,11 @@ describe("authorization URL", () => {
 
   it("refuses a cross-site start", async () => {
     const { browser } = await signedUpUser();
-    const response = await browser.post("/integration-connections/new", { provider: "github", name: "gh" }, { "Sec-Fetch-Site": "cross-site" });
+    const response = await browser.post(
+      "/integration-connections/new",
+      { provider: "github", name: "gh" },
+      { "Sec-Fetch-Site": "cross-site" },
+    );
     expect(response.status).toBe(403);
     expect(await countRows("oauth_flows" as never)).toBe(0);
   });
@@ -131,7 +138,10 @@ describe("callback checks happen before any token request", () => {
   it("rejects an expired flow (older than 10 minutes)", async () => {
     const { browser } = await signedUpUser();
     const callback = await approvedCallback(browser);
-    await database().updateTable("oauth_flows").set({ expires_at: Date.now() - 1 }).execute();
+    await database()
+      .updateTable("oauth_flows")
+      .set({ expires_at: Date.now() - 1 })
+      .execute();
     await expectRejected(await returnToApp(browser, callback), /expired/);
   });
 
@@ -181,7 +191,15 @@ describe("callback checks happen before any token request", () => {
 describe("token endpoint failures: back to the form, nothing stored", () => {
   it.each([
     ["github", { kind: "invalid_code" } as const, /bad_verification_code/],
-    ["github", { kind: "oauth_error", code: "incorrect_client_credentials", description: "The client_id and/or client_secret passed are incorrect." } as const, /incorrect_client_credentials/],
+    [
+      "github",
+      {
+        kind: "oauth_error",
+        code: "incorrect_client_credentials",
+        description: "The client_id and/or client_secret passed are incorrect.",
+      } as const,
+      /incorrect_client_credentials/,
+    ],
     ["slack", { kind: "invalid_code" } as const, /invalid_code/],
     ["notion", { kind: "invalid_code" } as const, /invalid_grant/],
     ["linear", { kind: "invalid_code" } as const, /invalid_grant/],
@@ -258,8 +276,15 @@ describe("secrets stay secret", () => {
     const { browser } = await signedUpUser();
     for (const provider of PROVIDERS) await connect(browser, emulator(), provider, `${provider}-logs`);
     const secrets = [
-      ...PROVIDERS.flatMap((p) => emulator().tokens(p).flatMap((t) => [t.accessToken, t.refreshToken ?? ""])),
-      ...emulator().requests.flatMap((r) => [new URL(r.url).searchParams.get("code") ?? "", new URL(r.url).searchParams.get("code_verifier") ?? ""]),
+      ...PROVIDERS.flatMap((p) =>
+        emulator()
+          .tokens(p)
+          .flatMap((t) => [t.accessToken, t.refreshToken ?? ""]),
+      ),
+      ...emulator().requests.flatMap((r) => [
+        new URL(r.url).searchParams.get("code") ?? "",
+        new URL(r.url).searchParams.get("code_verifier") ?? "",
+      ]),
       "emu-github-secret",
       "emu-slack-secret",
       "emu-trello-secret",
@@ -285,4 +310,3 @@ describe("secrets stay secret", () => {
     expect(html).not.toMatch(/v1\.test\d\./);
   });
 });
-

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { submitConsent, type Provider } from "../emulator";
 import { connect, connectionRow, returnToApp, storedTokens, useEmulator } from "./connections-support";
-import { Browser, countRows, database, inputTag, pageHtml, signedUpUser } from "./helpers";
+import { type Browser, countRows, database, inputTag, pageHtml, signedUpUser } from "./helpers";
 
 const emulator = useEmulator();
 
@@ -40,9 +40,19 @@ describe("settings", () => {
     trello: { boardId: "5f1e0c3a9b8d7e6f5a4b3c2d", listId: "5f1e0c3a9b8d7e6f5a4b3c2e" },
   };
   const invalid: Record<Provider, [Record<string, string>, string[]]> = {
-    github: [{ "config.repository": "not a repo", "config.assignee": "-bad-", "config.labels": Array.from({ length: 11 }, (_, i) => `l${i}`).join(",") }, ["Use owner/name", "Use a GitHub username", "at most 10 values"]],
+    github: [
+      {
+        "config.repository": "not a repo",
+        "config.assignee": "-bad-",
+        "config.labels": Array.from({ length: 11 }, (_, i) => `l${i}`).join(","),
+      },
+      ["Use owner/name", "Use a GitHub username", "at most 10 values"],
+    ],
     slack: [{ "config.channel": "alerts channel", "config.username": "u".repeat(81) }, ["Use a channel ID", "at most 80 characters"]],
-    notion: [{ "config.databaseId": "xyz", "config.propertyMappings[0].key": "", "config.propertyMappings[0].value": "orphan value" }, ["Use the database ID", "Every row needs a property name"]],
+    notion: [
+      { "config.databaseId": "xyz", "config.propertyMappings[0].key": "", "config.propertyMappings[0].value": "orphan value" },
+      ["Use the database ID", "Every row needs a property name"],
+    ],
     linear: [{ "config.teamId": "ENG", "config.stateId": "todo" }, ["Use the team&#x27;s ID", "Use the workflow state&#x27;s ID"]],
     trello: [{ "config.boardId": "board", "config.listId": "12345" }, ["Use the board&#x27;s ID", "Use the list&#x27;s ID"]],
   };
@@ -111,22 +121,25 @@ describe("test connection", () => {
     expect(emulator().requestsTo("slack", "identity").length).toBeGreaterThanOrEqual(2);
   });
 
-  it.each(["github", "slack", "notion", "linear", "trello"] as const)("%s: a token revoked at the provider marks the connection revoked", async (provider) => {
-    const { browser, path, id } = await connected(provider);
-    const row = await connectionRow(id);
-    const accountId = emulator().tokens(provider).at(-1)!.accountId;
-    emulator().revokeTokensOf(provider, accountId);
-    const refreshes = emulator().requestsTo(provider, "refresh").length;
-    const flash = await flashAfter(browser, await browser.post(path, { intent: "test" }));
-    // Where a refresh token is held, SpokeDo tries it once before giving up on the connection.
-    if (provider === "trello") expect(flash).toContain("Trello no longer accepts the token");
-    else expect(flash).toMatch(/refused to refresh the token \(.+\)\. Re-authorize to restore access\./);
-    expect(emulator().requestsTo(provider, "refresh").length - refreshes).toBe(provider === "trello" ? 0 : 1);
-    const after = await connectionRow(id);
-    expect(after.status).toBe("revoked");
-    expect(after.status_reason).toContain("Re-authorize");
-    expect(after.status_changed_at).toBeGreaterThanOrEqual(row.status_changed_at);
-  });
+  it.each(["github", "slack", "notion", "linear", "trello"] as const)(
+    "%s: a token revoked at the provider marks the connection revoked",
+    async (provider) => {
+      const { browser, path, id } = await connected(provider);
+      const row = await connectionRow(id);
+      const accountId = emulator().tokens(provider).at(-1)!.accountId;
+      emulator().revokeTokensOf(provider, accountId);
+      const refreshes = emulator().requestsTo(provider, "refresh").length;
+      const flash = await flashAfter(browser, await browser.post(path, { intent: "test" }));
+      // Where a refresh token is held, SpokeDo tries it once before giving up on the connection.
+      if (provider === "trello") expect(flash).toContain("Trello no longer accepts the token");
+      else expect(flash).toMatch(/refused to refresh the token \(.+\)\. Re-authorize to restore access\./);
+      expect(emulator().requestsTo(provider, "refresh").length - refreshes).toBe(provider === "trello" ? 0 : 1);
+      const after = await connectionRow(id);
+      expect(after.status).toBe("revoked");
+      expect(after.status_reason).toContain("Re-authorize");
+      expect(after.status_changed_at).toBeGreaterThanOrEqual(row.status_changed_at);
+    },
+  );
 
   it("refreshes once when the provider says the token expired early, and the connection stays active", async () => {
     const slack = await connected("slack");
@@ -218,7 +231,11 @@ describe("re-authorize", () => {
   it("replaces the tokens in place: same id, name and config; active again; failure fields cleared", async () => {
     const { browser, path, id } = await connected("github");
     await browser.post(path, { intent: "save", name: "github-main", "config.repository": "octocat/hello-world" });
-    await database().updateTable("connections").set({ status: "revoked", status_reason: "gone", last_error: "Bad credentials", last_error_insight_id: "insight-1" }).where("id", "=", id).execute();
+    await database()
+      .updateTable("connections")
+      .set({ status: "revoked", status_reason: "gone", last_error: "Bad credentials", last_error_insight_id: "insight-1" })
+      .where("id", "=", id)
+      .execute();
     const before = await connectionRow(id);
     const oldTokens = await storedTokens(before);
 
@@ -226,7 +243,15 @@ describe("re-authorize", () => {
     expect(response.headers.get("Location")).toBe(path);
     expect(response.headers.get("Referrer-Policy")).toBe("no-referrer");
     const after = await connectionRow(id);
-    expect(after).toMatchObject({ id, name: "github-main", config_json: before.config_json, status: "active", status_reason: null, last_error: null, last_error_insight_id: null });
+    expect(after).toMatchObject({
+      id,
+      name: "github-main",
+      config_json: before.config_json,
+      status: "active",
+      status_reason: null,
+      last_error: null,
+      last_error_insight_id: null,
+    });
     expect(after.token_version).toBe(before.token_version + 1);
     const newTokens = await storedTokens(after);
     expect(newTokens.accessToken).not.toBe(oldTokens.accessToken);
@@ -297,7 +322,16 @@ describe("delete", () => {
     const now = Date.now();
     await database()
       .insertInto("intents")
-      .values({ id: crypto.randomUUID(), workspace_id: workspaceId, connection_id: connectionId, name, enabled: 1, overrides_json: "{}", created_at: now, updated_at: now })
+      .values({
+        id: crypto.randomUUID(),
+        workspace_id: workspaceId,
+        connection_id: connectionId,
+        name,
+        enabled: 1,
+        overrides_json: "{}",
+        created_at: now,
+        updated_at: now,
+      })
       .execute();
   }
 

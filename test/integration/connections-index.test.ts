@@ -9,7 +9,10 @@ const emulator = useEmulator();
 const DAY = 24 * 3600 * 1000;
 
 /** Seeds connections straight into D1 (their tokens are never read by the index). */
-async function seed(workspaceId: string, rows: { name: string; provider?: ProviderId; status?: ConnectionStatus; lastUsedAt?: number | null; createdAt?: number }[]) {
+async function seed(
+  workspaceId: string,
+  rows: { name: string; provider?: ProviderId; status?: ConnectionStatus; lastUsedAt?: number | null; createdAt?: number }[],
+) {
   const db = database();
   const now = Date.now();
   const inserts = rows.map((row) =>
@@ -56,7 +59,19 @@ describe("connections index", () => {
     await seed(workspaceId, [{ name: "slack-eng", provider: "slack", status: "revoked", lastUsedAt: Date.now() - 3 * DAY }]);
     const now = Date.now();
     const { database } = await import("./helpers");
-    await database().insertInto("intents").values({ id: crypto.randomUUID(), workspace_id: workspaceId, connection_id: id!, name: "triage", enabled: 1, overrides_json: "{}", created_at: now, updated_at: now }).execute();
+    await database()
+      .insertInto("intents")
+      .values({
+        id: crypto.randomUUID(),
+        workspace_id: workspaceId,
+        connection_id: id!,
+        name: "triage",
+        enabled: 1,
+        overrides_json: "{}",
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
     const html = await pageHtml(await browser.get("/integration-connections"));
     expect(names(html)).toEqual(["github-personal", "slack-eng"]);
     expect(html).toContain("octocat");
@@ -102,7 +117,13 @@ describe("connections index", () => {
 
   it("pages through 1,200 connections in three round trips: the session, then the switcher with the page and its count", async () => {
     const { browser, workspaceId } = await signedUpUser();
-    await seed(workspaceId, Array.from({ length: 1200 }, (_, i) => ({ name: `conn-${String(i).padStart(4, "0")}`, provider: (["github", "slack", "notion", "linear", "trello"] as const)[i % 5] })));
+    await seed(
+      workspaceId,
+      Array.from({ length: 1200 }, (_, i) => ({
+        name: `conn-${String(i).padStart(4, "0")}`,
+        provider: (["github", "slack", "notion", "linear", "trello"] as const)[i % 5],
+      })),
+    );
     const first = await browser.get("/integration-connections");
     const firstHtml = await pageHtml(first);
     expect(firstHtml).toContain("1200 connections");

@@ -4,7 +4,7 @@ import { openTokens } from "~/lib/connections/vault.server";
 import { loadKeyRing } from "~/lib/platform/encryption.server";
 import type { ConnectionRow } from "~/lib/platform/schema";
 import { createEmulator, installEmulatorFetch, submitConsent, type Emulator, type Provider } from "../emulator";
-import { Browser, database } from "./helpers";
+import { type Browser, database } from "./helpers";
 
 /** A fresh in-process provider emulator for every test, serving the app's outbound fetches. */
 export function useEmulator(): () => Emulator {

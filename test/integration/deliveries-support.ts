@@ -5,7 +5,7 @@ import { processDueDeliveries } from "~/lib/delivery/outbox.server";
 import { getSettings } from "~/lib/platform/settings.server";
 import type { Emulator, Provider } from "../emulator";
 import { connect } from "./connections-support";
-import { Browser, database, signedUpUser } from "./helpers";
+import { type Browser, database, signedUpUser } from "./helpers";
 
 export async function deliveryDeps(): Promise<VaultDeps> {
   const settings = getSettings(env);
@@ -47,12 +47,22 @@ export const DEFAULTS: Record<Provider, Record<string, string>> = {
 export async function deliveringSetup(emulator: Emulator, provider: Provider, overrides: Record<string, string> = {}) {
   const user = await signedUpUser();
   const { id: connectionId } = await connect(user.browser, emulator, provider, `${provider}-main`);
-  const saved = await user.browser.post(`/integration-connections/${connectionId}`, { intent: "save", name: `${provider}-main`, ...DEFAULTS[provider] });
+  const saved = await user.browser.post(`/integration-connections/${connectionId}`, {
+    intent: "save",
+    name: `${provider}-main`,
+    ...DEFAULTS[provider],
+  });
   expect(saved.status).toBe(303);
   const created = await user.browser.post("/intents/new", { name: `${provider}-intent`, connectionId: connectionId!, enabled: "on" });
   const intentId = created.headers.get("Location")!.split("/").pop()!;
   if (Object.keys(overrides).length) {
-    await user.browser.post(`/intents/${intentId}`, { intent: "save", name: `${provider}-intent`, connectionId: connectionId!, enabled: "on", ...overrides });
+    await user.browser.post(`/intents/${intentId}`, {
+      intent: "save",
+      name: `${provider}-intent`,
+      connectionId: connectionId!,
+      enabled: "on",
+      ...overrides,
+    });
   }
   return { ...user, connectionId: connectionId!, intentId };
 }
@@ -68,5 +78,11 @@ export async function deliveriesOf(insightId: string) {
 }
 
 export async function attemptsOf(insightId: string) {
-  return database().selectFrom("delivery_attempts").selectAll().where("insight_id", "=", insightId).orderBy("at").orderBy("attempt").execute();
+  return database()
+    .selectFrom("delivery_attempts")
+    .selectAll()
+    .where("insight_id", "=", insightId)
+    .orderBy("at")
+    .orderBy("attempt")
+    .execute();
 }

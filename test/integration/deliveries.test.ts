@@ -11,15 +11,27 @@ const emulator = useEmulator();
 
 describe("every provider delivers an insight with the intent's effective config", () => {
   const expected = {
-    github: (payload: Record<string, unknown>) => expect(payload).toMatchObject({ title: "Disk almost full", body: "db-1 is at 93% disk usage.", labels: ["insight"], assignees: ["octocat"] }),
-    slack: (payload: Record<string, unknown>) => expect(payload).toMatchObject({ channel: "C0ALERTS01", username: "SpokeDo", text: "*Disk almost full*\ndb-1 is at 93% disk usage." }),
+    github: (payload: Record<string, unknown>) =>
+      expect(payload).toMatchObject({
+        title: "Disk almost full",
+        body: "db-1 is at 93% disk usage.",
+        labels: ["insight"],
+        assignees: ["octocat"],
+      }),
+    slack: (payload: Record<string, unknown>) =>
+      expect(payload).toMatchObject({ channel: "C0ALERTS01", username: "SpokeDo", text: "*Disk almost full*\ndb-1 is at 93% disk usage." }),
     notion: (payload: Record<string, unknown>) =>
       expect(payload).toMatchObject({
         parent: { database_id: "d8000000-0000-4000-8000-000000000001" },
-        properties: { Name: { title: [{ text: { content: "Disk almost full" } }] }, Status: { select: { name: "Inbox" } }, Tags: { multi_select: [{ name: "insight" }, { name: "automated" }] } },
+        properties: {
+          Name: { title: [{ text: { content: "Disk almost full" } }] },
+          Status: { select: { name: "Inbox" } },
+          Tags: { multi_select: [{ name: "insight" }, { name: "automated" }] },
+        },
       }),
     linear: (payload: Record<string, unknown>) => expect(JSON.stringify(payload)).toContain("7e000000-0000-4000-8000-000000000001"),
-    trello: (payload: Record<string, unknown>) => expect(payload).toMatchObject({ idList: "5e1c00000000000000000001", name: "Disk almost full", desc: "db-1 is at 93% disk usage." }),
+    trello: (payload: Record<string, unknown>) =>
+      expect(payload).toMatchObject({ idList: "5e1c00000000000000000001", name: "Disk almost full", desc: "db-1 is at 93% disk usage." }),
   } as const;
 
   it.each(PROVIDERS)("%s", async (provider) => {
@@ -49,7 +61,11 @@ describe("every provider delivers an insight with the intent's effective config"
 describe("status changes", () => {
   it("fails without calling the provider when the connection is not active, saying why and how to fix it", async () => {
     const { browser, connectionId } = await deliveringSetup(emulator(), "github");
-    await database().updateTable("connections").set({ status: "revoked", status_reason: "GitHub no longer accepts the token" }).where("id", "=", connectionId).execute();
+    await database()
+      .updateTable("connections")
+      .set({ status: "revoked", status_reason: "GitHub no longer accepts the token" })
+      .where("id", "=", connectionId)
+      .execute();
     const before = emulator().requestsTo("github", "deliver").length;
     const insightId = await sendInsight(browser);
     await settle();
@@ -149,7 +165,11 @@ describe("retries", () => {
     const insightId = created.ok ? created.insightId : "";
     const [delivery] = await deliveriesOf(insightId);
     // Simulate a holder that claimed the delivery and died before writing anything.
-    await database().updateTable("deliveries").set({ lease_owner: "dead-worker", lease_expires_at: Date.now() + 60_000 }).where("id", "=", delivery!.id).execute();
+    await database()
+      .updateTable("deliveries")
+      .set({ lease_owner: "dead-worker", lease_expires_at: Date.now() + 60_000 })
+      .where("id", "=", delivery!.id)
+      .execute();
     expect(await processDelivery(deps, delivery!.id)).toBeNull();
     expect(await processDelivery(deps, delivery!.id, Date.now() + 61_000)).toMatchObject({ kind: "succeeded" });
     expect(emulator().created).toHaveLength(1);
@@ -186,7 +206,13 @@ describe("idempotency", () => {
     const row = await connectionRow(connectionId);
     const { storedTokens } = await import("./connections-support");
     const tokens = await storedTokens(row);
-    const input = { title: "Once", body: "only once", config: { teamId: "7e000000-0000-4000-8000-000000000001" }, idempotencyKey: crypto.randomUUID(), accountUrl: null };
+    const input = {
+      title: "Once",
+      body: "only once",
+      config: { teamId: "7e000000-0000-4000-8000-000000000001" },
+      idempotencyKey: crypto.randomUUID(),
+      accountUrl: null,
+    };
     const linear = getProvider("linear");
     const first = await linear.deliver(providerContext(deps.settings, "linear")!, tokens, input);
     // The same attempt again, as after a timeout whose request had in fact succeeded.

@@ -4,6 +4,7 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      MIGRATION_DB: D1Database;
       APP_URL: string;
       TOKEN_ENCRYPTION_KEYS: string;
       TOKEN_ENCRYPTION_PRIMARY_KEY_ID: string;

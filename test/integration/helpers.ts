@@ -81,11 +81,7 @@ export async function signedUpUser(options: { email?: string; workspaceName?: st
   if (response.status !== 302) throw new Error(`sign-up failed with ${response.status}`);
   const db = database();
   const user = await db.selectFrom("users").selectAll().where("email", "=", email).executeTakeFirstOrThrow();
-  const membership = await db
-    .selectFrom("memberships")
-    .selectAll()
-    .where("user_id", "=", user.id)
-    .executeTakeFirstOrThrow();
+  const membership = await db.selectFrom("memberships").selectAll().where("user_id", "=", user.id).executeTakeFirstOrThrow();
   return { browser, email, user, workspaceId: membership.workspace_id };
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Provider } from "../emulator";
 import { connect, useEmulator } from "./connections-support";
-import { Browser, countRows, database, pageHtml, signedUpUser } from "./helpers";
+import { type Browser, countRows, database, pageHtml, signedUpUser } from "./helpers";
 
 const emulator = useEmulator();
 
@@ -16,7 +16,10 @@ async function intentRow(id: string) {
 }
 
 /** Per provider: connection defaults, one override, and what the intent then delivers with. */
-const MATRIX: Record<Provider, { defaults: Record<string, string>; override: [string, string]; effective: Record<string, unknown> }> = {
+const MATRIX: Record<
+  Provider,
+  { defaults: Record<string, string>; override: [string, string]; effective: Record<string, "intent" | "connection"> }
+> = {
   github: {
     defaults: { "config.repository": "octocat/hello-world", "config.labels": "insight", "config.assignee": "octocat" },
     override: ["repository", "octocat/spokedo-inbox"],
@@ -28,7 +31,11 @@ const MATRIX: Record<Provider, { defaults: Record<string, string>; override: [st
     effective: { channel: "intent", username: "connection" },
   },
   notion: {
-    defaults: { "config.databaseId": "d8000000000040008000000000000001", "config.propertyMappings[0].key": "Status", "config.propertyMappings[0].value": "Inbox" },
+    defaults: {
+      "config.databaseId": "d8000000000040008000000000000001",
+      "config.propertyMappings[0].key": "Status",
+      "config.propertyMappings[0].value": "Inbox",
+    },
     override: ["databaseId", "d8000000000040008000000000000003"],
     effective: { databaseId: "intent", propertyMappings: "connection" },
   },
@@ -49,14 +56,22 @@ describe("intents inherit the connection's defaults and override field by field"
     const { browser } = await signedUpUser();
     const { id: connectionId } = await connect(browser, emulator(), provider, `${provider}-main`);
     const { defaults, override, effective } = MATRIX[provider];
-    expect((await browser.post(`/integration-connections/${connectionId}`, { intent: "save", name: `${provider}-main`, ...defaults })).status).toBe(303);
+    expect(
+      (await browser.post(`/integration-connections/${connectionId}`, { intent: "save", name: `${provider}-main`, ...defaults })).status,
+    ).toBe(303);
 
     const intentId = await createIntent(browser, `${provider}-intent`, connectionId!);
     let html = await pageHtml(await browser.get(`/intents/${intentId}`));
     expect(html).not.toContain("overridden by this intent");
 
     const [field, value] = override;
-    const saved = await browser.post(`/intents/${intentId}`, { intent: "save", name: `${provider}-intent`, connectionId: connectionId!, enabled: "on", [`overrides.${field}`]: value });
+    const saved = await browser.post(`/intents/${intentId}`, {
+      intent: "save",
+      name: `${provider}-intent`,
+      connectionId: connectionId!,
+      enabled: "on",
+      [`overrides.${field}`]: value,
+    });
     expect(saved.status).toBe(303);
     expect(JSON.parse((await intentRow(intentId)).overrides_json)).toEqual({ [field]: value });
 
@@ -67,7 +82,13 @@ describe("intents inherit the connection's defaults and override field by field"
     }
 
     // Clearing the override goes back to inheriting.
-    await browser.post(`/intents/${intentId}`, { intent: "save", name: `${provider}-intent`, connectionId: connectionId!, enabled: "on", [`overrides.${field}`]: "" });
+    await browser.post(`/intents/${intentId}`, {
+      intent: "save",
+      name: `${provider}-intent`,
+      connectionId: connectionId!,
+      enabled: "on",
+      [`overrides.${field}`]: "",
+    });
     expect((await intentRow(intentId)).overrides_json).toBe("{}");
     html = await pageHtml(await browser.get(`/intents/${intentId}`));
     expect(html).not.toContain("overridden by this intent");
@@ -96,7 +117,12 @@ describe("intent forms", () => {
     const { browser } = await signedUpUser();
     const { id: connectionId } = await connect(browser, emulator(), "github", "github-main");
     const intentId = await createIntent(browser, "triage", connectionId!);
-    const response = await browser.post(`/intents/${intentId}`, { intent: "save", name: "triage", connectionId: connectionId!, "overrides.repository": "not a repo" });
+    const response = await browser.post(`/intents/${intentId}`, {
+      intent: "save",
+      name: "triage",
+      connectionId: connectionId!,
+      "overrides.repository": "not a repo",
+    });
     expect(response.status).toBe(400);
     expect(await response.text()).toContain("Use owner/name, like octocat/hello-world.");
     expect((await intentRow(intentId)).overrides_json).toBe("{}");
@@ -107,7 +133,13 @@ describe("intent forms", () => {
     const a = (await connect(browser, emulator(), "slack", "slack-a")).id!;
     const b = (await connect(browser, emulator(), "slack", "slack-b")).id!;
     const intentId = await createIntent(browser, "alerts", a);
-    await browser.post(`/intents/${intentId}`, { intent: "save", name: "alerts", connectionId: b, enabled: "on", "overrides.channel": "#alerts" });
+    await browser.post(`/intents/${intentId}`, {
+      intent: "save",
+      name: "alerts",
+      connectionId: b,
+      enabled: "on",
+      "overrides.channel": "#alerts",
+    });
     expect(await intentRow(intentId)).toMatchObject({ connection_id: b, overrides_json: JSON.stringify({ channel: "#alerts" }) });
   });
 
@@ -116,13 +148,31 @@ describe("intent forms", () => {
     const github = (await connect(browser, emulator(), "github", "github-main")).id!;
     const slack = (await connect(browser, emulator(), "slack", "slack-main")).id!;
     const intentId = await createIntent(browser, "notify", github);
-    await browser.post(`/intents/${intentId}`, { intent: "save", name: "notify", connectionId: github, enabled: "on", "overrides.repository": "octocat/hello-world" });
-    const response = await browser.post(`/intents/${intentId}`, { intent: "save", name: "notify", connectionId: slack, enabled: "on", "overrides.repository": "octocat/hello-world", "overrides.channel": "#alerts" });
+    await browser.post(`/intents/${intentId}`, {
+      intent: "save",
+      name: "notify",
+      connectionId: github,
+      enabled: "on",
+      "overrides.repository": "octocat/hello-world",
+    });
+    const response = await browser.post(`/intents/${intentId}`, {
+      intent: "save",
+      name: "notify",
+      connectionId: slack,
+      enabled: "on",
+      "overrides.repository": "octocat/hello-world",
+      "overrides.channel": "#alerts",
+    });
     const page = await pageHtml(await browser.get(response.headers.get("Location")!));
     expect(page).toContain("now delivers through slack-main. Dropped overrides Slack has no field for: repository.");
     expect(await intentRow(intentId)).toMatchObject({ connection_id: slack, overrides_json: JSON.stringify({ channel: "#alerts" }) });
 
-    const invalid = await browser.post(`/intents/${intentId}`, { intent: "save", name: "notify", connectionId: slack, "overrides.channel": "not a channel" });
+    const invalid = await browser.post(`/intents/${intentId}`, {
+      intent: "save",
+      name: "notify",
+      connectionId: slack,
+      "overrides.channel": "not a channel",
+    });
     expect(invalid.status).toBe(400);
   });
 
@@ -165,12 +215,16 @@ describe("repoint all intents from a connection, then delete it", () => {
     expect(detail).not.toContain(">slack-main</option>");
 
     const wrong = await browser.post(`/integration-connections/${old}`, { intent: "repoint-intents", targetConnectionId: slack });
-    expect(await pageHtml(await browser.get(wrong.headers.get("Location")!))).toContain("Intents can only move to another GitHub connection.");
+    expect(await pageHtml(await browser.get(wrong.headers.get("Location")!))).toContain(
+      "Intents can only move to another GitHub connection.",
+    );
     expect((await browser.post(`/integration-connections/${old}/delete`, {})).status).toBe(303);
     expect(await countRows("connections" as never)).toBe(3);
 
     const moved = await browser.post(`/integration-connections/${old}`, { intent: "repoint-intents", targetConnectionId: fresh });
-    expect(await pageHtml(await browser.get(moved.headers.get("Location")!))).toContain("Moved 2 intents; this connection can now be deleted.");
+    expect(await pageHtml(await browser.get(moved.headers.get("Location")!))).toContain(
+      "Moved 2 intents; this connection can now be deleted.",
+    );
     const rows = await database().selectFrom("intents").select("connection_id").execute();
     expect(rows.every((row) => row.connection_id === fresh)).toBe(true);
 

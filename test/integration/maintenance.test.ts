@@ -12,7 +12,7 @@ const emulator = useEmulator();
 
 async function runCron() {
   const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
+  worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
   await waitOnExecutionContext(ctx);
 }
 
@@ -46,10 +46,20 @@ describe("cron maintenance", () => {
     const { browser, user } = await signedUpUser();
     await browser.post("/integration-connections/new", { provider: "github", name: "github-x" });
     const db = database();
-    await db.insertInto("login_attempts").values({ scope: "ip", key: "1.2.3.4", attempted_at: Date.now() - 3600_000 }).execute();
-    await db.updateTable("oauth_flows").set({ expires_at: Date.now() - 3600_000 }).execute();
+    await db
+      .insertInto("login_attempts")
+      .values({ scope: "ip", key: "1.2.3.4", attempted_at: Date.now() - 3600_000 })
+      .execute();
+    await db
+      .updateTable("oauth_flows")
+      .set({ expires_at: Date.now() - 3600_000 })
+      .execute();
     await signedUpUser();
-    await db.updateTable("sessions").set({ expires_at: Date.now() - 1 }).where("user_id", "=", user.id).execute();
+    await db
+      .updateTable("sessions")
+      .set({ expires_at: Date.now() - 1 })
+      .where("user_id", "=", user.id)
+      .execute();
 
     await runCron();
     expect(await db.selectFrom("sessions").select("user_id").where("user_id", "=", user.id).execute()).toHaveLength(0);
@@ -61,7 +71,8 @@ describe("cron maintenance", () => {
   it("moves every token to the new primary key: rows written under key 1 decrypt before and after", async () => {
     const { browser } = await signedUpUser();
     const ids: string[] = [];
-    for (const provider of ["github", "slack", "trello"] as const) ids.push((await connect(browser, emulator(), provider, `${provider}-old`)).id!);
+    for (const provider of ["github", "slack", "trello"] as const)
+      ids.push((await connect(browser, emulator(), provider, `${provider}-old`)).id!);
     const before = await Promise.all(ids.map(writeUnderOldKey));
     for (const id of ids) expect((await connectionRow(id)).access_token_ct).toMatch(/^v1\.test1\./);
 
@@ -71,7 +82,8 @@ describe("cron maintenance", () => {
     await runCron();
     for (const [index, id] of ids.entries()) {
       const row = await connectionRow(id);
-      for (const column of [row.access_token_ct, row.refresh_token_ct, row.token_secret_ct]) if (column) expect(column).toMatch(/^v1\.test2\./);
+      for (const column of [row.access_token_ct, row.refresh_token_ct, row.token_secret_ct])
+        if (column) expect(column).toMatch(/^v1\.test2\./);
       expect(await storedTokens(row)).toEqual(before[index]);
     }
   });
@@ -79,7 +91,8 @@ describe("cron maintenance", () => {
   it("is bounded per run, resumable and idempotent", async () => {
     const { browser } = await signedUpUser();
     const ids: string[] = [];
-    for (const provider of ["github", "notion", "linear"] as const) ids.push((await connect(browser, emulator(), provider, `${provider}-old`)).id!);
+    for (const provider of ["github", "notion", "linear"] as const)
+      ids.push((await connect(browser, emulator(), provider, `${provider}-old`)).id!);
     for (const id of ids) await writeUnderOldKey(id);
     const ring = await loadKeyRing(env.TOKEN_ENCRYPTION_KEYS, env.TOKEN_ENCRYPTION_PRIMARY_KEY_ID);
     const db = database();
@@ -91,7 +104,11 @@ describe("cron maintenance", () => {
   it("skips rows it cannot decrypt, leaving them for the user to re-authorize", async () => {
     const { browser } = await signedUpUser();
     const id = (await connect(browser, emulator(), "github", "github-old")).id!;
-    await database().updateTable("connections").set({ access_token_ct: "v1.test1.AAAAAAAAAAAAAAAA.AAAA", token_key_id: "test1" }).where("id", "=", id).execute();
+    await database()
+      .updateTable("connections")
+      .set({ access_token_ct: "v1.test1.AAAAAAAAAAAAAAAA.AAAA", token_key_id: "test1" })
+      .where("id", "=", id)
+      .execute();
     const ring = await loadKeyRing(env.TOKEN_ENCRYPTION_KEYS, env.TOKEN_ENCRYPTION_PRIMARY_KEY_ID);
     const db = database();
     expect(await reencryptConnections(db, ring, 10)).toEqual({ moved: 0, unreadable: 1, remaining: false });

@@ -18,7 +18,11 @@ async function usable(deps: VaultDeps, row: ConnectionRow) {
 
 async function expireAccessToken(connectionId: string, provider: "github" | "slack" | "linear" | "notion") {
   emulator().expireAccessTokens(provider);
-  await database().updateTable("connections").set({ access_token_expires_at: Date.now() - 1000 }).where("id", "=", connectionId).execute();
+  await database()
+    .updateTable("connections")
+    .set({ access_token_expires_at: Date.now() - 1000 })
+    .where("id", "=", connectionId)
+    .execute();
 }
 
 describe("token refresh", () => {
@@ -27,7 +31,9 @@ describe("token refresh", () => {
     await expireAccessToken(connectionId, "github");
     const deps = await deliveryDeps();
     const insights = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => createInsight(deps.db, workspaceId, { title: `insight ${i}`, body: "b", source: "api", targets: { all: true } })),
+      Array.from({ length: 50 }, (_, i) =>
+        createInsight(deps.db, workspaceId, { title: `insight ${i}`, body: "b", source: "api", targets: { all: true } }),
+      ),
     );
     const deliveries = (await Promise.all(insights.map((insight) => deliveriesOf(insight.ok ? insight.insightId : "")))).flat();
     expect(deliveries).toHaveLength(50);
@@ -102,8 +108,16 @@ describe("cron token upkeep", () => {
     const idle = (await connect(browser, emulator(), "linear", "linear-idle")).id!;
     const fresh = (await connect(browser, emulator(), "github", "github-fresh")).id!;
     const now = Date.now();
-    await database().updateTable("connections").set({ access_token_expires_at: now + 10 * 60_000 }).where("id", "=", soon).execute();
-    await database().updateTable("connections").set({ refresh_token_expires_at: now + 2 * 24 * 3600_000 }).where("id", "=", idle).execute();
+    await database()
+      .updateTable("connections")
+      .set({ access_token_expires_at: now + 10 * 60_000 })
+      .where("id", "=", soon)
+      .execute();
+    await database()
+      .updateTable("connections")
+      .set({ refresh_token_expires_at: now + 2 * 24 * 3600_000 })
+      .where("id", "=", idle)
+      .execute();
     const before = await Promise.all([soon, idle, fresh].map(connectionRow));
 
     const deps = await deliveryDeps();
@@ -117,7 +131,10 @@ describe("cron token upkeep", () => {
     expect(emulator().requestsTo("linear", "refresh")).toHaveLength(1);
 
     // Bounded: a limit of one handles one connection per run.
-    await database().updateTable("connections").set({ access_token_expires_at: Date.now() + 60_000 }).execute();
+    await database()
+      .updateTable("connections")
+      .set({ access_token_expires_at: Date.now() + 60_000 })
+      .execute();
     expect((await refreshExpiringConnections(deps, { limit: 1 })).checked).toBe(1);
   });
 });
@@ -131,7 +148,13 @@ describe("refresh responses", () => {
       kind: "http",
       status: 200,
       contentType: "application/json",
-      body: JSON.stringify({ ok: true, access_token: "xoxe.xoxb-1-refreshed-without-rotation", token_type: "bot", expires_in: 43200, scope: "chat:write" }),
+      body: JSON.stringify({
+        ok: true,
+        access_token: "xoxe.xoxb-1-refreshed-without-rotation",
+        token_type: "bot",
+        expires_in: 43200,
+        scope: "chat:write",
+      }),
     });
     const deps = await deliveryDeps();
     const { tokens } = await usable(deps, await connectionRow(connectionId));
@@ -165,7 +188,11 @@ describe("a refresh holder that stalls past its lease", () => {
     await expect.poll(() => emulator().requestsTo("slack", "refresh").length, { interval: 5, timeout: 2000 }).toBe(1);
 
     // A's lease runs out; B takes over, refreshes with the same refresh token and rotates it.
-    await database().updateTable("connections").set({ refresh_lease_expires_at: Date.now() - 1 }).where("id", "=", connectionId).execute();
+    await database()
+      .updateTable("connections")
+      .set({ refresh_lease_expires_at: Date.now() - 1 })
+      .where("id", "=", connectionId)
+      .execute();
     const holderB = await usable(deps, stale);
     expect(holderB.connection.token_version).toBe(stale.token_version + 1);
 

@@ -46,8 +46,7 @@ describe("security headers", () => {
   it("sends a CSP with a fresh nonce per response that matches the page's scripts", async () => {
     const first = await appFetch(`${ORIGIN}/login`);
     const second = await appFetch(`${ORIGIN}/login`);
-    const nonceOf = (response: Response) =>
-      /'nonce-([A-Za-z0-9_-]+)'/.exec(response.headers.get("Content-Security-Policy") ?? "")?.[1];
+    const nonceOf = (response: Response) => /'nonce-([A-Za-z0-9_-]+)'/.exec(response.headers.get("Content-Security-Policy") ?? "")?.[1];
     const [nonceA, nonceB] = [nonceOf(first), nonceOf(second)];
     expect(nonceA).toBeTruthy();
     expect(nonceA).not.toBe(nonceB);

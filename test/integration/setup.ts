@@ -26,7 +26,5 @@ afterEach(async () => {
   const described = consoleErrors.map((args) =>
     args.map((arg) => (arg instanceof Error ? (arg.stack ?? String(arg)) : String(arg))).join(" "),
   );
-  expect(consoleErrors.length, `unexpected console.error:\n${described.join("\n")}`).toBe(
-    allowedConsoleErrors,
-  );
+  expect(consoleErrors.length, `unexpected console.error:\n${described.join("\n")}`).toBe(allowedConsoleErrors);
 });

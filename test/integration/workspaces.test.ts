@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Browser, countRows, database, signedUpUser } from "./helpers";
+import { type Browser, countRows, database, signedUpUser } from "./helpers";
 
 async function addMember(owner: Browser, email: string, role = "member") {
   return owner.post("/settings/workspace", { intent: "add-member", email, role });
@@ -23,17 +23,28 @@ describe("workspace switcher", () => {
   it("answers 404 for a workspace the user does not belong to and keeps the session as it was", async () => {
     const alice = await signedUpUser({ workspaceName: "Alpha" });
     const mallory = await signedUpUser({ workspaceName: "Mallory Inc" });
-    const before = await database().selectFrom("sessions").select("workspace_id").where("user_id", "=", mallory.user.id).executeTakeFirstOrThrow();
+    const before = await database()
+      .selectFrom("sessions")
+      .select("workspace_id")
+      .where("user_id", "=", mallory.user.id)
+      .executeTakeFirstOrThrow();
     const response = await mallory.browser.post("/workspaces/switch", { workspaceId: alice.workspaceId });
     expect(response.status).toBe(404);
-    const after = await database().selectFrom("sessions").select("workspace_id").where("user_id", "=", mallory.user.id).executeTakeFirstOrThrow();
+    const after = await database()
+      .selectFrom("sessions")
+      .select("workspace_id")
+      .where("user_id", "=", mallory.user.id)
+      .executeTakeFirstOrThrow();
     expect(after).toEqual(before);
     expect(await (await mallory.browser.get("/settings/workspace")).text()).not.toContain("Alpha");
   });
 
   it("never redirects off-site after switching", async () => {
     const alice = await signedUpUser();
-    const response = await alice.browser.post("/workspaces/switch", { workspaceId: alice.workspaceId, redirectTo: "https://evil.example/" });
+    const response = await alice.browser.post("/workspaces/switch", {
+      workspaceId: alice.workspaceId,
+      redirectTo: "https://evil.example/",
+    });
     expect(response.headers.get("Location")).toBe("/integration-connections");
   });
 });

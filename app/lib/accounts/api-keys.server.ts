@@ -8,7 +8,15 @@ export async function createApiKey(db: Db, workspaceId: string, userId: string, 
   const key = `${KEY_PREFIX}${randomToken(32)}`;
   await db
     .insertInto("api_keys")
-    .values({ id: crypto.randomUUID(), workspace_id: workspaceId, name, key_hash: await sha256Hex(key), prefix: key.slice(0, 10), created_by: userId, created_at: Date.now() })
+    .values({
+      id: crypto.randomUUID(),
+      workspace_id: workspaceId,
+      name,
+      key_hash: await sha256Hex(key),
+      prefix: key.slice(0, 10),
+      created_by: userId,
+      created_at: Date.now(),
+    })
     .execute();
   return key;
 }

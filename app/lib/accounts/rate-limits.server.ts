@@ -6,21 +6,14 @@ export const MAX_FAILED_LOGINS_PER_IP = 30;
 
 export type RateLimitVerdict = { limited: false } | { limited: true; retryAfterSeconds: number };
 
-export async function checkLoginRateLimit(
-  db: Db,
-  keys: { email: string; ip: string },
-  now = Date.now(),
-): Promise<RateLimitVerdict> {
+export async function checkLoginRateLimit(db: Db, keys: { email: string; ip: string }, now = Date.now()): Promise<RateLimitVerdict> {
   const since = now - LOGIN_WINDOW_MS;
   const rows = await db
     .selectFrom("login_attempts")
     .select(["scope", (eb) => eb.fn.countAll<number>().as("failures"), (eb) => eb.fn.min("attempted_at").as("oldest")])
     .where("attempted_at", ">", since)
     .where((eb) =>
-      eb.or([
-        eb.and([eb("scope", "=", "email"), eb("key", "=", keys.email)]),
-        eb.and([eb("scope", "=", "ip"), eb("key", "=", keys.ip)]),
-      ]),
+      eb.or([eb.and([eb("scope", "=", "email"), eb("key", "=", keys.email)]), eb.and([eb("scope", "=", "ip"), eb("key", "=", keys.ip)])]),
     )
     .groupBy("scope")
     .execute();
@@ -48,5 +41,8 @@ export function clearFailedLogins(db: Db, email: string) {
 }
 
 export function pruneLoginAttempts(db: Db, now = Date.now()) {
-  return db.deleteFrom("login_attempts").where("attempted_at", "<=", now - LOGIN_WINDOW_MS).execute();
+  return db
+    .deleteFrom("login_attempts")
+    .where("attempted_at", "<=", now - LOGIN_WINDOW_MS)
+    .execute();
 }

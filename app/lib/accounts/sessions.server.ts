@@ -50,10 +50,7 @@ export async function prepareSession(
   return { insert, cookie: sessionCookie(context, token, SESSION_TTL_MS) };
 }
 
-export function getCurrentSession(
-  context: RequestContext,
-  request: Request,
-): Promise<CurrentSession | null> {
+export function getCurrentSession(context: RequestContext, request: Request): Promise<CurrentSession | null> {
   const cached = context.memo.get("session") as Promise<CurrentSession | null> | undefined;
   if (cached) return cached;
   const lookup = lookupSession(context, request);
@@ -69,19 +66,9 @@ async function lookupSession(context: RequestContext, request: Request) {
   const row = await context.db
     .selectFrom("sessions as s")
     .innerJoin("users as u", "u.id", "s.user_id")
-    .leftJoin("memberships as m", (join) =>
-      join.onRef("m.workspace_id", "=", "s.workspace_id").onRef("m.user_id", "=", "s.user_id"),
-    )
+    .leftJoin("memberships as m", (join) => join.onRef("m.workspace_id", "=", "s.workspace_id").onRef("m.user_id", "=", "s.user_id"))
     .leftJoin("workspaces as w", "w.id", "m.workspace_id")
-    .select([
-      "s.id",
-      "s.expires_at",
-      "u.id as user_id",
-      "u.email",
-      "w.id as workspace_id",
-      "w.name as workspace_name",
-      "m.role",
-    ])
+    .select(["s.id", "s.expires_at", "u.id as user_id", "u.email", "w.id as workspace_id", "w.name as workspace_name", "m.role"])
     .where("s.id", "=", id)
     .where("s.expires_at", ">", now)
     .executeTakeFirst();
@@ -99,19 +86,13 @@ async function lookupSession(context: RequestContext, request: Request) {
     expiresAt,
     user: { id: row.user_id, email: row.email },
     workspace:
-      row.workspace_id && row.workspace_name && row.role
-        ? { id: row.workspace_id, name: row.workspace_name, role: row.role }
-        : null,
+      row.workspace_id && row.workspace_name && row.role ? { id: row.workspace_id, name: row.workspace_name, role: row.role } : null,
   };
   return session;
 }
 
 export async function setSessionWorkspace(context: RequestContext, sessionId: string, workspaceId: string) {
-  await context.db
-    .updateTable("sessions")
-    .set({ workspace_id: workspaceId })
-    .where("id", "=", sessionId)
-    .execute();
+  await context.db.updateTable("sessions").set({ workspace_id: workspaceId }).where("id", "=", sessionId).execute();
   context.memo.delete("session");
 }
 

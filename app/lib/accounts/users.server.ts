@@ -42,20 +42,13 @@ export type SignInResult =
   | { ok: false; reason: "invalid_credentials" }
   | { ok: false; reason: "rate_limited"; retryAfterSeconds: number };
 
-export async function signIn(
-  context: RequestContext,
-  input: { email: string; password: string },
-): Promise<SignInResult> {
+export async function signIn(context: RequestContext, input: { email: string; password: string }): Promise<SignInResult> {
   const email = normalizeEmail(input.email);
   const keys = { email, ip: context.clientIp };
   const verdict = await checkLoginRateLimit(context.db, keys);
   if (verdict.limited) return { ok: false, reason: "rate_limited", retryAfterSeconds: verdict.retryAfterSeconds };
 
-  const user = await context.db
-    .selectFrom("users")
-    .select(["id", "password_hash"])
-    .where("email", "=", email)
-    .executeTakeFirst();
+  const user = await context.db.selectFrom("users").select(["id", "password_hash"]).where("email", "=", email).executeTakeFirst();
   const valid = await verifyPassword(input.password, user?.password_hash ?? (await getDecoyPasswordHash()));
   if (!user || !valid) {
     await recordFailedLogin(context.db, keys);

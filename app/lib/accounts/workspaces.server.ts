@@ -80,12 +80,7 @@ export function listMembers(db: Db, workspaceId: string): Promise<Member[]> {
 
 export type AddMemberResult = { ok: true } | { ok: false; reason: "no_such_user" | "already_member" };
 
-export async function addMemberByEmail(
-  db: Db,
-  workspaceId: string,
-  email: string,
-  role: Role,
-): Promise<AddMemberResult> {
+export async function addMemberByEmail(db: Db, workspaceId: string, email: string, role: Role): Promise<AddMemberResult> {
   const user = await db.selectFrom("users").select("id").where("email", "=", normalizeEmail(email)).executeTakeFirst();
   if (!user) return { ok: false, reason: "no_such_user" };
   const result = await db

@@ -11,16 +11,18 @@ export interface DailyDeliveries {
 }
 
 /** Finished deliveries per UTC day for the last `days` days, oldest first (one query). */
-export async function deliveryHistory(db: Db, workspaceId: string, connectionId: string, days = 30, now = Date.now()): Promise<DailyDeliveries[]> {
+export async function deliveryHistory(
+  db: Db,
+  workspaceId: string,
+  connectionId: string,
+  days = 30,
+  now = Date.now(),
+): Promise<DailyDeliveries[]> {
   const today = Math.floor(now / DAY_MS);
   const first = today - days + 1;
   const rows = await db
     .selectFrom("deliveries")
-    .select((eb) => [
-      eb.fn<number>("floor", [eb("completed_at", "/", DAY_MS)]).as("day"),
-      "status",
-      eb.fn.countAll<number>().as("count"),
-    ])
+    .select((eb) => [eb.fn<number>("floor", [eb("completed_at", "/", DAY_MS)]).as("day"), "status", eb.fn.countAll<number>().as("count")])
     .where("workspace_id", "=", workspaceId)
     .where("connection_id", "=", connectionId)
     .where("status", "in", ["succeeded", "failed"])

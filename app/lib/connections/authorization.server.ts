@@ -15,12 +15,20 @@ const PENDING_REAUTHORIZATION_TTL_MS = 15 * 60 * 1000;
 
 export type StartConnectResult = StartFlowResult | { ok: false; reason: "name_taken" };
 
-export async function startConnecting(deps: FlowDeps, actor: FlowActor, input: { provider: ProviderId; name: string }): Promise<StartConnectResult> {
+export async function startConnecting(
+  deps: FlowDeps,
+  actor: FlowActor,
+  input: { provider: ProviderId; name: string },
+): Promise<StartConnectResult> {
   if (await isConnectionNameTaken(deps.db, actor.workspaceId, input.name)) return { ok: false, reason: "name_taken" };
   return startAuthorization(deps, actor, input.provider, { purpose: "new", connectionName: input.name });
 }
 
-export function startReauthorizing(deps: FlowDeps, actor: FlowActor, connection: { id: string; provider: ProviderId }): Promise<StartFlowResult> {
+export function startReauthorizing(
+  deps: FlowDeps,
+  actor: FlowActor,
+  connection: { id: string; provider: ProviderId },
+): Promise<StartFlowResult> {
   return startAuthorization(deps, actor, connection.provider, { purpose: "reauthorize", connectionId: connection.id });
 }
 
@@ -32,7 +40,12 @@ export type CallbackOutcome =
   | { kind: "needs_confirmation"; flow: OAuthFlowRow; connectionId: string };
 
 /** The provider sent the user back: a new connection, fresh tokens in place, or a question. */
-export async function finishAuthorization(deps: FlowDeps, actor: FlowActor, provider: ProviderId, params: URLSearchParams): Promise<CallbackOutcome> {
+export async function finishAuthorization(
+  deps: FlowDeps,
+  actor: FlowActor,
+  provider: ProviderId,
+  params: URLSearchParams,
+): Promise<CallbackOutcome> {
   const result = await completeAuthorization(deps, actor, provider, params);
   if (result.kind !== "authorized") return result;
   const { flow, tokens, identity } = result;
@@ -49,7 +62,11 @@ export async function finishAuthorization(deps: FlowDeps, actor: FlowActor, prov
       identity,
     });
     if (!created.ok) {
-      return { kind: "failed", flow, message: `The name ${flow.connection_name} was taken while you were at ${module.name}. Choose another name.` };
+      return {
+        kind: "failed",
+        flow,
+        message: `The name ${flow.connection_name} was taken while you were at ${module.name}. Choose another name.`,
+      };
     }
     return { kind: "created", flow, connectionId: created.id };
   }
@@ -81,7 +98,11 @@ async function holdForConfirmation(
       connection_id: connection.id,
       workspace_id: connection.workspace_id,
       session_id: actor.sessionId,
-      tokens_ct: await encryptToken(deps.ring, JSON.stringify(tokens), { workspaceId: connection.workspace_id, recordId: id, field: "tokens" }),
+      tokens_ct: await encryptToken(deps.ring, JSON.stringify(tokens), {
+        workspaceId: connection.workspace_id,
+        recordId: id,
+        field: "tokens",
+      }),
       identity_json: JSON.stringify(identity),
       created_at: now,
       expires_at: now + PENDING_REAUTHORIZATION_TTL_MS,
@@ -130,7 +151,11 @@ export async function confirmReauthorization(deps: FlowDeps, actor: FlowActor, c
 }
 
 export async function discardPendingReauthorization(db: Db, actor: FlowActor, connectionId: string) {
-  await db.deleteFrom("pending_reauthorizations").where("connection_id", "=", connectionId).where("workspace_id", "=", actor.workspaceId).execute();
+  await db
+    .deleteFrom("pending_reauthorizations")
+    .where("connection_id", "=", connectionId)
+    .where("workspace_id", "=", actor.workspaceId)
+    .execute();
 }
 
 export async function prunePendingReauthorizations(db: Db, now = Date.now()) {

@@ -4,9 +4,7 @@ import { openTokens, type VaultDeps } from "./vault.server";
 import type { ConnectionRow } from "../platform/schema";
 
 export type DeleteAndRevokeResult =
-  | { ok: true; revocation: RevocationOutcome }
-  | { ok: false; reason: "not_found" }
-  | { ok: false; reason: "in_use"; intentCount: number };
+  { ok: true; revocation: RevocationOutcome } | { ok: false; reason: "not_found" } | { ok: false; reason: "in_use"; intentCount: number };
 
 /** Deletes a connection (unless intents depend on it), then revokes its token at the provider. */
 export async function deleteConnectionAndRevoke(deps: VaultDeps, connection: ConnectionRow): Promise<DeleteAndRevokeResult> {

@@ -31,7 +31,9 @@ export async function testConnection(deps: VaultDeps, connection: ConnectionRow)
       message = `${provider.name} confirmed the connection works (${identity.label}).`;
     }
   } else if (result.problem === "provider") {
-    change = isAuthFailure(result.error) ? statusAfterAuthFailure(result.error, result.connection, provider.name) : statusAfterProviderFailure(result.error, provider.name);
+    change = isAuthFailure(result.error)
+      ? statusAfterAuthFailure(result.error, result.connection, provider.name)
+      : statusAfterProviderFailure(result.error, provider.name);
     message = change.reason!;
   } else if (result.problem === "unavailable") {
     change = statusAfterProviderFailure(result.error, provider.name);

@@ -3,7 +3,14 @@ import type { Settings } from "../platform/settings.server";
 import type { FlowActor } from "../oauth/flows.server";
 import { deliveryHistory, latestDeliveries } from "./activity.server";
 import { getPendingReauthorization } from "./authorization.server";
-import { getConnection, listConnectionChoices, listConnections, listDependentIntents, PAGE_SIZE, type ConnectionFilters } from "./repository.server";
+import {
+  getConnection,
+  listConnectionChoices,
+  listConnections,
+  listDependentIntents,
+  PAGE_SIZE,
+  type ConnectionFilters,
+} from "./repository.server";
 import { connectionDetailView, connectionSummaryView } from "./views.server";
 
 /**

@@ -45,14 +45,21 @@ export async function listConnections(db: Db, workspaceId: string, filters: Conn
   let page = filtered.select(["c.id", "c.name", "c.provider", "c.status", "c.account_label", "c.last_used_at"]);
   if (filters.sort === "last_used") page = page.orderBy("c.last_used_at", "desc");
   if (filters.sort === "status") page = page.orderBy("c.status_rank");
-  page = page.orderBy("c.name").limit(PAGE_SIZE).offset((filters.page - 1) * PAGE_SIZE);
+  page = page
+    .orderBy("c.name")
+    .limit(PAGE_SIZE)
+    .offset((filters.page - 1) * PAGE_SIZE);
   const [rows, count] = await Promise.all([
     db
       .with("page", () => page)
       .selectFrom("page")
       .selectAll("page")
       .select((eb) =>
-        eb.selectFrom("intents as i").whereRef("i.connection_id", "=", "page.id").select((i) => i.fn.countAll<number>().as("n")).as("intent_count"),
+        eb
+          .selectFrom("intents as i")
+          .whereRef("i.connection_id", "=", "page.id")
+          .select((i) => i.fn.countAll<number>().as("n"))
+          .as("intent_count"),
       )
       .execute(),
     filtered.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
@@ -90,12 +97,20 @@ export async function listConnectionChoices(
   if (options.provider) query = query.where("provider", "=", options.provider);
   if (options.excludeId) query = query.where("id", "!=", options.excludeId);
   if (options.search) query = query.where(sql<boolean>`name like ${`%${escapeLike(options.search)}%`} escape '\\'`);
-  const rows = await query.orderBy("name").limit(limit + 1).execute();
+  const rows = await query
+    .orderBy("name")
+    .limit(limit + 1)
+    .execute();
   return { choices: rows.slice(0, limit), more: rows.length > limit };
 }
 
 export function findConnectionByName(db: Db, workspaceId: string, name: string) {
-  return db.selectFrom("connections").select(["id", "name", "provider", "status"]).where("workspace_id", "=", workspaceId).where("name", "=", name).executeTakeFirst();
+  return db
+    .selectFrom("connections")
+    .select(["id", "name", "provider", "status"])
+    .where("workspace_id", "=", workspaceId)
+    .where("name", "=", name)
+    .executeTakeFirst();
 }
 
 export async function isConnectionNameTaken(db: Db, workspaceId: string, name: string) {
@@ -201,7 +216,8 @@ export async function updateConnectionSettings(
   }
 }
 
-export type DeleteConnectionResult = { ok: true } | { ok: false; reason: "not_found" } | { ok: false; reason: "in_use"; intentCount: number };
+export type DeleteConnectionResult =
+  { ok: true } | { ok: false; reason: "not_found" } | { ok: false; reason: "in_use"; intentCount: number };
 
 /** Deletes a connection unless intents depend on it; the check and the delete are one statement. */
 export async function deleteConnection(db: Db, workspaceId: string, id: string): Promise<DeleteConnectionResult> {

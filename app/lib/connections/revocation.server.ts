@@ -10,11 +10,16 @@ export interface RevocationOutcome {
 }
 
 /** Revokes the token at the provider, best effort: the outcome is reported, never blocking. */
-export async function revokeAtProvider(settings: Settings, connection: Pick<ConnectionRow, "provider">, tokens: StoredTokens | null): Promise<RevocationOutcome> {
+export async function revokeAtProvider(
+  settings: Settings,
+  connection: Pick<ConnectionRow, "provider">,
+  tokens: StoredTokens | null,
+): Promise<RevocationOutcome> {
   const provider = getProvider(connection.provider);
   if (!tokens) return { revoked: false, message: `The stored token was unreadable, so it could not be revoked at ${provider.name}.` };
   const context = providerContext(settings, connection.provider);
-  if (!provider.revoke) return { revoked: false, message: `${provider.name} offers no token revocation; remove the app from your ${provider.name} settings.` };
+  if (!provider.revoke)
+    return { revoked: false, message: `${provider.name} offers no token revocation; remove the app from your ${provider.name} settings.` };
   if (!context) return { revoked: false, message: `${provider.name} is not configured, so the token could not be revoked there.` };
   try {
     await provider.revoke(context, tokens);

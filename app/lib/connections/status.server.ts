@@ -68,7 +68,12 @@ export function unreadableTokens(): StatusChange {
  * The one UPDATE recording a status change. "Since when" moves only when the status really
  * changes; back to active clears the last error.
  */
-export function statusChangeQuery(db: Db, connection: Pick<ConnectionRow, "id" | "workspace_id">, change: StatusChange, now = Date.now()): Compilable {
+export function statusChangeQuery(
+  db: Db,
+  connection: Pick<ConnectionRow, "id" | "workspace_id">,
+  change: StatusChange,
+  now = Date.now(),
+): Compilable {
   return db
     .updateTable("connections")
     .set((eb) => ({

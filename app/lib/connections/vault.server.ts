@@ -32,7 +32,13 @@ const POLL_MS = 50;
 
 export type TokenColumns = Pick<
   ConnectionRow,
-  "access_token_ct" | "refresh_token_ct" | "token_secret_ct" | "token_key_id" | "access_token_expires_at" | "refresh_token_expires_at" | "scopes"
+  | "access_token_ct"
+  | "refresh_token_ct"
+  | "token_secret_ct"
+  | "token_key_id"
+  | "access_token_expires_at"
+  | "refresh_token_expires_at"
+  | "scopes"
 >;
 
 export type TokenAccess =
@@ -45,8 +51,13 @@ export type TokenAccess =
   | { ok: false; problem: "unavailable"; error: ProviderError };
 
 /** Encrypts a token set for one connection row; each field is bound to its row and column. */
-export async function sealTokens(ring: KeyRing, connection: Pick<ConnectionRow, "id" | "workspace_id">, tokens: TokenSet): Promise<TokenColumns> {
-  const seal = (value: string, field: string) => encryptToken(ring, value, { workspaceId: connection.workspace_id, recordId: connection.id, field });
+export async function sealTokens(
+  ring: KeyRing,
+  connection: Pick<ConnectionRow, "id" | "workspace_id">,
+  tokens: TokenSet,
+): Promise<TokenColumns> {
+  const seal = (value: string, field: string) =>
+    encryptToken(ring, value, { workspaceId: connection.workspace_id, recordId: connection.id, field });
   return {
     access_token_ct: await seal(tokens.accessToken, "access_token"),
     refresh_token_ct: tokens.refreshToken ? await seal(tokens.refreshToken, "refresh_token") : null,
@@ -111,7 +122,11 @@ async function opened(deps: VaultDeps, row: ConnectionRow): Promise<TokenAccess>
  * (a conditional UPDATE on the row), the others wait for the new token version. Every caller
  * re-reads the row after trying, so a refresh someone else finished is simply used.
  */
-async function refreshUnderLease(deps: VaultDeps, row: ConnectionRow, stillNeeded: (current: ConnectionRow) => boolean): Promise<TokenAccess> {
+async function refreshUnderLease(
+  deps: VaultDeps,
+  row: ConnectionRow,
+  stillNeeded: (current: ConnectionRow) => boolean,
+): Promise<TokenAccess> {
   const { db } = deps;
   const owner = crypto.randomUUID();
   const deadline = Date.now() + REFRESH_LEASE_MS + PROVIDER_TIMEOUT_MS;
@@ -136,12 +151,21 @@ async function refreshUnderLease(deps: VaultDeps, row: ConnectionRow, stillNeede
     if (current.status === "revoked" || current.status === "expired") {
       if (holding) await releaseLease(db, current.id, owner);
       const reason = current.status_reason ?? "The provider refused to refresh the token.";
-      return { ok: false, problem: "refused", change: { status: current.status, reason }, error: new ProviderError("unauthorized", reason) };
+      return {
+        ok: false,
+        problem: "refused",
+        change: { status: current.status, reason },
+        error: new ProviderError("unauthorized", reason),
+      };
     }
     if (holding) return refreshHolding(deps, current, owner);
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
-  return { ok: false, problem: "unavailable", error: new ProviderError("timeout", "Another request is still refreshing this connection's token.") };
+  return {
+    ok: false,
+    problem: "unavailable",
+    error: new ProviderError("timeout", "Another request is still refreshing this connection's token."),
+  };
 }
 
 async function releaseLease(db: Db, id: string, owner: string) {
@@ -164,7 +188,11 @@ async function refreshHolding(deps: VaultDeps, row: ConnectionRow, owner: string
   }
   if (!context || provider.oauth.protocol !== "oauth2") {
     await releaseLease(db, row.id, owner);
-    return { ok: false, problem: "unavailable", error: new ProviderError("client_error", `${provider.name} is not configured on this server.`) };
+    return {
+      ok: false,
+      problem: "unavailable",
+      error: new ProviderError("client_error", `${provider.name} is not configured on this server.`),
+    };
   }
   let next: TokenSet;
   try {
@@ -200,7 +228,12 @@ async function refreshHolding(deps: VaultDeps, row: ConnectionRow, owner: string
     .where("refresh_lease_owner", "=", owner)
     .returningAll()
     .executeTakeFirst();
-  if (written) return { ok: true, tokens: { accessToken: next.accessToken, refreshToken: next.refreshToken, tokenSecret: next.tokenSecret }, connection: written };
+  if (written)
+    return {
+      ok: true,
+      tokens: { accessToken: next.accessToken, refreshToken: next.refreshToken, tokenSecret: next.tokenSecret },
+      connection: written,
+    };
   const latest = await getConnection(db, row.workspace_id, row.id);
   if (!latest) return { ok: false, problem: "unavailable", error: new ProviderError("client_error", "The connection was deleted.") };
   return opened(deps, latest);
@@ -208,7 +241,9 @@ async function refreshHolding(deps: VaultDeps, row: ConnectionRow, owner: string
 
 export type TokenCall<T> =
   | { ok: true; value: T; connection: ConnectionRow }
-  | Exclude<TokenAccess, { ok: true }>
+  | Exclude<TokenAccess, { ok: true } | { problem: "refused" }>
+  /** The refresh was refused; `rejection` is the provider's refusal of the access token that led to it. */
+  | (Extract<TokenAccess, { problem: "refused" }> & { rejection?: ProviderError })
   /** The provider answered the call with an error (after one refresh-and-retry on an auth failure). */
   | { ok: false; problem: "provider"; error: ProviderError; connection: ConnectionRow };
 
@@ -217,7 +252,11 @@ export type TokenCall<T> =
  * still be good (401, token_expired) and we hold a refresh token, refreshes once and retries
  * once: only a refused refresh condemns the connection.
  */
-export async function withTokens<T>(deps: VaultDeps, row: ConnectionRow, call: (tokens: StoredTokens, connection: ConnectionRow) => Promise<T>): Promise<TokenCall<T>> {
+export async function withTokens<T>(
+  deps: VaultDeps,
+  row: ConnectionRow,
+  call: (tokens: StoredTokens, connection: ConnectionRow) => Promise<T>,
+): Promise<TokenCall<T>> {
   const access = await usableTokens(deps, row);
   if (!access.ok) return access;
   const attempt = async (tokens: StoredTokens, connection: ConnectionRow): Promise<TokenCall<T> | ProviderError> => {
@@ -233,7 +272,7 @@ export async function withTokens<T>(deps: VaultDeps, row: ConnectionRow, call: (
   if (!isAuthFailure(first)) return { ok: false, problem: "provider", error: first, connection: access.connection };
   const refreshed = await refreshAfterRejection(deps, access.connection);
   if (!refreshed) return { ok: false, problem: "provider", error: first, connection: access.connection };
-  if (!refreshed.ok) return refreshed;
+  if (!refreshed.ok) return refreshed.problem === "refused" ? { ...refreshed, rejection: first } : refreshed;
   const second = await attempt(refreshed.tokens, refreshed.connection);
   return second instanceof ProviderError ? { ok: false, problem: "provider", error: second, connection: refreshed.connection } : second;
 }
@@ -255,7 +294,10 @@ export async function refreshExpiringConnections(deps: VaultDeps, options: { lim
     .where("status", "=", "active")
     .where("refresh_token_ct", "is not", null)
     .where((eb) =>
-      eb.or([eb("access_token_expires_at", "<=", now + CRON_REFRESH_AHEAD_MS), eb("refresh_token_expires_at", "<=", now + KEEP_ALIVE_AHEAD_MS)]),
+      eb.or([
+        eb("access_token_expires_at", "<=", now + CRON_REFRESH_AHEAD_MS),
+        eb("refresh_token_expires_at", "<=", now + KEEP_ALIVE_AHEAD_MS),
+      ]),
     )
     .orderBy("access_token_expires_at")
     .limit(options.limit ?? 25)
@@ -280,7 +322,11 @@ export async function refreshExpiringConnections(deps: VaultDeps, options: { lim
  * the user to re-authorize, so they never hold up the readable ones behind them. A row whose
  * tokens changed meanwhile (token_version) is left for the next run rather than overwritten.
  */
-export async function reencryptConnections(db: Db, ring: KeyRing, limit = 100): Promise<{ moved: number; unreadable: number; remaining: boolean }> {
+export async function reencryptConnections(
+  db: Db,
+  ring: KeyRing,
+  limit = 100,
+): Promise<{ moved: number; unreadable: number; remaining: boolean }> {
   const rows = await db
     .selectFrom("connections")
     .selectAll()
@@ -323,5 +369,10 @@ export async function reencryptConnections(db: Db, ring: KeyRing, limit = 100): 
 
 /** Unreadable tokens: recorded once, so rotation skips them and the page can say so. */
 async function markUnreadable(db: Db, row: ConnectionRow) {
-  await db.updateTable("connections").set({ tokens_unreadable_at: Date.now() }).where("id", "=", row.id).where("token_version", "=", row.token_version).execute();
+  await db
+    .updateTable("connections")
+    .set({ tokens_unreadable_at: Date.now() })
+    .where("id", "=", row.id)
+    .where("token_version", "=", row.token_version)
+    .execute();
 }

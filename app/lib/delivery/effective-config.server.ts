@@ -2,10 +2,20 @@ import * as v from "valibot";
 import { fieldErrors } from "../platform/forms";
 import type { ProviderModule } from "../providers/types";
 
-export type EffectiveField = { name: string; value: unknown; source: "intent" | "connection" | "unset"; connectionValue: unknown; override: unknown };
+export type EffectiveField = {
+  name: string;
+  value: unknown;
+  source: "intent" | "connection" | "unset";
+  connectionValue: unknown;
+  override: unknown;
+};
 
 /** What an intent delivers with: each overridable field from the intent, else the connection. */
-export function effectiveConfig(provider: ProviderModule, connectionConfig: Record<string, unknown>, overrides: Record<string, unknown>): EffectiveField[] {
+export function effectiveConfig(
+  provider: ProviderModule,
+  connectionConfig: Record<string, unknown>,
+  overrides: Record<string, unknown>,
+): EffectiveField[] {
   return provider.overridableFields.map((name) => {
     const override = overrides[name];
     const connectionValue = connectionConfig[name];

@@ -6,7 +6,10 @@ import { resolvedConfig } from "./effective-config.server";
 
 export type InsightTargets = { all: true } | { names: string[] };
 
-export type CreateInsightResult = { ok: true; insightId: string; deliveryIds: string[] } | { ok: false; reason: "unknown_intents"; unknown: string[] } | { ok: false; reason: "disabled_intents"; disabled: string[] };
+export type CreateInsightResult =
+  | { ok: true; insightId: string; deliveryIds: string[] }
+  | { ok: false; reason: "unknown_intents"; unknown: string[] }
+  | { ok: false; reason: "disabled_intents"; disabled: string[] };
 
 /**
  * Creates an insight and one pending delivery per target intent, in one batch. Each delivery
@@ -21,7 +24,16 @@ export async function createInsight(
   let query = db
     .selectFrom("intents as i")
     .innerJoin("connections as c", "c.id", "i.connection_id")
-    .select(["i.id", "i.name", "i.enabled", "i.overrides_json", "c.id as connection_id", "c.name as connection_name", "c.provider", "c.config_json"])
+    .select([
+      "i.id",
+      "i.name",
+      "i.enabled",
+      "i.overrides_json",
+      "c.id as connection_id",
+      "c.name as connection_name",
+      "c.provider",
+      "c.config_json",
+    ])
     .where("i.workspace_id", "=", workspaceId);
   if ("names" in input.targets) {
     const keys = input.targets.names;
@@ -40,12 +52,20 @@ export async function createInsight(
   const insightId = crypto.randomUUID();
   const now = Date.now();
   const deliveryIds: string[] = [];
-  const writes: Compilable[] = [db.insertInto("insights").values({ id: insightId, workspace_id: workspaceId, title: input.title, body: input.body, source: input.source, created_at: now })];
+  const writes: Compilable[] = [
+    db
+      .insertInto("insights")
+      .values({ id: insightId, workspace_id: workspaceId, title: input.title, body: input.body, source: input.source, created_at: now }),
+  ];
   for (const intent of intents) {
     const id = crypto.randomUUID();
     deliveryIds.push(id);
     const provider = getProvider(intent.provider);
-    const config = resolvedConfig(provider, JSON.parse(intent.config_json) as Record<string, unknown>, JSON.parse(intent.overrides_json) as Record<string, unknown>);
+    const config = resolvedConfig(
+      provider,
+      JSON.parse(intent.config_json) as Record<string, unknown>,
+      JSON.parse(intent.overrides_json) as Record<string, unknown>,
+    );
     writes.push(
       db.insertInto("deliveries").values({
         id,
@@ -94,12 +114,20 @@ export async function listInsights(db: Db, workspaceId: string, before?: { creat
     ])
     .where("n.workspace_id", "=", workspaceId);
   if (before) {
-    query = query.where((eb) => eb.or([eb("n.created_at", "<", before.createdAt), eb.and([eb("n.created_at", "=", before.createdAt), eb("n.id", "<", before.id)])]));
+    query = query.where((eb) =>
+      eb.or([eb("n.created_at", "<", before.createdAt), eb.and([eb("n.created_at", "=", before.createdAt), eb("n.id", "<", before.id)])]),
+    );
   }
-  const rows = await query.orderBy("n.created_at", "desc").orderBy("n.id", "desc").limit(INSIGHTS_PAGE_SIZE + 1).execute();
+  const rows = await query
+    .orderBy("n.created_at", "desc")
+    .orderBy("n.id", "desc")
+    .limit(INSIGHTS_PAGE_SIZE + 1)
+    .execute();
   const last = rows[INSIGHTS_PAGE_SIZE - 1];
   return {
-    insights: rows.slice(0, INSIGHTS_PAGE_SIZE).map((row) => ({ ...row, deliveries: Number(row.deliveries), succeeded: Number(row.succeeded), failed: Number(row.failed) })),
+    insights: rows
+      .slice(0, INSIGHTS_PAGE_SIZE)
+      .map((row) => ({ ...row, deliveries: Number(row.deliveries), succeeded: Number(row.succeeded), failed: Number(row.failed) })),
     next: rows.length > INSIGHTS_PAGE_SIZE && last ? { createdAt: last.created_at, id: last.id } : null,
   };
 }
@@ -107,4 +135,3 @@ export async function listInsights(db: Db, workspaceId: string, before?: { creat
 export function getInsight(db: Db, workspaceId: string, id: string) {
   return db.selectFrom("insights").selectAll().where("workspace_id", "=", workspaceId).where("id", "=", id).executeTakeFirst();
 }
-

@@ -10,7 +10,10 @@ import { getIntent } from "./intents.server";
 export async function loadIntentPage(db: Db, workspaceId: string, id: string) {
   const intent = id.length <= 64 ? await getIntent(db, workspaceId, id) : undefined;
   if (!intent) return null;
-  const [connection, choices] = await Promise.all([getConnection(db, workspaceId, intent.connection_id), listConnectionChoices(db, workspaceId)]);
+  const [connection, choices] = await Promise.all([
+    getConnection(db, workspaceId, intent.connection_id),
+    listConnectionChoices(db, workspaceId),
+  ]);
   if (!connection) return null;
   const provider = getProvider(connection.provider);
   const overrides = JSON.parse(intent.overrides_json) as Record<string, unknown>;

@@ -25,13 +25,26 @@ export async function listIntents(db: Db, workspaceId: string, page = 1): Promis
     db
       .selectFrom("intents as i")
       .innerJoin("connections as c", "c.id", "i.connection_id")
-      .select(["i.id", "i.name", "i.enabled", "i.overrides_json", "c.id as connection_id", "c.name as connection_name", "c.provider", "c.status"])
+      .select([
+        "i.id",
+        "i.name",
+        "i.enabled",
+        "i.overrides_json",
+        "c.id as connection_id",
+        "c.name as connection_name",
+        "c.provider",
+        "c.status",
+      ])
       .where("i.workspace_id", "=", workspaceId)
       .orderBy("i.name")
       .limit(INTENTS_PAGE_SIZE)
       .offset((page - 1) * INTENTS_PAGE_SIZE)
       .execute(),
-    db.selectFrom("intents").select((eb) => eb.fn.countAll<number>().as("n")).where("workspace_id", "=", workspaceId).executeTakeFirstOrThrow(),
+    db
+      .selectFrom("intents")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("workspace_id", "=", workspaceId)
+      .executeTakeFirstOrThrow(),
   ]);
   const intents = rows.map((row) => ({
     id: row.id,
@@ -113,10 +126,18 @@ export async function updateIntent(
   try {
     const result = await db
       .updateTable("intents")
-      .set({ name: input.name, connection_id: input.connectionId, enabled: input.enabled ? 1 : 0, overrides_json: JSON.stringify(input.overrides), updated_at: Date.now() })
+      .set({
+        name: input.name,
+        connection_id: input.connectionId,
+        enabled: input.enabled ? 1 : 0,
+        overrides_json: JSON.stringify(input.overrides),
+        updated_at: Date.now(),
+      })
       .where("workspace_id", "=", workspaceId)
       .where("id", "=", id)
-      .where((eb) => eb.exists(eb.selectFrom("connections").select("id").where("workspace_id", "=", workspaceId).where("id", "=", input.connectionId)))
+      .where((eb) =>
+        eb.exists(eb.selectFrom("connections").select("id").where("workspace_id", "=", workspaceId).where("id", "=", input.connectionId)),
+      )
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) return { ok: false, reason: "not_found" };
   } catch (error) {
@@ -156,7 +177,6 @@ export async function repointIntents(db: Db, workspaceId: string, from: Connecti
   return { ok: true, moved: Number(result.numUpdatedRows) };
 }
 
-
 export type SaveIntentSettingsResult =
   | { ok: true; message: string }
   | { ok: false; reason: "invalid"; fieldErrors: Record<string, string[]> }
@@ -179,7 +199,12 @@ export async function saveIntentSettings(
   const { kept, dropped } = overridesForProvider(provider, input.overrides);
   const parsed = parseOverrides(provider, kept);
   if (!parsed.ok) return { ok: false, reason: "invalid", fieldErrors: parsed.fieldErrors };
-  const saved = await updateIntent(db, workspaceId, intent.id, { name: input.name, connectionId: target.id, enabled: input.enabled, overrides: parsed.overrides });
+  const saved = await updateIntent(db, workspaceId, intent.id, {
+    name: input.name,
+    connectionId: target.id,
+    enabled: input.enabled,
+    overrides: parsed.overrides,
+  });
   if (!saved.ok && saved.reason === "name_taken") {
     return { ok: false, reason: "invalid", fieldErrors: { name: [`This workspace already has an intent named ${input.name}.`] } };
   }

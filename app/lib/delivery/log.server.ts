@@ -16,15 +16,38 @@ export async function loadInsightPage(db: Db, workspaceId: string, id: string, p
       .limit(LOG_PAGE_SIZE)
       .offset((page - 1) * LOG_PAGE_SIZE)
       .execute(),
-    ofInsight.select((eb) => [eb.fn.countAll<number>().as("n"), eb.fn.sum<number>(eb.case().when("status", "=", "pending").then(1).else(0).end()).as("pending")]).executeTakeFirstOrThrow(),
+    ofInsight
+      .select((eb) => [
+        eb.fn.countAll<number>().as("n"),
+        eb.fn.sum<number>(eb.case().when("status", "=", "pending").then(1).else(0).end()).as("pending"),
+      ])
+      .executeTakeFirstOrThrow(),
   ]);
   const attempts = deliveries.length
     ? await db
         .selectFrom("delivery_attempts as a")
         .innerJoin("deliveries as d", "d.id", "a.delivery_id")
-        .select(["a.id", "a.delivery_id", "a.attempt", "a.at", "a.outcome", "a.http_status", "a.error_class", "a.message", "a.item_url", "d.intent_name", "d.connection_name", "d.connection_id", "d.provider"])
+        .select([
+          "a.id",
+          "a.delivery_id",
+          "a.attempt",
+          "a.at",
+          "a.outcome",
+          "a.http_status",
+          "a.error_class",
+          "a.message",
+          "a.item_url",
+          "d.intent_name",
+          "d.connection_name",
+          "d.connection_id",
+          "d.provider",
+        ])
         .where("d.workspace_id", "=", workspaceId)
-        .where("a.delivery_id", "in", deliveries.map((delivery) => delivery.id))
+        .where(
+          "a.delivery_id",
+          "in",
+          deliveries.map((delivery) => delivery.id),
+        )
         .orderBy("a.at")
         .orderBy("a.attempt")
         .execute()

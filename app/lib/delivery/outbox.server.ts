@@ -80,7 +80,11 @@ export async function processDelivery(deps: VaultDeps, deliveryId: string, now =
 async function attemptDelivery(deps: VaultDeps, { delivery, insight, connection }: Claimed, attempt: number): Promise<Outcome> {
   const provider = getProvider(delivery.provider);
   if (!connection) {
-    return { kind: "failed", errorClass: "user", message: `The connection ${delivery.connection_name} was deleted. Point the intent at another connection.` };
+    return {
+      kind: "failed",
+      errorClass: "user",
+      message: `The connection ${delivery.connection_name} was deleted. Point the intent at another connection.`,
+    };
   }
   // A connection that is not active fails the delivery without calling the provider.
   if (connection.status !== "active") {
@@ -117,8 +121,13 @@ async function attemptDelivery(deps: VaultDeps, { delivery, insight, connection 
   switch (result.problem) {
     case "unreadable":
       return { kind: "failed", errorClass: "user", message: result.change.reason!, connectionChange: result.change };
-    case "refused":
-      return { kind: "failed", errorClass: "user", message: describeProviderError(result.error), connectionChange: result.change };
+    case "refused": {
+      const refusal = describeProviderError(result.error);
+      const message = result.rejection
+        ? `${describeProviderError(result.rejection)}; refreshing the token was refused too (${refusal}).`
+        : refusal;
+      return { kind: "failed", errorClass: "user", message, status: result.rejection?.details.status, connectionChange: result.change };
+    }
     case "unavailable":
       return classify(result.error, connection, provider.name, attempt);
     case "provider":
@@ -130,7 +139,13 @@ function classify(error: ProviderError, connection: ConnectionRow, providerName:
   const message = describeProviderError(error);
   const status = error.details.status;
   if (isAuthFailure(error)) {
-    return { kind: "failed", errorClass: "user", message, status, connectionChange: statusAfterAuthFailure(error, connection, providerName) };
+    return {
+      kind: "failed",
+      errorClass: "user",
+      message,
+      status,
+      connectionChange: statusAfterAuthFailure(error, connection, providerName),
+    };
   }
   if (isTransient(error) && attempt < MAX_ATTEMPTS) {
     const delayMs = error.kind === "rate_limited" ? (error.details.retryAfterSeconds ?? 60) * 1000 : backoffMs(attempt);
@@ -160,7 +175,16 @@ async function recordOutcome(db: Db, { delivery, connection }: Claimed, attempt:
   const leased = db.updateTable("deliveries").where("id", "=", delivery.id).where("lease_owner", "=", owner);
   const release = { lease_owner: null, lease_expires_at: null };
   if (outcome.kind === "succeeded") {
-    writes.push(leased.set({ status: "succeeded", attempts: attempt, item_id: outcome.item.id, item_url: outcome.item.url, completed_at: now, ...release }));
+    writes.push(
+      leased.set({
+        status: "succeeded",
+        attempts: attempt,
+        item_id: outcome.item.id,
+        item_url: outcome.item.url,
+        completed_at: now,
+        ...release,
+      }),
+    );
     if (connection) writes.push(db.updateTable("connections").set({ last_used_at: now }).where("id", "=", connection.id));
   } else if (outcome.kind === "retry") {
     writes.push(leased.set({ attempts: attempt, next_attempt_at: now + outcome.delayMs, ...release }));
@@ -185,11 +209,19 @@ export async function processDueDeliveries(deps: VaultDeps, options: { limit?: n
     .where("next_attempt_at", "<=", now)
     .where((eb) => eb.or([eb("lease_expires_at", "is", null), eb("lease_expires_at", "<", now)]));
   if (options.insightId) query = query.where("insight_id", "=", options.insightId);
-  const due = await query.orderBy("next_attempt_at").limit(options.limit ?? 50).execute();
+  const due = await query
+    .orderBy("next_attempt_at")
+    .limit(options.limit ?? 50)
+    .execute();
   // One delivery's failure never cuts off another's.
   const settled = await Promise.allSettled(due.map((row) => processDelivery(deps, row.id, now)));
-  const failures = settled.filter((result) => result.status === "rejected");
-  if (failures.length) throw new AggregateError(failures.map((failure) => failure.reason), `${failures.length} deliveries failed unexpectedly`);
+  const failures = settled.filter((result): result is PromiseRejectedResult => result.status === "rejected");
+  if (failures.length) {
+    throw new AggregateError(
+      failures.map((failure): unknown => failure.reason),
+      `${failures.length} deliveries failed unexpectedly`,
+    );
+  }
   return settled.filter((result) => result.status === "fulfilled" && result.value !== null).length;
 }
 

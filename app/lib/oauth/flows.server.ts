@@ -41,7 +41,12 @@ const sealFor = (ring: KeyRing, flow: { workspaceId: string; id: string }) => (v
   encryptToken(ring, value, { workspaceId: flow.workspaceId, recordId: flow.id, field: "flow_secrets" });
 
 /** Starting an authorization (a POST): records a single-use flow and returns where to send the user. */
-export async function startAuthorization(deps: FlowDeps, actor: FlowActor, provider: ProviderId, purpose: FlowPurpose): Promise<StartFlowResult> {
+export async function startAuthorization(
+  deps: FlowDeps,
+  actor: FlowActor,
+  provider: ProviderId,
+  purpose: FlowPurpose,
+): Promise<StartFlowResult> {
   const module = getProvider(provider);
   const context = providerContext(deps.settings, provider);
   if (!context || !deps.settings.appUrl) return { ok: false, reason: "not_configured" };
@@ -62,7 +67,8 @@ export async function startAuthorization(deps: FlowDeps, actor: FlowActor, provi
   try {
     started = await protocolOf(module.oauth).start(context, module.oauth, redirectUri(deps.settings, provider));
   } catch (error) {
-    if (error instanceof ProviderError) return { ok: false, reason: "provider_error", message: `${module.name}: ${describeProviderError(error)}` };
+    if (error instanceof ProviderError)
+      return { ok: false, reason: "provider_error", message: `${module.name}: ${describeProviderError(error)}` };
     throw error;
   }
   const id = await sha256Hex(started.correlation);
@@ -97,7 +103,12 @@ export type CallbackResult =
  * to the provider: an unknown, expired, reused or foreign flow, or a callback on another
  * provider's path, never reaches the token endpoint.
  */
-export async function completeAuthorization(deps: FlowDeps, actor: FlowActor, provider: ProviderId, params: URLSearchParams): Promise<CallbackResult> {
+export async function completeAuthorization(
+  deps: FlowDeps,
+  actor: FlowActor,
+  provider: ProviderId,
+  params: URLSearchParams,
+): Promise<CallbackResult> {
   const module = getProvider(provider);
   const protocol = protocolOf(module.oauth);
   const invalid = (message: string): CallbackResult => ({ kind: "invalid", message });
@@ -105,11 +116,17 @@ export async function completeAuthorization(deps: FlowDeps, actor: FlowActor, pr
 
   const correlation = protocol.correlation(params);
   if (!correlation || correlation.length > 200) return invalid("The authorization response is missing its state.");
-  const flow = await deps.db.selectFrom("oauth_flows").selectAll().where("id", "=", await sha256Hex(correlation)).executeTakeFirst();
+  const flow = await deps.db
+    .selectFrom("oauth_flows")
+    .selectAll()
+    .where("id", "=", await sha256Hex(correlation))
+    .executeTakeFirst();
   if (!flow) return invalid("This authorization is unknown. Start again from SpokeDo.");
   if (flow.provider !== provider) return invalid("This authorization was started for another provider.");
-  if (flow.session_id !== actor.sessionId || flow.user_id !== actor.userId) return invalid("This authorization was started in another session.");
-  if (flow.workspace_id !== actor.workspaceId) return invalid("This authorization was started in another workspace. Switch back to it and start again.");
+  if (flow.session_id !== actor.sessionId || flow.user_id !== actor.userId)
+    return invalid("This authorization was started in another session.");
+  if (flow.workspace_id !== actor.workspaceId)
+    return invalid("This authorization was started in another workspace. Switch back to it and start again.");
   if (flow.used_at !== null) return invalid("This authorization was already used. Start again from SpokeDo.");
   if (flow.expires_at <= now) return invalid("This authorization expired after 10 minutes. Start again.");
 
@@ -127,7 +144,8 @@ export async function completeAuthorization(deps: FlowDeps, actor: FlowActor, pr
   if (!context) return { kind: "failed", flow, message: `${module.name} is not configured on this server.` };
 
   const verdict = protocol.verdict(params);
-  if (verdict.kind === "denied") return { kind: "denied", flow, message: `You cancelled the authorization at ${module.name}. Nothing was changed.` };
+  if (verdict.kind === "denied")
+    return { kind: "denied", flow, message: `You cancelled the authorization at ${module.name}. Nothing was changed.` };
   if (verdict.kind === "refused") {
     return { kind: "failed", flow, message: `${module.name} refused the authorization: ${scrubSecrets(verdict.message).slice(0, 300)}` };
   }
@@ -147,5 +165,8 @@ export async function completeAuthorization(deps: FlowDeps, actor: FlowActor, pr
 }
 
 export async function pruneOAuthFlows(db: Db, now = Date.now()) {
-  await db.deleteFrom("oauth_flows").where("expires_at", "<=", now - FLOW_TTL_MS).execute();
+  await db
+    .deleteFrom("oauth_flows")
+    .where("expires_at", "<=", now - FLOW_TTL_MS)
+    .execute();
 }

@@ -25,7 +25,7 @@ export interface OAuth1RequestOptions {
   includeVersion?: boolean;
 }
 
-export async function signatureBaseString(method: string, url: string, params: [string, string][]) {
+export function signatureBaseString(method: string, url: string, params: [string, string][]) {
   const parsed = new URL(url);
   const all = [...params, ...[...parsed.searchParams.entries()]];
   const normalized = all
@@ -48,10 +48,7 @@ export async function oauth1AuthorizationHeader(options: OAuth1RequestOptions): 
     ...(options.token ? { oauth_token: options.token } : {}),
     ...options.oauthParams,
   };
-  const base = await signatureBaseString(options.method, options.url, [
-    ...Object.entries(protocol),
-    ...Object.entries(options.bodyParams ?? {}),
-  ]);
+  const base = signatureBaseString(options.method, options.url, [...Object.entries(protocol), ...Object.entries(options.bodyParams ?? {})]);
   const signingKey = `${percentEncode(options.consumerSecret)}&${percentEncode(options.tokenSecret ?? "")}`;
   const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(signingKey), { name: "HMAC", hash: "SHA-1" }, false, ["sign"]);
   const signature = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(base)));
@@ -64,7 +61,11 @@ export async function oauth1AuthorizationHeader(options: OAuth1RequestOptions): 
 }
 
 /** A POST signed with the app's consumer key (and the request token, once there is one). */
-async function signedPost(context: ProviderContext, url: string, signing: { token?: string; tokenSecret?: string; oauthParams: Record<string, string> }) {
+async function signedPost(
+  context: ProviderContext,
+  url: string,
+  signing: { token?: string; tokenSecret?: string; oauthParams: Record<string, string> },
+) {
   const authorization = await oauth1AuthorizationHeader({
     method: "POST",
     url,
@@ -83,7 +84,9 @@ function tokenPair(response: ProviderResponse, secrets: string[]) {
   if (response.ok && token && secret) return { token, secret };
   if (response.ok) throw new ProviderError("malformed_response", "The token response has no oauth_token.", { status: response.status });
   const kind = response.status >= 500 ? "server_error" : response.status === 401 ? "unauthorized" : "client_error";
-  throw new ProviderError(kind, scrubSecrets(response.text.trim() || `HTTP ${response.status}`, secrets).slice(0, 300), { status: response.status });
+  throw new ProviderError(kind, scrubSecrets(response.text.trim() || `HTTP ${response.status}`, secrets).slice(0, 300), {
+    status: response.status,
+  });
 }
 
 /** Step 1 of RFC 5849: a temporary request token bound to our callback. */
@@ -92,7 +95,15 @@ export async function fetchRequestToken(context: ProviderContext, url: string, c
 }
 
 /** Step 3 of RFC 5849: the verifier the user brought back, exchanged for the access token. */
-export async function exchangeVerifier(context: ProviderContext, url: string, request: { token: string; secret: string; verifier: string }) {
-  const response = await signedPost(context, url, { token: request.token, tokenSecret: request.secret, oauthParams: { oauth_verifier: request.verifier } });
+export async function exchangeVerifier(
+  context: ProviderContext,
+  url: string,
+  request: { token: string; secret: string; verifier: string },
+) {
+  const response = await signedPost(context, url, {
+    token: request.token,
+    tokenSecret: request.secret,
+    oauthParams: { oauth_verifier: request.verifier },
+  });
   return tokenPair(response, [context.credentials.clientSecret, request.secret]);
 }

@@ -41,7 +41,13 @@ export function createAuthorizationUrl(
 ): URL {
   const scopes = options.scope ? [options.scope] : [];
   const url = options.codeVerifier
-    ? client(options).createAuthorizationURLWithPKCE(options.authorizeUrl, options.state, CodeChallengeMethod.S256, options.codeVerifier, scopes)
+    ? client(options).createAuthorizationURLWithPKCE(
+        options.authorizeUrl,
+        options.state,
+        CodeChallengeMethod.S256,
+        options.codeVerifier,
+        scopes,
+      )
     : client(options).createAuthorizationURL(options.authorizeUrl, options.state, scopes);
   for (const [name, value] of Object.entries(options.extraParams ?? {})) url.searchParams.set(name, value);
   return url;

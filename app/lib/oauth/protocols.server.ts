@@ -1,8 +1,21 @@
 import { ProviderError } from "../providers/errors";
 import { asString, scrubSecrets, tokenSetFrom } from "../providers/http.server";
-import { endpointUrl, type OAuth1Declaration, type OAuth2Declaration, type OAuthDeclaration, type ProviderContext, type TokenSet } from "../providers/types";
+import {
+  endpointUrl,
+  type OAuth1Declaration,
+  type OAuth2Declaration,
+  type OAuthDeclaration,
+  type ProviderContext,
+  type TokenSet,
+} from "../providers/types";
 import { exchangeVerifier, fetchRequestToken } from "./oauth1.server";
-import { createAuthorizationUrl, exchangeAuthorizationCode, generateCodeVerifier, generateState, refreshAccessToken } from "./oauth2.server";
+import {
+  createAuthorizationUrl,
+  exchangeAuthorizationCode,
+  generateCodeVerifier,
+  generateState,
+  refreshAccessToken,
+} from "./oauth2.server";
 
 /**
  * What an authorization protocol does for a flow, whichever provider declared it: send the user
@@ -25,11 +38,23 @@ interface Protocol<D extends OAuthDeclaration> {
   /** The correlation value in the callback's query, or null when it is missing. */
   correlation(params: URLSearchParams): string | null;
   verdict(params: URLSearchParams): CallbackVerdict;
-  finish(context: ProviderContext, declaration: D, params: URLSearchParams, secrets: Record<string, string>, callback: string): Promise<TokenSet>;
+  finish(
+    context: ProviderContext,
+    declaration: D,
+    params: URLSearchParams,
+    secrets: Record<string, string>,
+    callback: string,
+  ): Promise<TokenSet>;
 }
 
 // RFC 6749 errors that mean our client registration is wrong, not the user's grant.
-const CLIENT_ERRORS = new Set(["invalid_client", "incorrect_client_credentials", "bad_client_secret", "invalid_client_id", "unauthorized_client"]);
+const CLIENT_ERRORS = new Set([
+  "invalid_client",
+  "incorrect_client_credentials",
+  "bad_client_secret",
+  "invalid_client_id",
+  "unauthorized_client",
+]);
 
 /**
  * A token endpoint answer → tokens. Some providers hide errors in HTTP 200 bodies: GitHub with
@@ -40,7 +65,11 @@ function readTokenResponse(declaration: OAuth2Declaration, data: Record<string, 
   if (failed) {
     const code = asString(data.error) ?? "unknown_error";
     const description = asString(data.error_description);
-    throw new ProviderError(CLIENT_ERRORS.has(code) ? "client_error" : "unauthorized", scrubSecrets(description ? `${code}: ${description}` : code, secrets), { code });
+    throw new ProviderError(
+      CLIENT_ERRORS.has(code) ? "client_error" : "unauthorized",
+      scrubSecrets(description ? `${code}: ${description}` : code, secrets),
+      { code },
+    );
   }
   return tokenSetFrom(data, Date.now());
 }
@@ -54,7 +83,7 @@ function clientOptions(context: ProviderContext, declaration: OAuth2Declaration,
 }
 
 const oauth2: Protocol<OAuth2Declaration> = {
-  async start(context, declaration, callback) {
+  start(context, declaration, callback) {
     const state = generateState();
     const codeVerifier = declaration.pkce ? generateCodeVerifier() : null;
     const url = createAuthorizationUrl({
@@ -66,7 +95,7 @@ const oauth2: Protocol<OAuth2Declaration> = {
       extraParams: declaration.authorizeParams,
     });
     const secrets: Record<string, string> = codeVerifier ? { code_verifier: codeVerifier } : {};
-    return { url: url.toString(), correlation: state, secrets };
+    return Promise.resolve({ url: url.toString(), correlation: state, secrets });
   },
   correlation: (params) => params.get("state"),
   verdict(params) {
@@ -95,7 +124,11 @@ const oauth1: Protocol<OAuth1Declaration> = {
     const url = new URL(endpointUrl(declaration.authorizeUrl, context.endpoints));
     url.searchParams.set("oauth_token", request.token);
     for (const [name, value] of Object.entries(declaration.authorizeParams)) url.searchParams.set(name, value);
-    return { url: url.toString(), correlation: request.token, secrets: { request_token: request.token, request_token_secret: request.secret } };
+    return {
+      url: url.toString(),
+      correlation: request.token,
+      secrets: { request_token: request.token, request_token_secret: request.secret },
+    };
   },
   correlation: (params) => params.get("oauth_token"),
   // RFC 5849 has no error parameter: a callback without a verifier is a refusal.
@@ -106,7 +139,14 @@ const oauth1: Protocol<OAuth1Declaration> = {
       secret: secrets.request_token_secret ?? "",
       verifier: params.get("oauth_verifier") ?? "",
     });
-    return { accessToken: access.token, refreshToken: null, tokenSecret: access.secret, accessTokenExpiresAt: null, refreshTokenExpiresAt: null, scopes: declaration.scopes };
+    return {
+      accessToken: access.token,
+      refreshToken: null,
+      tokenSecret: access.secret,
+      accessTokenExpiresAt: null,
+      refreshTokenExpiresAt: null,
+      scopes: declaration.scopes,
+    };
   },
 };
 

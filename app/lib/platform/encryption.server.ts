@@ -31,7 +31,10 @@ export interface TokenBinding {
 /** Parses `id:base64url,id:base64url` (each key 32 bytes) into raw key material. */
 export function parseKeyRingSecret(secret: string): Map<string, Uint8Array<ArrayBuffer>> {
   const material = new Map<string, Uint8Array<ArrayBuffer>>();
-  for (const entry of secret.split(",").map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of secret
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const [id, encoded, ...rest] = entry.split(":");
     if (!id || !encoded || rest.length > 0 || !KEY_ID.test(id)) {
       throw new TokenCryptoError("TOKEN_ENCRYPTION_KEYS must look like `keyid:base64url,keyid:base64url`.");

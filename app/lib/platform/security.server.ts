@@ -57,10 +57,7 @@ export function contentSecurityPolicy(nonce: string, formActionOrigins: string[]
 }
 
 /** Headers every dynamic response carries. */
-export function applySecurityHeaders(
-  response: Response,
-  options: { nonce: string; secure: boolean; formActionOrigins?: string[] },
-) {
+export function applySecurityHeaders(response: Response, options: { nonce: string; secure: boolean; formActionOrigins?: string[] }) {
   const headers = response.headers;
   headers.set("Content-Security-Policy", contentSecurityPolicy(options.nonce, options.formActionOrigins));
   headers.set("X-Content-Type-Options", "nosniff");

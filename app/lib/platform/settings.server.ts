@@ -26,7 +26,12 @@ export interface Settings {
 
 const OptionalString = v.optional(v.pipe(v.string(), v.trim()));
 const OptionalUrl = v.optional(
-  v.pipe(v.string(), v.trim(), v.url("must be an absolute URL"), v.transform((url) => url.replace(/\/+$/, ""))),
+  v.pipe(
+    v.string(),
+    v.trim(),
+    v.url("must be an absolute URL"),
+    v.transform((url) => url.replace(/\/+$/, "")),
+  ),
 );
 
 function isLocalHost(url: string) {

@@ -60,7 +60,10 @@ export const IntentNameSchema = v.pipe(
   v.trim(),
   v.nonEmpty("Name the intent."),
   v.maxLength(50, "An intent name has at most 50 characters."),
-  v.regex(/^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/, "Use lowercase letters, digits and single hyphens, starting with a letter (like triage-bugs)."),
+  v.regex(
+    /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/,
+    "Use lowercase letters, digits and single hyphens, starting with a letter (like triage-bugs).",
+  ),
 );
 
 export const InsightTitleSchema = v.pipe(

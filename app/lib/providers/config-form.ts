@@ -14,7 +14,9 @@ export function configFormValues(fields: ConfigField[], config: Record<string, u
     if (field.type === "list") values[field.name] = Array.isArray(value) ? value.join(", ") : "";
     else if (field.type === "mappings") {
       values[field.name] =
-        value && typeof value === "object" ? Object.entries(value as Record<string, string>).map(([key, v]) => ({ key, value: String(v) })) : [];
+        value && typeof value === "object"
+          ? Object.entries(value as Record<string, string>).map(([key, v]) => ({ key, value: String(v) }))
+          : [];
     } else values[field.name] = typeof value === "string" ? value : "";
   }
   return values;
@@ -29,6 +31,9 @@ export function compactConfig(config: Record<string, unknown>) {
 export function describeConfigValue(value: unknown): string {
   if (value === undefined || value === null) return "";
   if (Array.isArray(value)) return value.join(", ");
-  if (typeof value === "object") return Object.entries(value).map(([key, item]) => `${key} → ${String(item)}`).join("; ");
-  return String(value);
+  if (typeof value === "object")
+    return Object.entries(value)
+      .map(([key, item]) => `${key} → ${describeConfigValue(item)}`)
+      .join("; ");
+  return typeof value === "string" ? value : JSON.stringify(value);
 }

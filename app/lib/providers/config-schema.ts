@@ -51,7 +51,10 @@ export function optionalMappings(options: { maxRows: number; keyLabel: string })
       v.transform((rows) => rows.map((row) => ({ key: row.key.trim(), value: row.value.trim() })).filter((row) => row.key || row.value)),
       v.maxLength(options.maxRows, `Use at most ${options.maxRows} rows.`),
       v.check((rows) => rows.every((row) => row.key !== ""), `Every row needs a ${options.keyLabel}.`),
-      v.check((rows) => rows.every((row) => row.key.length <= 100 && row.value.length <= 500), "Keys have at most 100 characters, values 500."),
+      v.check(
+        (rows) => rows.every((row) => row.key.length <= 100 && row.value.length <= 500),
+        "Keys have at most 100 characters, values 500.",
+      ),
       v.check((rows) => new Set(rows.map((row) => row.key)).size === rows.length, `Each ${options.keyLabel} may appear once.`),
       v.transform((rows) => (rows.length ? Object.fromEntries(rows.map((row) => [row.key, row.value])) : undefined)),
     ),

@@ -77,11 +77,15 @@ export const github: ProviderModule = {
     };
   },
   async revoke(context, tokens) {
-    const response = await providerFetch(context, `${context.endpoints.api}/applications/${encodeURIComponent(context.credentials.clientId)}/token`, {
-      method: "DELETE",
-      headers: { ...API_HEADERS, Authorization: basicAuth(context.credentials), "Content-Type": "application/json" },
-      body: JSON.stringify({ access_token: tokens.accessToken }),
-    });
+    const response = await providerFetch(
+      context,
+      `${context.endpoints.api}/applications/${encodeURIComponent(context.credentials.clientId)}/token`,
+      {
+        method: "DELETE",
+        headers: { ...API_HEADERS, Authorization: basicAuth(context.credentials), "Content-Type": "application/json" },
+        body: JSON.stringify({ access_token: tokens.accessToken }),
+      },
+    );
     if (response.status !== 204) throw githubError(response, [tokens.accessToken, context.credentials.clientSecret]);
   },
   configSchema: v.object({
@@ -98,8 +102,20 @@ export const github: ProviderModule = {
     }),
   }),
   configFields: [
-    { name: "repository", label: "Default repository", type: "text", placeholder: "owner/name", hint: "Issues open here unless an intent names another repository." },
-    { name: "labels", label: "Default labels", type: "list", placeholder: "insight, triage", hint: "Comma-separated. Labels need push access; GitHub drops them silently otherwise." },
+    {
+      name: "repository",
+      label: "Default repository",
+      type: "text",
+      placeholder: "owner/name",
+      hint: "Issues open here unless an intent names another repository.",
+    },
+    {
+      name: "labels",
+      label: "Default labels",
+      type: "list",
+      placeholder: "insight, triage",
+      hint: "Comma-separated. Labels need push access; GitHub drops them silently otherwise.",
+    },
     { name: "assignee", label: "Default assignee", type: "text", placeholder: "octocat" },
   ],
   overridableFields: ["repository", "labels", "assignee"],

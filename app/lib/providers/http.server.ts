@@ -106,8 +106,14 @@ export function providerError(
   else if (status === 429 || reading.rateLimited || has(vocabulary.rateLimited)) kind = "rate_limited";
   else kind = errorKindForStatus(status);
   const retryAfter =
-    kind === "rate_limited" ? (reading.retryAfterSeconds ?? retryAfterSeconds(response.headers) ?? vocabulary.defaultRetryAfterSeconds) : undefined;
-  return new ProviderError(kind, message, { status, ...(code ? { code } : {}), ...(retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {}) });
+    kind === "rate_limited"
+      ? (reading.retryAfterSeconds ?? retryAfterSeconds(response.headers) ?? vocabulary.defaultRetryAfterSeconds)
+      : undefined;
+  return new ProviderError(kind, message, {
+    status,
+    ...(code ? { code } : {}),
+    ...(retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {}),
+  });
 }
 
 /** Maps an HTTP status with no better signal to an error kind. */

@@ -1,7 +1,16 @@
 import * as v from "valibot";
 import { optionalText } from "./config-schema";
 import { ProviderError } from "./errors";
-import { asRecord, asString, jsonObject, parseJson, providerError, providerFetch, type ErrorVocabulary, type ProviderResponse } from "./http.server";
+import {
+  asRecord,
+  asString,
+  jsonObject,
+  parseJson,
+  providerError,
+  providerFetch,
+  type ErrorVocabulary,
+  type ProviderResponse,
+} from "./http.server";
 import type { ProviderContext, ProviderModule, StoredTokens } from "./types";
 
 const ERRORS: ErrorVocabulary = {
@@ -79,7 +88,11 @@ export const linear: ProviderModule = {
       accountId: viewerId,
       label: orgName ? `${orgName} · ${name}` : name,
       url: urlKey ? `${context.endpoints.web}/${urlKey}` : null,
-      details: { user: name, ...(orgName ? { organization: orgName } : {}), ...(asString(organization.id) ? { organization_id: asString(organization.id)! } : {}) },
+      details: {
+        user: name,
+        ...(orgName ? { organization: orgName } : {}),
+        ...(asString(organization.id) ? { organization_id: asString(organization.id)! } : {}),
+      },
     };
   },
   async revoke(context, tokens) {
@@ -94,8 +107,20 @@ export const linear: ProviderModule = {
     stateId: optionalText({ max: 36, pattern: UUID, message: "Use the workflow state's ID (a UUID)." }),
   }),
   configFields: [
-    { name: "teamId", label: "Default team ID", type: "text", placeholder: "9cfb482a-81e3-4154-b5b9-2c805e70a02d", hint: "Issues are created in this team." },
-    { name: "stateId", label: "Default workflow state ID", type: "text", placeholder: "optional", hint: "Empty: the team's first Backlog state (or Triage)." },
+    {
+      name: "teamId",
+      label: "Default team ID",
+      type: "text",
+      placeholder: "9cfb482a-81e3-4154-b5b9-2c805e70a02d",
+      hint: "Issues are created in this team.",
+    },
+    {
+      name: "stateId",
+      label: "Default workflow state ID",
+      type: "text",
+      placeholder: "optional",
+      hint: "Empty: the team's first Backlog state (or Triage).",
+    },
   ],
   overridableFields: ["teamId", "stateId"],
   requiredForDelivery: ["teamId"],

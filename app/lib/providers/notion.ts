@@ -1,7 +1,16 @@
 import * as v from "valibot";
 import { optionalMappings, optionalText } from "./config-schema";
 import { ProviderError } from "./errors";
-import { asString, basicAuth, jsonObject, parseJson, providerError, providerFetch, type ErrorVocabulary, type ProviderResponse } from "./http.server";
+import {
+  asString,
+  basicAuth,
+  jsonObject,
+  parseJson,
+  providerError,
+  providerFetch,
+  type ErrorVocabulary,
+  type ProviderResponse,
+} from "./http.server";
 import type { ProviderContext, ProviderModule, StoredTokens } from "./types";
 
 // Pinned: from 2025-09-03 on, pages are created under data sources instead of databases.
@@ -79,8 +88,19 @@ export const notion: ProviderModule = {
     propertyMappings: optionalMappings({ maxRows: 20, keyLabel: "property name" }),
   }),
   configFields: [
-    { name: "databaseId", label: "Target database ID", type: "text", placeholder: "2f26ee68df3a4d3a9f1c3e5a1b7c9d0e", hint: "Share the database with the integration in Notion first." },
-    { name: "propertyMappings", label: "Default property values", type: "mappings", hint: "Database property → value, e.g. Status → Inbox. The title property receives the insight title." },
+    {
+      name: "databaseId",
+      label: "Target database ID",
+      type: "text",
+      placeholder: "2f26ee68df3a4d3a9f1c3e5a1b7c9d0e",
+      hint: "Share the database with the integration in Notion first.",
+    },
+    {
+      name: "propertyMappings",
+      label: "Default property values",
+      type: "mappings",
+      hint: "Database property → value, e.g. Status → Inbox. The title property receives the insight title.",
+    },
   ],
   overridableFields: ["databaseId", "propertyMappings"],
   requiredForDelivery: ["databaseId"],
@@ -123,7 +143,12 @@ function notionPropertyValue(type: string, value: string): unknown {
     case "status":
       return { [type]: { name: value } };
     case "multi_select":
-      return { multi_select: value.split(",").map((item) => ({ name: item.trim() })).filter((item) => item.name) };
+      return {
+        multi_select: value
+          .split(",")
+          .map((item) => ({ name: item.trim() }))
+          .filter((item) => item.name),
+      };
     case "url":
     case "email":
     case "phone_number":
@@ -143,7 +168,11 @@ function notionPropertyValue(type: string, value: string): unknown {
 function paragraphs(body: string) {
   const blocks = [];
   for (let start = 0; start < body.length && blocks.length < 100; start += 2000) {
-    blocks.push({ object: "block", type: "paragraph", paragraph: { rich_text: [{ type: "text", text: { content: body.slice(start, start + 2000) } }] } });
+    blocks.push({
+      object: "block",
+      type: "paragraph",
+      paragraph: { rich_text: [{ type: "text", text: { content: body.slice(start, start + 2000) } }] },
+    });
   }
   return blocks;
 }

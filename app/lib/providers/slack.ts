@@ -5,7 +5,16 @@ import { asString, jsonObject, providerError, providerFetch, type ErrorVocabular
 import type { ProviderContext, ProviderModule, StoredTokens } from "./types";
 
 const ERRORS: ErrorVocabulary = {
-  unauthorized: ["invalid_auth", "not_authed", "token_revoked", "account_inactive", "no_permission", "org_login_required", "team_added_to_org", "ekm_access_denied"],
+  unauthorized: [
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "account_inactive",
+    "no_permission",
+    "org_login_required",
+    "team_added_to_org",
+    "ekm_access_denied",
+  ],
   tokenExpired: ["token_expired"],
   rateLimited: ["ratelimited", "rate_limited"],
   defaultRetryAfterSeconds: 30,
@@ -83,8 +92,20 @@ export const slack: ProviderModule = {
     username: optionalText({ max: 80 }),
   }),
   configFields: [
-    { name: "channel", label: "Default channel", type: "text", placeholder: "#alerts or C0123ABCD", hint: "Channel IDs survive renames; public channels work without inviting the app." },
-    { name: "username", label: "Posting name", type: "text", placeholder: "SpokeDo", hint: "Shown instead of the app's name (needs chat:write.customize)." },
+    {
+      name: "channel",
+      label: "Default channel",
+      type: "text",
+      placeholder: "#alerts or C0123ABCD",
+      hint: "Channel IDs survive renames; public channels work without inviting the app.",
+    },
+    {
+      name: "username",
+      label: "Posting name",
+      type: "text",
+      placeholder: "SpokeDo",
+      hint: "Shown instead of the app's name (needs chat:write.customize).",
+    },
   ],
   overridableFields: ["channel", "username"],
   requiredForDelivery: ["channel"],

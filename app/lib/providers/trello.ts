@@ -17,7 +17,9 @@ const ERRORS: ErrorVocabulary = { tokenExpired: ["expired token"], unauthorized:
 function readTrelloError(response: ProviderResponse) {
   const text = response.text.trim();
   if (response.status === 401) return { code: /expired/i.test(text) ? "expired token" : "invalid token", message: text };
-  const data = response.headers.get("Content-Type")?.includes("json") ? (parseJson(text) as Record<string, unknown> | undefined) : undefined;
+  const data = response.headers.get("Content-Type")?.includes("json")
+    ? (parseJson(text) as Record<string, unknown> | undefined)
+    : undefined;
   const message = data ? [asString(data.error), asString(data.message)].filter(Boolean).join(": ") : "";
   return { message: message || text };
 }

@@ -20,7 +20,17 @@ export function AccountCard({ data }: { data: PageData }) {
           </div>
         ))}
         <dt>Granted scopes</dt>
-        <dd>{connection.scopes.length ? connection.scopes.map((scope) => <code key={scope} className="scope">{scope}</code>) : <span className="muted">none reported</span>}</dd>
+        <dd>
+          {connection.scopes.length ? (
+            connection.scopes.map((scope) => (
+              <code key={scope} className="scope">
+                {scope}
+              </code>
+            ))
+          ) : (
+            <span className="muted">none reported</span>
+          )}
+        </dd>
         <dt>Access token expires</dt>
         <dd>
           <RelativeTime value={connection.accessTokenExpiresAt} now={now} never="does not expire" />
@@ -29,7 +39,12 @@ export function AccountCard({ data }: { data: PageData }) {
         <dd>
           {connection.hasRefreshToken ? (
             <>
-              held{connection.refreshTokenExpiresAt ? <>, expires <RelativeTime value={connection.refreshTokenExpiresAt} now={now} /></> : null}
+              held
+              {connection.refreshTokenExpiresAt ? (
+                <>
+                  , expires <RelativeTime value={connection.refreshTokenExpiresAt} now={now} />
+                </>
+              ) : null}
             </>
           ) : (
             <span className="muted">none</span>
@@ -53,7 +68,11 @@ export function AccountCard({ data }: { data: PageData }) {
         </Form>
         <Form method="post">
           <input type="hidden" name="intent" value="reauthorize" />
-          <SubmitButton variant="secondary" match={{ name: "intent", value: "reauthorize" }} pendingText={`Redirecting to ${provider.name}…`}>
+          <SubmitButton
+            variant="secondary"
+            match={{ name: "intent", value: "reauthorize" }}
+            pendingText={`Redirecting to ${provider.name}…`}
+          >
             Re-authorize
           </SubmitButton>
         </Form>

@@ -95,7 +95,10 @@ async function repoint({ context, member, connection, formData }: ActionArgs) {
     ? await repointIntents(context.db, member.workspace.id, connection, target.output.targetConnectionId)
     : ({ ok: false, reason: "not_found" } as const);
   if (!moved.ok) {
-    const message = moved.reason === "other_provider" ? `Intents can only move to another ${provider.name} connection.` : "Choose another connection to move the intents to.";
+    const message =
+      moved.reason === "other_provider"
+        ? `Intents can only move to another ${provider.name} connection.`
+        : "Choose another connection to move the intents to.";
     return back(context, connection, { type: "error", message });
   }
   const message = `Moved ${moved.moved} intent${moved.moved === 1 ? "" : "s"}; this connection can now be deleted.`;

@@ -12,8 +12,8 @@ export function IntentsCard({ data }: { data: PageData }) {
       ) : (
         <>
           <p>
-            {data.intentTotal === 1 ? "1 intent depends" : `${data.intentTotal} intents depend`} on this connection. Delete is
-            blocked until they are repointed or deleted.
+            {data.intentTotal === 1 ? "1 intent depends" : `${data.intentTotal} intents depend`} on this connection. Delete is blocked until
+            they are repointed or deleted.
           </p>
           <ul className="plain-list">
             {data.intents.map((intent) => (

@@ -13,7 +13,8 @@ export function StatusCard({ data }: { data: PageData }) {
       </p>
       {connection.lastError ? (
         <p>
-          Last error <RelativeTime value={connection.lastErrorAt} now={now} />: <span className="provider-message">{connection.lastError}</span>
+          Last error <RelativeTime value={connection.lastErrorAt} now={now} />:{" "}
+          <span className="provider-message">{connection.lastError}</span>
           {connection.lastErrorInsightId ? (
             <>
               {" "}

@@ -4,7 +4,15 @@ import { isProviderId } from "~/lib/providers/registry";
 
 // Filters come from the URL: anything unrecognised falls back to "no filter" rather than an error.
 export const FiltersSchema = v.object({
-  provider: v.fallback(v.optional(v.pipe(v.string(), v.check((id: string) => isProviderId(id)))), undefined),
+  provider: v.fallback(
+    v.optional(
+      v.pipe(
+        v.string(),
+        v.check((id: string) => isProviderId(id)),
+      ),
+    ),
+    undefined,
+  ),
   status: v.fallback(v.optional(v.picklist(CONNECTION_STATUSES)), undefined),
   q: v.fallback(v.optional(v.pipe(v.string(), v.trim(), v.maxLength(50))), undefined),
   unused: v.fallback(v.optional(v.picklist(["1"])), undefined),

@@ -40,7 +40,13 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     total,
     page: filters.page,
     pages,
-    filters: { provider: filters.provider ?? "", status: filters.status ?? "", q: filters.q ?? "", unused: filters.unused === "1", sort: filters.sort },
+    filters: {
+      provider: filters.provider ?? "",
+      status: filters.status ?? "",
+      q: filters.q ?? "",
+      unused: filters.unused === "1",
+      sort: filters.sort,
+    },
     filtered,
     providers: listProviders().map((provider) => ({ id: provider.id, name: provider.name, icon: provider.icon })),
   });
@@ -74,8 +80,8 @@ export default function ConnectionsIndex() {
           }
         />
         <EmptyState title="No connections yet" action={{ href: "/integration-connections/new", label: "Connect an account" }}>
-          A connection is your authorized link to one GitHub, Slack, Notion, Linear or Trello account. Once connected,
-          intents can open issues, post messages, create pages and cards through it.
+          A connection is your authorized link to one GitHub, Slack, Notion, Linear or Trello account. Once connected, intents can open
+          issues, post messages, create pages and cards through it.
         </EmptyState>
       </section>
     );

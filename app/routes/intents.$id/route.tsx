@@ -54,7 +54,11 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   return redirectWithFlash(context, `/intents/${intent.id}`, { type: "success", message: saved.message });
 }
 
-const SOURCE_TEXT = { intent: "overridden by this intent", connection: "inherited from the connection", unset: "not set anywhere" } as const;
+const SOURCE_TEXT = {
+  intent: "overridden by this intent",
+  connection: "inherited from the connection",
+  unset: "not set anywhere",
+} as const;
 
 export default function IntentDetail() {
   const data = useLoaderData<typeof loader>();
@@ -62,7 +66,12 @@ export default function IntentDetail() {
   const [form, fields] = useForm<{ name: string; connectionId: string; enabled: string; overrides: Record<string, ConfigFormValue> }>({
     id: "intent-settings",
     lastResult: actionData?.intent === "save" ? actionData.result : undefined,
-    defaultValue: { name: data.intent.name, connectionId: data.connection.id, enabled: data.intent.enabled ? "on" : "", overrides: data.overrideValues },
+    defaultValue: {
+      name: data.intent.name,
+      connectionId: data.connection.id,
+      enabled: data.intent.enabled ? "on" : "",
+      overrides: data.overrideValues,
+    },
     constraint: getValibotConstraint(SaveIntentSchema),
   });
   const hints = Object.fromEntries(

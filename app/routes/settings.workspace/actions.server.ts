@@ -17,7 +17,8 @@ interface ActionArgs {
 
 export type ActionResult = { intent: SettingsIntent; result: SubmissionResult<string[]>; newKey?: string };
 
-const reply = (intent: SettingsIntent, result: SubmissionResult<string[]>, status = 400) => json<ActionResult>({ intent, result }, { status });
+const reply = (intent: SettingsIntent, result: SubmissionResult<string[]>, status = 400) =>
+  json<ActionResult>({ intent, result }, { status });
 const done = () => redirect("/settings/workspace", 303);
 
 async function rename({ context, member, formData }: ActionArgs) {
@@ -33,7 +34,9 @@ async function addMember({ context, member, formData }: ActionArgs) {
   const added = await addMemberByEmail(context.db, member.workspace.id, submission.value.email, submission.value.role);
   if (!added.ok) {
     const message =
-      added.reason === "no_such_user" ? "No SpokeDo account uses this e-mail address. Ask them to sign up first." : "This person is already a member of the workspace.";
+      added.reason === "no_such_user"
+        ? "No SpokeDo account uses this e-mail address. Ask them to sign up first."
+        : "This person is already a member of the workspace.";
     return reply("add-member", submission.reply({ fieldErrors: { email: [message] } }));
   }
   return done();
@@ -44,7 +47,8 @@ async function removeMemberAction({ context, member, formData }: ActionArgs) {
   if (submission.status !== "success") return reply("remove-member", submission.reply());
   const removed = await removeMember(context.db, member.workspace.id, submission.value.userId);
   if (!removed.ok && removed.reason === "not_a_member") throw notFound();
-  if (!removed.ok) return reply("remove-member", submission.reply({ formErrors: ["A workspace needs at least one owner: add another owner first."] }));
+  if (!removed.ok)
+    return reply("remove-member", submission.reply({ formErrors: ["A workspace needs at least one owner: add another owner first."] }));
   return done();
 }
 
@@ -53,7 +57,10 @@ async function createKey({ context, member, formData }: ActionArgs) {
   if (submission.status !== "success") return reply("create-key", submission.reply());
   const key = await createApiKey(context.db, member.workspace.id, member.user.id, submission.value.keyName);
   // Shown once, in this response only: never redirected through a URL or a cookie, never cached.
-  return json<ActionResult>({ intent: "create-key", result: submission.reply({ resetForm: true }), newKey: key }, { headers: { "Cache-Control": "no-store" } });
+  return json<ActionResult>(
+    { intent: "create-key", result: submission.reply({ resetForm: true }), newKey: key },
+    { headers: { "Cache-Control": "no-store" } },
+  );
 }
 
 async function revokeKey({ context, member, formData }: ActionArgs) {

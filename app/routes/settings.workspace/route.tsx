@@ -37,9 +37,7 @@ export default function WorkspaceSettings() {
       <h1>Workspace settings</h1>
       <p className="lead">
         <strong>{workspace.name}</strong>
-        {isOwner
-          ? " · you are an owner."
-          : " · you are a member. Only owners can rename the workspace or manage its members."}
+        {isOwner ? " · you are an owner." : " · you are a member. Only owners can rename the workspace or manage its members."}
       </p>
 
       {isOwner ? <RenameForm name={workspace.name} lastResult={resultFor("rename")} /> : null}
@@ -53,7 +51,11 @@ export default function WorkspaceSettings() {
               <th scope="col">E-mail</th>
               <th scope="col">Role</th>
               <th scope="col">Joined</th>
-              {isOwner ? <th scope="col"><span className="visually-hidden">Actions</span></th> : null}
+              {isOwner ? (
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              ) : null}
             </tr>
           </thead>
           <tbody>
@@ -67,9 +69,7 @@ export default function WorkspaceSettings() {
                   <span className={`badge badge--${member.role}`}>{member.role}</span>
                 </td>
                 <td>
-                  <time dateTime={new Date(member.joinedAt).toISOString()}>
-                    {new Date(member.joinedAt).toISOString().slice(0, 10)}
-                  </time>
+                  <time dateTime={new Date(member.joinedAt).toISOString()}>{new Date(member.joinedAt).toISOString().slice(0, 10)}</time>
                 </td>
                 {isOwner ? (
                   <td className="table__actions">
@@ -93,8 +93,8 @@ export default function WorkspaceSettings() {
       <div className="card stack">
         <h2>API keys</h2>
         <p className="muted">
-          Automations send insights with <code>POST /api/v1/insights</code> and <code>Authorization: Bearer &lt;key&gt;</code>. A key is shown
-          once; SpokeDo stores only its hash.
+          Automations send insights with <code>POST /api/v1/insights</code> and <code>Authorization: Bearer &lt;key&gt;</code>. A key is
+          shown once; SpokeDo stores only its hash.
         </p>
         {actionData?.newKey ? (
           <div className="flash flash--success" role="status">
@@ -109,7 +109,11 @@ export default function WorkspaceSettings() {
                 <th scope="col">Key</th>
                 <th scope="col">Created</th>
                 <th scope="col">Last used</th>
-                {isOwner ? <th scope="col"><span className="visually-hidden">Actions</span></th> : null}
+                {isOwner ? (
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                ) : null}
               </tr>
             </thead>
             <tbody>

@@ -7,7 +7,12 @@ export const RemoveMemberSchema = v.object({ intent: v.literal("remove-member"),
 
 export const CreateKeySchema = v.object({
   intent: v.literal("create-key"),
-  keyName: v.pipe(v.string("Name the key."), v.trim(), v.nonEmpty("Name the key."), v.maxLength(60, "A key name has at most 60 characters.")),
+  keyName: v.pipe(
+    v.string("Name the key."),
+    v.trim(),
+    v.nonEmpty("Name the key."),
+    v.maxLength(60, "A key name has at most 60 characters."),
+  ),
 });
 export const RevokeKeySchema = v.object({ intent: v.literal("revoke-key"), keyId: IdSchema });
 
