@@ -1,4 +1,4 @@
-import { getFormProps, getInputProps, getSelectProps, useForm } from "@conform-to/react";
+import { getFormProps, getInputProps, useForm } from "@conform-to/react";
 import { getValibotConstraint } from "@conform-to/valibot";
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
@@ -11,12 +11,13 @@ import { redirectWithFlash } from "~/lib/platform/flash.server";
 import { parseForm } from "~/lib/platform/forms";
 import { readFormData } from "~/lib/platform/http.server";
 import { getProvider } from "~/lib/providers/registry";
-import { IdSchema, IntentNameSchema } from "~/lib/platform/validation";
+import { connectionPick, ConnectionPickEntries, IntentNameSchema, NO_CONNECTION_PICKED } from "~/lib/platform/validation";
+import { ConnectionPicker } from "~/components/connection-picker";
 
 const NewIntentSchema = v.object({
   name: IntentNameSchema,
-  connectionId: v.pipe(IdSchema, v.nonEmpty("Choose the connection that delivers.")),
   enabled: v.optional(v.literal("on")),
+  ...ConnectionPickEntries,
 });
 
 export const meta: MetaFunction = () => [{ title: "New intent · SpokeDo" }];
@@ -32,9 +33,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const { workspace } = await requireWorkspaceMember(context, request);
   const submission = parseForm(await readFormData(request), NewIntentSchema);
   if (submission.status !== "success") return json(submission.reply(), { status: 400 });
+  const connection = connectionPick(submission.value);
+  if (!connection) return json(submission.reply({ fieldErrors: { connectionId: [NO_CONNECTION_PICKED] } }), { status: 400 });
   const created = await createIntent(context.db, workspace.id, {
     name: submission.value.name,
-    connectionId: submission.value.connectionId,
+    connection,
     enabled: submission.value.enabled === "on",
     overrides: {},
   });
@@ -50,7 +53,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function NewIntent() {
-  const { connections, preselected } = useLoaderData<typeof loader>();
+  const { connections, more, preselected } = useLoaderData<typeof loader>();
   const lastResult = useActionData<typeof action>();
   const [form, fields] = useForm<v.InferInput<typeof NewIntentSchema>>({
     id: "new-intent",
@@ -88,22 +91,14 @@ export default function NewIntent() {
         >
           <input {...getInputProps(fields.name, { type: "text" })} autoComplete="off" />
         </Field>
-        <Field
-          label="Connection"
+        <ConnectionPicker
+          id={fields.connectionId}
+          name={fields.connectionName}
+          choices={connections}
+          more={more}
           hint="The account this intent delivers to. You can repoint it later."
-          errorId={fields.connectionId.errorId}
-          errors={fields.connectionId.errors}
-        >
-          <select {...getSelectProps(fields.connectionId)}>
-            <option value="">Choose a connection…</option>
-            {connections.map((connection) => (
-              <option key={connection.id} value={connection.id}>
-                {connection.name} ({connection.providerName}
-                {connection.status === "active" ? "" : `, ${connection.status === "error" ? "in error" : connection.status}`})
-              </option>
-            ))}
-          </select>
-        </Field>
+          placeholder="Choose a connection…"
+        />
         <label className="checkbox">
           <input {...getInputProps(fields.enabled, { type: "checkbox", value: "on" })} /> Enabled: deliver insights through this intent
         </label>

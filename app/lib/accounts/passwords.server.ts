@@ -1,7 +1,7 @@
 import { bytesEqual, fromBase64Url, randomBytes, toBase64Url } from "../platform/crypto.server";
 
 /** PBKDF2 iterations: 100,000 is the most Cloudflare Workers' WebCrypto allows. */
-export const PBKDF2_ITERATIONS = 100_000;
+const PBKDF2_ITERATIONS = 100_000;
 const SCHEME = "pbkdf2-sha256";
 const encoder = new TextEncoder();
 

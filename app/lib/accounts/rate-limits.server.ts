@@ -1,6 +1,6 @@
 import type { Db } from "../platform/db.server";
 
-export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
+const LOGIN_WINDOW_MS = 15 * 60 * 1000;
 export const MAX_FAILED_LOGINS_PER_EMAIL = 5;
 export const MAX_FAILED_LOGINS_PER_IP = 30;
 

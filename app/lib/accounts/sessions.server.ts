@@ -18,7 +18,7 @@ export interface CurrentSession {
   workspace: { id: string; name: string; role: Role } | null;
 }
 
-export function sessionCookieName(context: Pick<RequestContext, "secure">) {
+function sessionCookieName(context: Pick<RequestContext, "secure">) {
   return cookieName(SESSION_COOKIE, context.secure);
 }
 

@@ -7,7 +7,7 @@ import type { TokenColumns } from "./vault.server";
 /** SQL for connections, always scoped to one workspace. Rows are turned into views in views.server.ts. */
 
 export const PAGE_SIZE = 25;
-export const UNUSED_AFTER_MS = 90 * 24 * 60 * 60 * 1000;
+const UNUSED_AFTER_MS = 90 * 24 * 60 * 60 * 1000;
 
 export type ConnectionSort = "name" | "last_used" | "status";
 
@@ -20,7 +20,7 @@ export interface ConnectionFilters {
   page: number;
 }
 
-export function escapeLike(text: string) {
+function escapeLike(text: string) {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
@@ -104,17 +104,16 @@ export async function listConnectionChoices(
   return { choices: rows.slice(0, limit), more: rows.length > limit };
 }
 
-export function findConnectionByName(db: Db, workspaceId: string, name: string) {
-  return db
-    .selectFrom("connections")
-    .select(["id", "name", "provider", "status"])
-    .where("workspace_id", "=", workspaceId)
-    .where("name", "=", name)
-    .executeTakeFirst();
+/** A connection chosen from a list (by id) or, past the list's length, typed by name. */
+export type ConnectionPick = { id: string } | { name: string };
+
+export function findPickedConnection(db: Db, workspaceId: string, pick: ConnectionPick) {
+  const query = db.selectFrom("connections").selectAll().where("workspace_id", "=", workspaceId);
+  return ("id" in pick ? query.where("id", "=", pick.id) : query.where("name", "=", pick.name)).executeTakeFirst();
 }
 
 export async function isConnectionNameTaken(db: Db, workspaceId: string, name: string) {
-  return (await findConnectionByName(db, workspaceId, name)) !== undefined;
+  return (await findPickedConnection(db, workspaceId, { name })) !== undefined;
 }
 
 const NAME_TAKEN = "connections.workspace_id, connections.name";

@@ -16,7 +16,7 @@ export interface StatusChange {
   error?: { message: string; insightId?: string | null };
 }
 
-export const UNREADABLE_TOKENS =
+const UNREADABLE_TOKENS =
   "The stored tokens could not be decrypted (their key is gone or they were altered). Re-authorize to store fresh ones.";
 
 export const ACTIVE: StatusChange = { status: "active", reason: null };

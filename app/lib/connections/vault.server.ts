@@ -21,13 +21,13 @@ export interface VaultDeps {
 }
 
 /** Access tokens expiring within this window are refreshed before use. */
-export const REFRESH_AHEAD_MS = 5 * 60 * 1000;
+const REFRESH_AHEAD_MS = 5 * 60 * 1000;
 /**
  * See docs/decisions/004-refresh-lease.md: a lease on the connection row, longer than any
  * provider call (which times out first); a holder that stalls past it is fenced off by the
  * token_version check on write.
  */
-export const REFRESH_LEASE_MS = 3 * PROVIDER_TIMEOUT_MS;
+const REFRESH_LEASE_MS = 3 * PROVIDER_TIMEOUT_MS;
 const POLL_MS = 50;
 
 export type TokenColumns = Pick<
@@ -89,7 +89,7 @@ function canRefresh(row: ConnectionRow) {
   return row.refresh_token_ct !== null && getProvider(row.provider).oauth.protocol === "oauth2";
 }
 
-export function needsRefresh(row: ConnectionRow, now = Date.now(), aheadMs = REFRESH_AHEAD_MS) {
+function needsRefresh(row: ConnectionRow, now = Date.now(), aheadMs = REFRESH_AHEAD_MS) {
   return canRefresh(row) && row.access_token_expires_at !== null && row.access_token_expires_at - now <= aheadMs;
 }
 
@@ -107,7 +107,7 @@ export async function usableTokens(deps: VaultDeps, row: ConnectionRow, options:
  * The provider rejected the access token early (401 / token_expired) although we hold a refresh
  * token: refresh once, unless another caller already replaced the tokens since `row` was read.
  */
-export async function refreshAfterRejection(deps: VaultDeps, row: ConnectionRow): Promise<TokenAccess | null> {
+async function refreshAfterRejection(deps: VaultDeps, row: ConnectionRow): Promise<TokenAccess | null> {
   if (!canRefresh(row)) return null;
   return refreshUnderLease(deps, row, (current) => current.token_version === row.token_version);
 }
@@ -278,9 +278,9 @@ export async function withTokens<T>(
 }
 
 /** The cron refreshes access tokens this close to expiry, before any delivery needs them. */
-export const CRON_REFRESH_AHEAD_MS = 15 * 60 * 1000;
+const CRON_REFRESH_AHEAD_MS = 15 * 60 * 1000;
 /** ...and refresh tokens this close to their own expiry, so idle connections stay alive. */
-export const KEEP_ALIVE_AHEAD_MS = 7 * 24 * 60 * 60 * 1000;
+const KEEP_ALIVE_AHEAD_MS = 7 * 24 * 60 * 60 * 1000;
 
 /**
  * Cron upkeep, in bounded batches and under the same lease as request-time refresh: access

@@ -89,7 +89,7 @@ export async function createInsight(
   return { ok: true, insightId, deliveryIds };
 }
 
-export const INSIGHTS_PAGE_SIZE = 50;
+const INSIGHTS_PAGE_SIZE = 50;
 
 /**
  * One page of insights, newest first, with their delivery counts. `before` is a keyset cursor

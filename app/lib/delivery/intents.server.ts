@@ -1,4 +1,4 @@
-import { getConnection } from "../connections/repository.server";
+import { findPickedConnection, type ConnectionPick } from "../connections/repository.server";
 import { uniqueViolation, type Db } from "../platform/db.server";
 import { describeConfigValue } from "../providers/config-form";
 import { getProvider } from "../providers/registry";
@@ -83,9 +83,10 @@ export type SaveIntentResult = { ok: true; id: string } | { ok: false; reason: "
 export async function createIntent(
   db: Db,
   workspaceId: string,
-  input: { name: string; connectionId: string; enabled: boolean; overrides: Record<string, unknown> },
+  input: { name: string; connection: ConnectionPick; enabled: boolean; overrides: Record<string, unknown> },
 ): Promise<SaveIntentResult> {
   const id = crypto.randomUUID();
+  const pick = input.connection;
   const now = Date.now();
   try {
     // The connection must belong to the same workspace: the insert selects it from there.
@@ -106,7 +107,7 @@ export async function createIntent(
             eb.val(now).as("updated_at"),
           ])
           .where("connections.workspace_id", "=", workspaceId)
-          .where("connections.id", "=", input.connectionId),
+          .where("id" in pick ? "connections.id" : "connections.name", "=", "id" in pick ? pick.id : pick.name),
       )
       .executeTakeFirst();
     if (!result.numInsertedOrUpdatedRows) return { ok: false, reason: "not_found" };
@@ -117,7 +118,7 @@ export async function createIntent(
   return { ok: true, id };
 }
 
-export async function updateIntent(
+async function updateIntent(
   db: Db,
   workspaceId: string,
   id: string,
@@ -191,9 +192,9 @@ export async function saveIntentSettings(
   db: Db,
   workspaceId: string,
   intent: Pick<IntentRow, "id" | "connection_id">,
-  input: { name: string; connectionId: string; enabled: boolean; overrides: Record<string, unknown> },
+  input: { name: string; connection: ConnectionPick; enabled: boolean; overrides: Record<string, unknown> },
 ): Promise<SaveIntentSettingsResult> {
-  const target = await getConnection(db, workspaceId, input.connectionId);
+  const target = await findPickedConnection(db, workspaceId, input.connection);
   if (!target) return { ok: false, reason: "invalid", fieldErrors: { connectionId: ["Choose one of this workspace's connections."] } };
   const provider = getProvider(target.provider);
   const { kept, dropped } = overridesForProvider(provider, input.overrides);

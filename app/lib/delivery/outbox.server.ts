@@ -14,12 +14,12 @@ import type { DeliveredItem } from "../providers/types";
  * the delivery is due again); its log row, its new state and the connection's status change are
  * written in one batch.
  */
-export const DELIVERY_LEASE_MS = 60_000;
-export const MAX_ATTEMPTS = 5;
+const DELIVERY_LEASE_MS = 60_000;
+const MAX_ATTEMPTS = 5;
 const BACKOFF_BASE_MS = 30_000;
 const BACKOFF_CAP_MS = 15 * 60_000;
 
-export function backoffMs(attempt: number, random = Math.random()) {
+function backoffMs(attempt: number, random = Math.random()) {
   const exponential = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
   // Full jitter on the upper half, so retries of many deliveries do not arrive together.
   return Math.round(exponential / 2 + (random * exponential) / 2);

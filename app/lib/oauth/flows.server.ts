@@ -14,8 +14,8 @@ import { protocolOf } from "./protocols.server";
  * bound to the session that started it, checked completely before any request to the provider.
  * What the tokens are then used for (a new connection, a re-authorization) is the caller's.
  */
-export const FLOW_TTL_MS = 10 * 60 * 1000;
-export const MAX_FLOWS_PER_USER_PER_WINDOW = 20;
+const FLOW_TTL_MS = 10 * 60 * 1000;
+const MAX_FLOWS_PER_USER_PER_WINDOW = 20;
 
 export interface FlowActor {
   workspaceId: string;

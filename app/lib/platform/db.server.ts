@@ -131,11 +131,6 @@ export async function runBatch(db: Db, queries: Compilable[]): Promise<D1Result[
   return scope ? scope.track(statements.length, () => target.batch(statements)) : target.batch(statements);
 }
 
-/** Rows a batched UPDATE/DELETE changed (D1 reports it per statement). */
-export function changedRows(result: D1Result | undefined): number {
-  return result?.meta.changes ?? 0;
-}
-
 /**
  * The columns of the UNIQUE constraint an insert or update ran into, like
  * "connections.workspace_id, connections.name"; null for any other error.

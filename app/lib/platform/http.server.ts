@@ -1,4 +1,4 @@
-export const MAX_FORM_BYTES = 64 * 1024;
+const MAX_FORM_BYTES = 64 * 1024;
 
 /** The request body, read up to `limit` bytes whatever Content-Length says (chunked bodies too). */
 export async function readBodyWithin(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | null> {

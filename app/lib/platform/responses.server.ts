@@ -12,7 +12,3 @@ export async function requireFound<T>(id: string | undefined, find: (id: string)
   if (!found) throw notFound();
   return found;
 }
-
-export function forbidden(message: string): Response {
-  return new Response(message, { status: 403 });
-}

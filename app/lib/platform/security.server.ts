@@ -39,7 +39,7 @@ export function createCspNonce(): string {
   return randomToken(16);
 }
 
-export function contentSecurityPolicy(nonce: string, formActionOrigins: string[] = []): string {
+function contentSecurityPolicy(nonce: string, formActionOrigins: string[] = []): string {
   return [
     "default-src 'self'",
     `script-src 'self' 'nonce-${nonce}'`,

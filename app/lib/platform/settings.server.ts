@@ -50,7 +50,7 @@ export function getSettings(env: Env): Settings {
   return settings;
 }
 
-export function parseSettings(raw: Record<string, unknown>): Settings {
+function parseSettings(raw: Record<string, unknown>): Settings {
   const problems: string[] = [];
   const read = (name: string, schema: typeof OptionalString | typeof OptionalUrl) => {
     const result = v.safeParse(schema, raw[name]);

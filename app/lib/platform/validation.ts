@@ -74,3 +74,22 @@ export const InsightTitleSchema = v.pipe(
 );
 
 export const InsightBodySchema = v.pipe(v.string("The body must be text."), v.maxLength(20_000, "A body has at most 20,000 characters."));
+
+/**
+ * The connection an intent delivers through: picked from the list (`connectionId`) or, when the
+ * workspace has more connections than the list shows, typed by name (`connectionName`).
+ */
+export const ConnectionPickEntries = {
+  connectionId: v.optional(v.pipe(v.string(), v.maxLength(64, "Invalid id.")), ""),
+  connectionName: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(50, "A connection name has at most 50 characters.")), ""),
+};
+
+type ConnectionPickInput = { connectionId: string; connectionName: string };
+
+export const NO_CONNECTION_PICKED = "Choose the connection that delivers.";
+
+/** The pick as the domain takes it (a typed name wins over the list's choice), or null when neither is given. */
+export function connectionPick(value: ConnectionPickInput) {
+  if (value.connectionName) return { name: value.connectionName };
+  return value.connectionId ? { id: value.connectionId } : null;
+}

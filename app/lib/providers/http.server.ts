@@ -57,7 +57,7 @@ export function parseJson(text: string): unknown {
   }
 }
 
-export function retryAfterSeconds(headers: Headers): number | undefined {
+function retryAfterSeconds(headers: Headers): number | undefined {
   const header = headers.get("Retry-After");
   if (header === null) return undefined;
   const seconds = Number(header);
@@ -160,7 +160,7 @@ export function splitScopes(value: unknown): string[] {
   return value.split(/[\s,]+/).filter(Boolean);
 }
 
-export function expiresAt(now: number, seconds: unknown): number | null {
+function expiresAt(now: number, seconds: unknown): number | null {
   return typeof seconds === "number" && seconds > 0 ? now + seconds * 1000 : null;
 }
 

@@ -36,7 +36,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * Linear answers GraphQL errors with 200, 400 or 401 alike: classify by
  * `errors[0].extensions.type` / `code`, never by the HTTP status.
  */
-export async function linearGraphql(context: ProviderContext, tokens: StoredTokens, query: string, variables?: Record<string, unknown>) {
+async function linearGraphql(context: ProviderContext, tokens: StoredTokens, query: string, variables?: Record<string, unknown>) {
   const response = await providerFetch(context, `${context.endpoints.api}/graphql`, {
     method: "POST",
     headers: { Authorization: `Bearer ${tokens.accessToken}`, "Content-Type": "application/json" },

@@ -28,7 +28,7 @@ function notionError(response: ProviderResponse, secrets: (string | null)[]) {
   return providerError(response, ERRORS, readNotionError, secrets);
 }
 
-export function notionHeaders(tokens: StoredTokens) {
+function notionHeaders(tokens: StoredTokens) {
   return { Authorization: `Bearer ${tokens.accessToken}`, "Notion-Version": NOTION_VERSION };
 }
 

@@ -31,7 +31,7 @@ function readSlackError(response: ProviderResponse) {
 }
 
 /** Slack answers errors as HTTP 200 `{ok:false, error}` (429 for rate limits). */
-export async function slackCall(context: ProviderContext, method: string, tokens: StoredTokens, body?: Record<string, unknown>) {
+async function slackCall(context: ProviderContext, method: string, tokens: StoredTokens, body?: Record<string, unknown>) {
   const response = await providerFetch(context, `${context.endpoints.api}/${method}`, {
     method: "POST",
     headers: {

@@ -7,7 +7,7 @@ import type { ProviderContext, ProviderModule, StoredTokens } from "./types";
 const TRELLO_ID = /^[0-9a-f]{24}$/i;
 
 /** Trello API calls authenticate with the app's key and the member's token in a header. */
-export function trelloAuthorization(context: ProviderContext, tokens: StoredTokens) {
+function trelloAuthorization(context: ProviderContext, tokens: StoredTokens) {
   return `OAuth oauth_consumer_key="${context.credentials.clientId}", oauth_token="${tokens.accessToken}"`;
 }
 

@@ -1,9 +1,10 @@
-import { getFormProps, getInputProps, getSelectProps, useForm, type SubmissionResult } from "@conform-to/react";
+import { getFormProps, getInputProps, useForm, type SubmissionResult } from "@conform-to/react";
 import { getValibotConstraint } from "@conform-to/valibot";
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
 import { ConfigFields } from "~/components/config-fields";
+import { ConnectionPicker } from "~/components/connection-picker";
 import { ErrorList, Field, SubmitButton } from "~/components/forms";
 import { ProviderIcon } from "~/components/provider-icon";
 import { StatusBadge } from "~/components/status-badge";
@@ -12,6 +13,7 @@ import { loadIntentPage } from "~/lib/delivery/intent-page.server";
 import { deleteIntent, getIntent, saveIntentSettings } from "~/lib/delivery/intents.server";
 import { redirectWithFlash } from "~/lib/platform/flash.server";
 import { parseForm } from "~/lib/platform/forms";
+import { connectionPick, NO_CONNECTION_PICKED } from "~/lib/platform/validation";
 import { readFormData } from "~/lib/platform/http.server";
 import { notFound, requireFound } from "~/lib/platform/responses.server";
 import type { ConfigFormValue } from "~/lib/providers/config-form";
@@ -43,9 +45,11 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const submission = parseForm(formData, SaveIntentSchema);
   const reply = (result: SubmissionResult<string[]>) => json<SaveReply>({ intent: "save", result }, { status: 400 });
   if (submission.status !== "success") return reply(submission.reply());
+  const connection = connectionPick(submission.value);
+  if (!connection) return reply(submission.reply({ fieldErrors: { connectionId: [NO_CONNECTION_PICKED] } }));
   const saved = await saveIntentSettings(context.db, workspace.id, intent, {
     name: submission.value.name,
-    connectionId: submission.value.connectionId,
+    connection,
     enabled: submission.value.enabled === "on",
     overrides: submission.value.overrides,
   });
@@ -63,7 +67,13 @@ const SOURCE_TEXT = {
 export default function IntentDetail() {
   const data = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
-  const [form, fields] = useForm<{ name: string; connectionId: string; enabled: string; overrides: Record<string, ConfigFormValue> }>({
+  const [form, fields] = useForm<{
+    name: string;
+    connectionId: string;
+    connectionName: string;
+    enabled: string;
+    overrides: Record<string, ConfigFormValue>;
+  }>({
     id: "intent-settings",
     lastResult: actionData?.intent === "save" ? actionData.result : undefined,
     defaultValue: {
@@ -127,21 +137,13 @@ export default function IntentDetail() {
         <Field label="Name" errorId={fields.name.errorId} errors={fields.name.errors}>
           <input {...getInputProps(fields.name, { type: "text" })} autoComplete="off" />
         </Field>
-        <Field
-          label="Connection"
+        <ConnectionPicker
+          id={fields.connectionId}
+          name={fields.connectionName}
+          choices={data.choices}
+          more={data.moreChoices}
           hint="Repointing to another provider keeps only the overrides that provider has fields for."
-          errorId={fields.connectionId.errorId}
-          errors={fields.connectionId.errors}
-        >
-          <select {...getSelectProps(fields.connectionId)}>
-            {data.choices.map((choice) => (
-              <option key={choice.id} value={choice.id}>
-                {choice.name} ({choice.providerName}
-                {choice.status === "active" ? "" : `, ${choice.status === "error" ? "in error" : choice.status}`})
-              </option>
-            ))}
-          </select>
-        </Field>
+        />
         <label className="checkbox">
           <input {...getInputProps(fields.enabled, { type: "checkbox", value: "on" })} /> Enabled
         </label>

@@ -1,13 +1,13 @@
 import * as v from "valibot";
-import { IdSchema, IntentNameSchema } from "~/lib/platform/validation";
+import { IntentNameSchema, ConnectionPickEntries } from "~/lib/platform/validation";
 
 export const IntentActionSchema = v.picklist(["save", "delete"], "Unknown action.");
 
 export const SaveIntentSchema = v.object({
   intent: v.literal("save"),
   name: IntentNameSchema,
-  connectionId: v.pipe(IdSchema, v.nonEmpty("Choose the connection that delivers.")),
   enabled: v.optional(v.literal("on")),
   // Checked against the target connection's provider on the server.
   overrides: v.optional(v.record(v.string(), v.unknown()), {}),
+  ...ConnectionPickEntries,
 });
