@@ -445,4 +445,4 @@ function faultResponse(fault: ReplacingFault, ctx: HandlerContext, endpoint: End
   }
 }
 
-export const notion: ProviderModule = { provider: "notion", route, notFound, faultResponse };
+export const notion: ProviderModule = { provider: "notion", label: "Notion", bases: { web: "", api: "" }, route, notFound, faultResponse };

@@ -387,4 +387,4 @@ function faultResponse(fault: ReplacingFault, _ctx: HandlerContext, endpoint: En
   }
 }
 
-export const trello: ProviderModule = { provider: "trello", route, notFound, faultResponse };
+export const trello: ProviderModule = { provider: "trello", label: "Trello", bases: { web: "", api: "/api" }, route, notFound, faultResponse };
