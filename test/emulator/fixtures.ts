@@ -171,11 +171,14 @@ export type NotionPropertyType =
   | "date"
   | "url"
   | "checkbox"
-  | "email";
+  | "email"
+  | "status";
 
 export interface NotionDataSource {
   id: string;
   properties: Record<string, NotionPropertyType>;
+  /** Option names of select, multi_select and status properties. */
+  options?: Record<string, string[]>;
 }
 
 export interface NotionDatabase {
@@ -184,6 +187,9 @@ export interface NotionDatabase {
   /** Shared with the integration in the page picker. */
   shared: boolean;
   dataSources: NotionDataSource[];
+  /** Archived (moved to trash): still readable, no longer writable, left out of search. */
+  archived?: boolean;
+  createdTime?: string;
 }
 
 const INBOX_SCHEMA: Record<string, NotionPropertyType> = {
@@ -193,6 +199,24 @@ const INBOX_SCHEMA: Record<string, NotionPropertyType> = {
   Link: "url",
   Notes: "rich_text",
 };
+
+const INBOX_OPTIONS = { Tags: ["insight", "automated", "bug"], Status: ["Inbox", "Triaged", "Done"] };
+
+/** 150 more shared databases, so database pickers need cursors and a search box; every 25th archived. */
+const TRACKERS: NotionDatabase[] = Array.from({ length: 150 }, (_, i) => ({
+  id: `d8100000-0000-4000-8000-${String(i + 1).padStart(12, "0")}`,
+  title: `Project Tracker ${String(i + 1).padStart(3, "0")}`,
+  shared: true,
+  archived: (i + 1) % 25 === 0,
+  createdTime: new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString().replace(/:\d{2}\.\d{3}Z$/, ":00.000Z"),
+  dataSources: [
+    {
+      id: `d5100000-0000-4000-8000-${String(i + 1).padStart(12, "0")}`,
+      properties: { Name: "title", Status: "status", Priority: "select", Tags: "multi_select", Due: "date" },
+      options: { Status: ["Not started", "In progress", "Done"], Priority: ["High", "Medium", "Low"], Tags: ["frontend", "backend", "infra"] },
+    },
+  ],
+}));
 
 export const NOTION_WORKSPACES: readonly {
   id: string;
@@ -213,7 +237,7 @@ export const NOTION_WORKSPACES: readonly {
         id: "d8000000-0000-4000-8000-000000000001",
         title: "SpokeDo Inbox",
         shared: true,
-        dataSources: [{ id: "d5000000-0000-4000-8000-000000000001", properties: INBOX_SCHEMA }],
+        dataSources: [{ id: "d5000000-0000-4000-8000-000000000001", properties: INBOX_SCHEMA, options: INBOX_OPTIONS }],
       },
       {
         id: "d8000000-0000-4000-8000-000000000002",
@@ -231,6 +255,7 @@ export const NOTION_WORKSPACES: readonly {
           { id: "d5000000-0000-4000-8000-000000000004", properties: { Task: "title", Due: "date" } },
         ],
       },
+      ...TRACKERS,
     ],
   },
   {
@@ -244,7 +269,7 @@ export const NOTION_WORKSPACES: readonly {
         id: "d8000000-0000-4000-8000-000000000005",
         title: "Lab Log",
         shared: true,
-        dataSources: [{ id: "d5000000-0000-4000-8000-000000000005", properties: INBOX_SCHEMA }],
+        dataSources: [{ id: "d5000000-0000-4000-8000-000000000005", properties: INBOX_SCHEMA, options: INBOX_OPTIONS }],
       },
     ],
   },
@@ -280,7 +305,37 @@ export const LINEAR_ACCOUNTS = [
 
 // ---------- Trello ----------
 
-export const TRELLO_MEMBERS = [
+export interface TrelloListFixture {
+  id: string;
+  name: string;
+  closed?: boolean;
+}
+
+export interface TrelloBoardFixture {
+  id: string;
+  name: string;
+  shortLink: string;
+  closed?: boolean;
+  lists: readonly TrelloListFixture[];
+}
+
+const hex24 = (prefix: string, n: number) => `${prefix}${n.toString(16).padStart(24 - prefix.length, "0")}`;
+
+/** 60 more boards for emutrello (every 10th closed), each with three open lists and an archived one. */
+const TRELLO_BOARDS: TrelloBoardFixture[] = Array.from({ length: 60 }, (_, i) => ({
+  id: hex24("5e1b01", i + 1),
+  name: `Team Board ${String(i + 1).padStart(2, "0")}`,
+  shortLink: `EmuB${String(i + 1).padStart(4, "0")}`,
+  closed: (i + 1) % 10 === 0,
+  lists: [
+    { id: hex24("5e1c01", (i + 1) * 10 + 1), name: "Backlog" },
+    { id: hex24("5e1c01", (i + 1) * 10 + 2), name: "Doing" },
+    { id: hex24("5e1c01", (i + 1) * 10 + 3), name: "Done" },
+    { id: hex24("5e1c01", (i + 1) * 10 + 4), name: "Archive", closed: true },
+  ],
+}));
+
+export const TRELLO_MEMBERS: readonly { id: string; username: string; fullName: string; boards: readonly TrelloBoardFixture[] }[] = [
   {
     id: "5e1a00000000000000000001",
     username: "emutrello",
@@ -293,8 +348,11 @@ export const TRELLO_MEMBERS = [
         lists: [
           { id: "5e1c00000000000000000001", name: "To Do" },
           { id: "5e1c00000000000000000002", name: "Doing" },
+          // Archived list: still readable by id, left out of filter=open.
+          { id: "5e1c00000000000000000004", name: "Old ideas", closed: true },
         ],
       },
+      ...TRELLO_BOARDS,
     ],
   },
   {
@@ -310,7 +368,7 @@ export const TRELLO_MEMBERS = [
       },
     ],
   },
-] as const;
+];
 
 /** Everything above in one object: for tests and the admin endpoint. */
 export const EMULATOR_ACCOUNTS = {
