@@ -423,6 +423,7 @@ function getUser(ctx: HandlerContext) {
 
 const openIssueCount = (ctx: HandlerContext, repo: GithubRepoFixture) => issuesOf(ctx.state, repo).filter((issue) => issue.state === "open").length;
 
+const FALLBACK_TIME = "2021-03-04T05:06:07Z";
 const LIST_REPOS_DOCS = `${DOCS}/rest/repos/repos#list-repositories-for-the-authenticated-user`;
 
 /** GET /user/repos */
@@ -449,7 +450,7 @@ function listRepos(ctx: HandlerContext) {
     if (!role || !affiliations.includes(role.via) || !tokenReaches(session.token, repo)) return false;
     if (visibility === "public" && repo.private) return false;
     if (visibility === "private" && !repo.private) return false;
-    const updated = Date.parse(repo.updatedAt ?? "2021-03-04T05:06:07Z");
+    const updated = Date.parse(repo.updatedAt ?? FALLBACK_TIME);
     if (!Number.isNaN(since) && updated <= since) return false;
     if (!Number.isNaN(before) && updated >= before) return false;
     return true;
@@ -457,7 +458,7 @@ function listRepos(ctx: HandlerContext) {
   const sort = params.get("sort") ?? "full_name";
   const direction = params.get("direction") ?? (sort === "full_name" ? "asc" : "desc");
   const key = (repo: GithubRepoFixture) =>
-    sort === "created" ? repo.createdAt ?? "" : sort === "updated" ? repo.updatedAt ?? "" : sort === "pushed" ? repo.pushedAt ?? "" : `${repo.owner}/${repo.name}`.toLowerCase();
+    sort === "created" ? (repo.createdAt ?? FALLBACK_TIME) : sort === "updated" ? (repo.updatedAt ?? FALLBACK_TIME) : sort === "pushed" ? (repo.pushedAt ?? FALLBACK_TIME) : `${repo.owner}/${repo.name}`.toLowerCase();
   repos.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.id - b.id) * (direction === "asc" ? 1 : -1));
   const { slice, link } = paginate(ctx, repos, "/user/repos");
   return listResponse(session, slice.map((repo) => repositoryObject(ctx, repo, login, openIssueCount(ctx, repo))), link);

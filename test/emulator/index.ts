@@ -33,6 +33,8 @@ export type { RateLimitPatch, RateLimitSettings } from "./rate-limits";
 export { ENDPOINTS, PROVIDERS } from "./state";
 export type { CreatedItem, EmulatorOptions, Endpoint, Fault, FaultKind, IssuedToken, Provider, ProviderId, RecordedRequest } from "./state";
 export * from "./webhooks";
+export { grantFor, type EmulatorGrant, type GrantOptions } from "./testing";
+export { createGenericOAuth2Part, type GenericItem, type GenericOAuth2Account, type GenericOAuth2Config, type GenericOAuth2Part } from "./generic-oauth2";
 
 const BUILT_INS: ProviderModule[] = [github, slack, notion, linear, trello];
 
