@@ -107,6 +107,7 @@ export function repositoryObject(ctx: Pick<HandlerContext, "options">, repo: Git
     html_url: html,
     description: repo.description ?? null,
     fork: false,
+    license: null,
     url: api,
     archive_url: `${api}/{archive_format}{/ref}`,
     assignees_url: `${api}/assignees{/user}`,

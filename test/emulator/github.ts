@@ -393,6 +393,8 @@ function getUser(ctx: HandlerContext) {
   const { token, account } = auth.session;
   const response = json({
     ...userObject(ctx, account),
+    // The authenticated user's own profile is the private view.
+    user_view_type: "private",
     name: account.name,
     company: null,
     blog: "",

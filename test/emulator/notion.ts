@@ -4,6 +4,7 @@ import { APP_NAME, EMULATOR_CLIENTS, NOTION_WORKSPACES, type NotionDatabase, typ
 import { appendParams, authorizationToken, json, malformedJson, rawHttpFault, randomBase62, redirect, slugify, text } from "./http";
 import { clientCredentials, consentDecision, issueCode, newGrantId, redeemCode, redirectUriFor } from "./oauth2";
 import type { Endpoint, IssuedToken } from "./state";
+import type { DatabaseObjectResponse, ListBlockChildrenResponse, PageObjectResponse, SearchResponse } from "@notionhq/client/build/src/api-endpoints";
 import { blockResponse, hasLoneSurrogate, LIMITS, NotionValidationError, richTextResponse, validateBlocks, validateRichText, type StoredBlock } from "./notion-content";
 
 const CLIENT = EMULATOR_CLIENTS.notion;
@@ -365,10 +366,10 @@ function propertySchema(ctx: HandlerContext, source: NotionDataSource, name: str
 
 const DATABASE_CREATED = "2025-01-01T00:00:00.000Z";
 
-function databaseObject(ctx: HandlerContext, workspace: NotionWorkspace, database: NotionDatabase, version: string) {
+function databaseObject(ctx: HandlerContext, workspace: NotionWorkspace, database: NotionDatabase, version: string): DatabaseObjectResponse {
   const source = database.dataSources[0]!;
   const created = database.createdTime ?? DATABASE_CREATED;
-  const bot = { object: "user", id: workspace.botId };
+  const bot = { object: "user" as const, id: workspace.botId };
   return {
     object: "database",
     id: database.id,
@@ -380,7 +381,7 @@ function databaseObject(ctx: HandlerContext, workspace: NotionWorkspace, databas
     description: [],
     icon: null,
     cover: null,
-    properties: Object.fromEntries(Object.entries(source.properties).map(([name, type], index) => [name, propertySchema(ctx, source, name, type, index)])),
+    properties: Object.fromEntries(Object.entries(source.properties).map(([name, type], index) => [name, propertySchema(ctx, source, name, type, index)])) as DatabaseObjectResponse["properties"],
     parent: { type: "workspace", workspace: true },
     url: `${ctx.options.origin}/notion/${database.id.replaceAll("-", "")}`,
     public_url: null,
@@ -409,7 +410,7 @@ interface StoredPage {
   dataSourceId: string;
   createdTime: string;
   /** The page object as created (properties answered in response shape). */
-  page: Record<string, unknown>;
+  page: PageObjectResponse;
   title: string;
   childIds: string[];
 }
@@ -511,12 +512,12 @@ function createPage(ctx: HandlerContext) {
   const now = minuteIso(ctx.state.now());
   const title = plainTitle(source, properties);
   const url = `${ctx.options.origin}/notion/${slugify(title)}-${id.replaceAll("-", "")}`;
-  const bot = { object: "user", id: workspace.botId };
+  const bot = { object: "user" as const, id: workspace.botId };
   const parent =
     version >= DATA_SOURCES_VERSION
       ? { type: "data_source_id", data_source_id: source.id, database_id: database.id }
-      : { type: "database_id", database_id: database.id };
-  const page = {
+      : { type: "database_id" as const, database_id: database.id };
+  const page: PageObjectResponse = {
     object: "page",
     id,
     created_time: now,
@@ -525,7 +526,8 @@ function createPage(ctx: HandlerContext) {
     last_edited_by: bot,
     cover: null,
     icon: null,
-    parent,
+    // The pinned SDK types describe Notion-Version 2022-06-28; data_source_id parents are 2025-09-03's.
+    parent: parent as PageObjectResponse["parent"],
     archived: false,
     in_trash: false,
     properties: Object.fromEntries(
@@ -533,7 +535,7 @@ function createPage(ctx: HandlerContext) {
         name,
         { id: index === 0 && type === "title" ? "title" : `p${index}`, type, [type]: propertyValue(ctx, source, name, type, properties[name]) },
       ]),
-    ),
+    ) as PageObjectResponse["properties"],
     url,
     public_url: null,
   };
@@ -564,8 +566,12 @@ function pageWindow<T extends { id: string }>(items: T[], startCursor: unknown, 
   return { slice, next: next ? next.id : null };
 }
 
-function listBody(type: "page_or_database" | "block", results: unknown[], next: string | null) {
-  return { object: "list", results, next_cursor: next, has_more: next !== null, type, [type]: {}, request_id: crypto.randomUUID() };
+function listBody(results: SearchResponse["results"], next: string | null): SearchResponse & { request_id: string } {
+  return { object: "list", results, next_cursor: next, has_more: next !== null, type: "page_or_database", page_or_database: {}, request_id: crypto.randomUUID() };
+}
+
+function blockListBody(results: ListBlockChildrenResponse["results"], next: string | null): ListBlockChildrenResponse & { request_id: string } {
+  return { object: "list", results, next_cursor: next, has_more: next !== null, type: "block", block: {}, request_id: crypto.randomUUID() };
 }
 
 /** POST /v1/search: what is shared with the integration, by title; archived items are left out. */
@@ -587,7 +593,7 @@ function search(ctx: HandlerContext) {
   const query = typeof input.query === "string" ? input.query.trim().toLowerCase() : "";
   const wantDatabases = !filter || filter.value !== "page";
   const wantPages = !filter || filter.value === "page";
-  type Entry = { id: string; edited: string; value: Record<string, unknown> };
+  type Entry = { id: string; edited: string; value: SearchResponse["results"][number] };
   const entries: Entry[] = [];
   if (wantDatabases) {
     for (const database of workspace.databases) {
@@ -606,7 +612,7 @@ function search(ctx: HandlerContext) {
   entries.sort((a, b) => (a.edited < b.edited ? -1 : a.edited > b.edited ? 1 : a.id.localeCompare(b.id)) * direction);
   const window = pageWindow(entries, input.start_cursor, input.page_size);
   if ("error" in window) return window.error;
-  return json(listBody("page_or_database", window.slice.map((entry) => entry.value), window.next));
+  return json(listBody(window.slice.map((entry) => entry.value), window.next));
 }
 
 type Filter = Record<string, unknown>;
@@ -751,7 +757,7 @@ function queryDatabase(ctx: HandlerContext, id: string) {
   }).map((entry) => entry.page);
   const window = pageWindow(pages, input.start_cursor, input.page_size);
   if ("error" in window) return window.error;
-  return json(listBody("page_or_database", window.slice.map((page) => page.page), window.next));
+  return json(listBody(window.slice.map((page) => page.page), window.next));
 }
 
 /** GET /v1/blocks/{id}/children: a page's (or block's) first-level blocks, paginated. */
@@ -767,7 +773,7 @@ function listBlockChildren(ctx: HandlerContext, id: string) {
   const children = childIds.map((childId) => blocksOf(ctx).find((candidate) => candidate.id === childId)!);
   const window = pageWindow(children, ctx.url.searchParams.get("start_cursor") ?? undefined, ctx.url.searchParams.get("page_size") ?? undefined);
   if ("error" in window) return window.error;
-  return json(listBody("block", window.slice.map(blockResponse), window.next));
+  return json(blockListBody(window.slice.map(blockResponse), window.next));
 }
 
 // ---------- routing and faults ----------
