@@ -621,7 +621,7 @@ export async function graphqlEndpoint(ctx: HandlerContext): Promise<Response> {
   if (!check.ok) return authenticationError(ctx.options.linearAuthErrorStatus);
   const token = check.token;
   const account = accountByViewer(token.accountId)!;
-  const schema = linearSchema();
+  const schema = await linearSchema();
 
   const body = ctx.body.json as { query?: unknown; variables?: unknown; operationName?: unknown } | undefined;
   const fail = (status: number, message: string, code: string, headers: Record<string, string>, extra: object = {}) =>
