@@ -17,7 +17,7 @@ import {
 import { clientCredentials, consentDecision, issueCode, newGrantId, redeemCode, redirectUriFor } from "./oauth2";
 import type { Endpoint, IssuedToken } from "./state";
 import { buildSlackEventRequest, slackAppUninstalledEvent, slackTokensRevokedEvent } from "./webhooks";
-import type { ConversationsHistoryResponse, ConversationsInfoResponse, ConversationsListResponse } from "@slack/web-api";
+import type { ChatPostMessageResponse, ConversationsHistoryResponse, ConversationsInfoResponse, ConversationsListResponse } from "@slack/web-api";
 
 type SlackChannelObject = NonNullable<ConversationsListResponse["channels"]>[number];
 
@@ -323,7 +323,8 @@ function postMessage(ctx: HandlerContext) {
     payload: ctx.body.json ?? Object.fromEntries(ctx.body.fields),
     at: ctx.state.now(),
   });
-  return json({ ok: true, channel: channel.id, ts, message: { ...message, ...(metadata.metadata ? { metadata: metadata.metadata } : {}) } });
+  const answer: ChatPostMessageResponse = { ok: true, channel: channel.id, ts, message: { ...message, ...(metadata.metadata ? { metadata: metadata.metadata } : {}) } };
+  return json(answer);
 }
 
 // ---------- scopes, rate limits, channels ----------

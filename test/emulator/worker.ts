@@ -1,4 +1,8 @@
+import LINEAR_SDL from "../../../shared/reference/linear/schema.graphql";
 import { createEmulator, isEmulatedNetworkError, type Emulator } from "./index";
+import { provideLinearSdl } from "./linear-schema";
+
+provideLinearSdl(LINEAR_SDL);
 
 /** Bindings from test/emulator/wrangler.toml ([vars]). */
 interface EmulatorEnv {
