@@ -312,7 +312,7 @@ interface Session {
 
 /**
  * User-Agent, credentials, then the token's budget: a refused budget answers 403 (or 429,
- * per `githubRateLimitStatus`) with x-ratelimit-remaining: 0, as the primary limit does.
+ * per `githubRateLimitedStatus`) with x-ratelimit-remaining: 0, as the primary limit does.
  */
 function authenticate(ctx: HandlerContext, documentationUrl: string, resource: RateResource = "core"): { ok: true; session: Session } | { ok: false; response: Response } {
   if (!ctx.headers.get("User-Agent")) return { ok: false, response: userAgentRequired() };
@@ -323,7 +323,7 @@ function authenticate(ctx: HandlerContext, documentationUrl: string, resource: R
   const { taken, headers } = takeRate(ctx, check.token, resource);
   if (!taken.allowed) {
     const response = apiError(
-      403,
+      ctx.options.githubRateLimitedStatus,
       `API rate limit exceeded for user ID ${check.token.accountId}.`,
       `${DOCS}/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit`,
     );

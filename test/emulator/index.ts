@@ -120,6 +120,7 @@ function defaultOptions(input: EmulatorOptionsInput): EmulatorOptions {
     linearAuthErrorStatus: 401,
     oauth1TimestampSkewSeconds: 300,
     linearRateLimitedStatus: 400,
+    githubRateLimitedStatus: 403,
     slackAppDistribution: "marketplace_or_internal",
     ...rest,
     searchIndexDelayMs: { github: 3000, trello: 3000, ...searchIndexDelayMs },

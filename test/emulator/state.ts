@@ -62,6 +62,8 @@ export interface EmulatorOptions {
    * (both are eventually consistent; neither documents by how much). Lists stay immediate.
    */
   searchIndexDelayMs: { github: number; trello: number };
+  /** GitHub answers an exhausted primary budget with 403 (default) or 429; both are documented. */
+  githubRateLimitedStatus: 403 | 429;
   /** Linear's RATELIMITED answer: HTTP 400 with statusCode 429 (reported 2026) or 200 (its rate-limiting doc). */
   linearRateLimitedStatus: 200 | 400;
   /**

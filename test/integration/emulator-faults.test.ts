@@ -117,6 +117,8 @@ describe("rate-limit budgets", () => {
     const reset = Number(refused.headers.get("x-ratelimit-reset"));
     expect(reset * 1000).toBeGreaterThan(emu.now());
     expect(await refused.json()).toMatchObject({ message: "API rate limit exceeded for user ID 1001." });
+    emu.setOptions({ githubRateLimitedStatus: 429 });
+    expect((await user()).status).toBe(429);
     emu.advanceTime(3_600_000);
     const fresh = await user();
     expect([fresh.status, fresh.headers.get("x-ratelimit-remaining")]).toEqual([200, "2"]);
