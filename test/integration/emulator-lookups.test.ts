@@ -11,7 +11,8 @@ import { createEmulator, grantFor, type Emulator } from "../emulator";
 const EMU = "https://emu.test";
 let emu: Emulator;
 beforeEach(() => {
-  emu = createEmulator({ origin: EMU, appOrigin: "https://spokedo.test" });
+  // A search lag far longer than any test takes, so only advanceTime lets a search see an item.
+  emu = createEmulator({ origin: EMU, appOrigin: "https://spokedo.test", searchIndexDelayMs: { github: 600_000, trello: 600_000 } });
 });
 
 const get = (path: string, headers: Record<string, string> = {}) => emu.handle(new Request(`${EMU}${path}`, { headers }));

@@ -50,7 +50,7 @@ describe("Slack Events API", () => {
       const body = await request.text();
       bodies.push(body);
       const timestamp = request.headers.get("X-Slack-Request-Timestamp")!;
-      expect(Math.abs(Number(timestamp) - emu.now() / 1000)).toBeLessThan(5);
+      expect(Math.abs(Number(timestamp) - emu.now() / 1000)).toBeLessThan(60);
       expect(request.headers.get("X-Slack-Signature")).toBe(`v0=${await hmac("SHA-256", SECRET, `v0:${timestamp}:${body}`)}`);
       expect(request.headers.get("Content-Type")).toBe("application/json");
       expect(request.url).toBe(`${APP}/webhooks/slack`);
@@ -119,7 +119,7 @@ describe("Linear webhook", () => {
     expect(request.headers.get("User-Agent")).toBe("Linear-Webhook");
     const payload = JSON.parse(body) as Record<string, unknown>;
     expect(payload).toMatchObject({ type: "OAuthApp", action: "revoked", oauthClientId: "emu-linear-client", organizationId: "0e000000-0000-4000-8000-000000000001" });
-    expect(Math.abs((payload.webhookTimestamp as number) - emu.now())).toBeLessThan(5000);
+    expect(Math.abs((payload.webhookTimestamp as number) - emu.now())).toBeLessThan(60_000);
 
     const replay = await buildLinearWebhookRequest(`${APP}/webhooks/linear`, SECRET, linearOAuthAppRevoked({ organizationId: "o", oauthClientId: "c" }), { variant: "stale", nowMs: 1_800_000_000_000, staleBySeconds: 120 });
     const replayBody = await replay.text();
