@@ -122,6 +122,7 @@ function defaultOptions(input: EmulatorOptionsInput): EmulatorOptions {
     linearRateLimitedStatus: 400,
     githubRateLimitedStatus: 403,
     slackAppDistribution: "marketplace_or_internal",
+    slackLongText: "msg_too_long",
     ...rest,
     searchIndexDelayMs: { github: 3000, trello: 3000, ...searchIndexDelayMs },
     rateLimits: limits,

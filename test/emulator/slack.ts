@@ -272,7 +272,7 @@ function postMessage(ctx: HandlerContext) {
   }
 
   const textArg = messageArg(ctx, "text");
-  const messageText = typeof textArg === "string" ? textArg : textArg === undefined ? "" : String(textArg);
+  let messageText = typeof textArg === "string" ? textArg : textArg === undefined ? "" : String(textArg);
   let blocks = messageArg(ctx, "blocks");
   if (typeof blocks === "string") {
     try {
@@ -290,7 +290,10 @@ function postMessage(ctx: HandlerContext) {
   if (!metadata.ok) return slackError(metadata.error);
   const attachments = messageArg(ctx, "attachments");
   if (messageText.trim() === "" && !(Array.isArray(blocks) && blocks.length) && !attachments) return slackError("no_text");
-  if (messageText.length > 40000) return slackError("msg_too_long");
+  if (messageText.length > 40000) {
+    if (ctx.options.slackLongText === "msg_too_long") return slackError("msg_too_long");
+    messageText = messageText.slice(0, 40000);
+  }
   const limited = rateLimited(ctx, team, "chat.postMessage", channel.id);
   if (limited) return limited;
 

@@ -67,6 +67,11 @@ export interface EmulatorOptions {
   /** Linear's RATELIMITED answer: HTTP 400 with statusCode 429 (reported 2026) or 200 (its rate-limiting doc). */
   linearRateLimitedStatus: 200 | 400;
   /**
+   * Text over 40,000 characters: `msg_too_long` (chat.postMessage's error table) or truncated to
+   * 40,000 (Slack's 2018 changelog "Truncating really long messages"); the docs say both.
+   */
+  slackLongText: "msg_too_long" | "truncate";
+  /**
    * Slack's conversations.history limits: Marketplace and internal apps get Tier 3; commercially
    * distributed non-Marketplace apps 1 request per minute with limit at most 15 (since 2025-05-29).
    */

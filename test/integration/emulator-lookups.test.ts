@@ -135,6 +135,8 @@ describe("Slack", () => {
     const { accessToken } = await grantFor(emu, "slack", { scope });
     const send = async (body: object) => (await api("chat.postMessage", accessToken, { channel: "C0GENERAL1", ...body })).json();
     expect(await send({ text: "x".repeat(40_001) })).toEqual({ ok: false, error: "msg_too_long" });
+    emu.setOptions({ slackLongText: "truncate" });
+    expect(((await send({ text: "x".repeat(40_001) })) as { message: { text: string } }).message.text).toHaveLength(40_000);
     const section = (text: string) => ({ type: "section", text: { type: "mrkdwn", text } });
     expect(await send({ text: "t", blocks: Array.from({ length: 51 }, () => section("x")) })).toMatchObject({
       ok: false,
