@@ -11,18 +11,14 @@ export function provideLinearSdl(sdl: string) {
   sdlSource = Promise.resolve(sdl);
 }
 
-// Under Vite (vitest) the 1.2 MB text comes through a lazy ?raw import, which takes about a
-// second to arrive: start it as soon as the emulator is imported, so that the first request to
-// Linear's GraphQL endpoint does not pay for it inside a test's time limit. Wrangler's bundler
+// Under Vite (vitest) the 1.2 MB text is imported with the emulator (it takes a second or two
+// to arrive through the worker pool): loading it later, inside the first test that talks to
+// Linear or while another test runs, pushed such tests past their time limit. Wrangler's bundler
 // has no import.meta.glob; the Worker entry calls provideLinearSdl instead.
 if (typeof import.meta.glob === "function") {
-  const loaders = import.meta.glob<string>("../../../shared/reference/linear/schema.graphql", { query: "?raw", import: "default" });
-  const load = Object.values(loaders)[0];
-  if (load) {
-    sdlSource = load();
-    // Failures surface on first use; the prefetch alone must not be an unhandled rejection.
-    sdlSource.catch(() => undefined);
-  }
+  const texts = import.meta.glob<string>("../../../shared/reference/linear/schema.graphql", { query: "?raw", import: "default", eager: true });
+  const text = Object.values(texts)[0];
+  if (text !== undefined) sdlSource = Promise.resolve(text);
 }
 
 /** Descriptions are documentation only: dropping them before parsing halves the work. */
