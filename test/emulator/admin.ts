@@ -1,7 +1,9 @@
 import { EMULATOR_ACCOUNTS, EMULATOR_CLIENTS, registeredRedirectUri } from "./fixtures";
 import { escapeHtml, html, json } from "./http";
 import type { Emulator } from "./index";
-import { ENDPOINTS, PROVIDERS, type Endpoint, type Fault, type Provider } from "./state";
+import type { ChaosSettings } from "./chaos";
+import type { RateLimitPatch } from "./rate-limits";
+import { ENDPOINTS, type Endpoint, type Fault, type ProviderId } from "./state";
 
 const FAULT_KINDS = new Set<Fault["kind"]>([
   "deny",
@@ -10,6 +12,8 @@ const FAULT_KINDS = new Set<Fault["kind"]>([
   "http",
   "rate_limited",
   "slow",
+  "slow_body",
+  "drop_after_commit",
   "malformed_json",
   "expired_token",
   "revoked_token",
@@ -17,13 +21,7 @@ const FAULT_KINDS = new Set<Fault["kind"]>([
 
 class AdminInputError extends Error {}
 
-const isProvider = (value: unknown): value is Provider => PROVIDERS.includes(value as Provider);
 const isEndpoint = (value: unknown): value is Endpoint => ENDPOINTS.includes(value as Endpoint);
-
-function requireProvider(value: unknown): Provider {
-  if (!isProvider(value)) throw new AdminInputError(`provider must be one of ${PROVIDERS.join(", ")}`);
-  return value;
-}
 
 function parseFault(value: unknown): Fault {
   if (!value || typeof value !== "object") throw new AdminInputError("fault must be an object");
@@ -31,7 +29,9 @@ function parseFault(value: unknown): Fault {
   if (!FAULT_KINDS.has(fault.kind as Fault["kind"])) throw new AdminInputError(`unknown fault kind ${String(fault.kind)}`);
   if (fault.kind === "oauth_error" && typeof fault.code !== "string") throw new AdminInputError("oauth_error needs a code");
   if (fault.kind === "http" && typeof fault.status !== "number") throw new AdminInputError("http needs a numeric status");
-  if (fault.kind === "slow" && typeof fault.delayMs !== "number") throw new AdminInputError("slow needs delayMs");
+  if ((fault.kind === "slow" || fault.kind === "slow_body") && typeof fault.delayMs !== "number") {
+    throw new AdminInputError(`${fault.kind} needs delayMs`);
+  }
   return fault as unknown as Fault;
 }
 
@@ -49,6 +49,12 @@ async function readJson(request: Request): Promise<Record<string, unknown>> {
 
 /** The test API over HTTP, for the emulator running as its own Worker. */
 export async function handleAdmin(request: Request, url: URL, emulator: Emulator): Promise<Response> {
+  const requireProvider = (value: unknown): ProviderId => {
+    if (typeof value !== "string" || !emulator.providers().includes(value)) {
+      throw new AdminInputError(`provider must be one of ${emulator.providers().join(", ")}`);
+    }
+    return value;
+  };
   const action = url.pathname.replace(/^\/__emulator\/?/, "");
   const method = request.method.toUpperCase();
   const providerFilter = url.searchParams.get("provider");
@@ -78,13 +84,51 @@ export async function handleAdmin(request: Request, url: URL, emulator: Emulator
           ),
         );
       case "GET tokens":
-        return json(providerFilter ? emulator.tokens(requireProvider(providerFilter)) : PROVIDERS.flatMap((p) => emulator.tokens(p)));
+        return json(providerFilter ? emulator.tokens(requireProvider(providerFilter)) : emulator.providers().flatMap((p) => emulator.tokens(p)));
       case "POST revoke": {
         const body = await readJson(request);
         if (body.accountId === undefined) throw new AdminInputError("accountId is required");
-        emulator.revokeTokensOf(requireProvider(body.provider), String(body.accountId));
+        const webhooks = await emulator.revokeTokensOf(requireProvider(body.provider), String(body.accountId));
+        return json({ ok: true, webhooks });
+      }
+      case "POST webhook-target": {
+        const body = await readJson(request);
+        const provider = requireProvider(body.provider);
+        if (body.url === null) {
+          emulator.setWebhookTarget(provider, null);
+          return json({ ok: true });
+        }
+        if (typeof body.url !== "string" || typeof body.secret !== "string") throw new AdminInputError("url and secret must be strings (url null removes the target)");
+        try {
+          new URL(body.url);
+        } catch {
+          throw new AdminInputError("url must be an absolute URL");
+        }
+        emulator.setWebhookTarget(provider, { url: body.url, secret: body.secret });
         return json({ ok: true });
       }
+      case "GET webhooks":
+        return json(emulator.webhookDeliveries.filter((d) => !providerFilter || d.provider === providerFilter));
+      case "GET chaos":
+        return json({ settings: emulator.chaos, drawn: emulator.chaosLog() });
+      case "POST chaos": {
+        const body = await readJson(request);
+        if (typeof body.seed !== "number") throw new AdminInputError("seed must be a number");
+        try {
+          emulator.setChaos(body as unknown as ChaosSettings);
+        } catch (error) {
+          throw new AdminInputError(error instanceof Error ? error.message : String(error));
+        }
+        return json({ ok: true, settings: emulator.chaos });
+      }
+      case "DELETE chaos":
+        emulator.setChaos(null);
+        return json({ ok: true });
+      case "GET rate-limits":
+        return json(emulator.options.rateLimits);
+      case "POST rate-limits":
+        emulator.setRateLimits((await readJson(request)) as RateLimitPatch);
+        return json(emulator.options.rateLimits);
       case "POST expire": {
         const body = await readJson(request);
         emulator.expireAccessTokens(requireProvider(body.provider));
@@ -121,7 +165,11 @@ const ADMIN_ENDPOINTS: [string, string][] = [
   ["DELETE /__emulator/faults", "drop queued faults"],
   ["GET /__emulator/requests?provider=&endpoint=", "recorded requests"],
   ["GET /__emulator/tokens?provider=", "issued tokens"],
-  ["POST /__emulator/revoke", "{provider, accountId}: the user revoked the app on the provider's side"],
+  ["POST /__emulator/revoke", "{provider, accountId}: the user revoked the app on the provider's side (sends its webhook when a target is set)"],
+  ["POST /__emulator/webhook-target", "{provider, url, secret}: where the provider pushes webhooks (url null removes it)"],
+  ["GET /__emulator/webhooks?provider=", "webhooks delivered, with the app's answers"],
+  ["GET|POST|DELETE /__emulator/chaos", "{seed, rate429, rate5xx, rateSlowBody, rateDrop, slowBodyMs, retryAfterSeconds, endpoints?, providers?}: seeded random faults"],
+  ["GET|POST /__emulator/rate-limits", "read or patch per-token budgets ({enabled:false} stops refusals)"],
   ["POST /__emulator/expire", "{provider}: every current access token is now expired"],
   ["GET /__emulator/created?provider=", "issues, messages, pages and cards created"],
   ["GET|POST /__emulator/options", "read or patch options (token styles, error shapes…)"],
@@ -131,15 +179,9 @@ const ADMIN_ENDPOINTS: [string, string][] = [
 
 export function indexPage(emulator: Emulator) {
   const { origin, appOrigin } = emulator.options;
-  const bases: Record<Provider, [string, string]> = {
-    github: [`${origin}/github`, `${origin}/github/api`],
-    slack: [`${origin}/slack`, `${origin}/slack/api`],
-    notion: [`${origin}/notion`, `${origin}/notion`],
-    linear: [`${origin}/linear`, `${origin}/linear/api`],
-    trello: [`${origin}/trello`, `${origin}/trello/api`],
-  };
-  const rows = PROVIDERS.map((provider) => {
-    const [web, api] = bases[provider];
+  const rows = emulator.providers().map((provider) => {
+    const bases = emulator.provider(provider)?.bases ?? { web: "", api: "" };
+    const [web, api] = [`${origin}/${provider}${bases.web}`, `${origin}/${provider}${bases.api}`];
     return `<tr><th>${provider}</th><td><code>${escapeHtml(web)}</code></td><td><code>${escapeHtml(api)}</code></td><td><code>${escapeHtml(
       registeredRedirectUri(appOrigin, provider),
     )}</code></td></tr>`;

@@ -1,4 +1,4 @@
-import type { Provider } from "./state";
+import type { ProviderId } from "./state";
 
 /** The one app registered with each emulated provider: what SpokeDo is configured with. */
 export const EMULATOR_CLIENTS = {
@@ -11,7 +11,7 @@ export const EMULATOR_CLIENTS = {
 
 export const APP_NAME = "SpokeDo";
 
-export function registeredRedirectUri(appOrigin: string, provider: Provider) {
+export function registeredRedirectUri(appOrigin: string, provider: ProviderId) {
   return `${appOrigin}/integration-connections/callback/${provider}`;
 }
 
@@ -22,13 +22,69 @@ export const GITHUB_ACCOUNTS = [
   { id: 1002, login: "hubot", name: "Hubot", email: "hubot@github.emu" },
 ] as const;
 
-/** The owner has push access; anyone may open issues on public repos, but their labels and assignees are dropped. */
-export const GITHUB_REPOS = [
-  { id: 2001, owner: "octocat", name: "hello-world", private: false, hasIssues: true },
+export type GithubRole = "read" | "triage" | "write" | "maintain" | "admin";
+
+export interface GithubRepoFixture {
+  id: number;
+  owner: string;
+  name: string;
+  private: boolean;
+  hasIssues: boolean;
+  archived?: boolean;
+  description?: string | null;
+  /** Outside collaborators by login; the owning user is admin, members of an owning org read. */
+  collaborators?: Readonly<Record<string, GithubRole>>;
+  /** Labels beyond GitHub's nine defaults. */
+  labels?: readonly string[];
+  createdAt?: string;
+  updatedAt?: string;
+  pushedAt?: string;
+}
+
+const day = (n: number) => new Date(Date.UTC(2020, 0, 1) + n * 86_400_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+/** Users who are not consent accounts: org members and collaborators (never sign in). */
+export const GITHUB_USERS = Array.from({ length: 130 }, (_, i) => ({
+  id: 7001 + i,
+  login: `emu-dev-${String(i + 1).padStart(3, "0")}`,
+  name: `Emu Developer ${i + 1}`,
+}));
+
+/** Organizations: members see every repo of the org (base permission read). */
+export const GITHUB_ORGS = [{ id: 5001, login: "emu-org", members: ["hubot", ...GITHUB_USERS.map((user) => user.login)] }] as const;
+
+/**
+ * The owner has push access; anyone may open issues on public repos, but their labels and
+ * assignees are dropped. hubot owns 300 more (svc-001…svc-300, every third private, every 25th
+ * archived, every 40th with issues disabled) so pickers need pagination and a search box.
+ */
+export const GITHUB_REPOS: readonly GithubRepoFixture[] = [
+  { id: 2001, owner: "octocat", name: "hello-world", private: false, hasIssues: true, description: "My first repository on GitHub!", labels: Array.from({ length: 111 }, (_, i) => `area/${String(i + 1).padStart(3, "0")}`) },
   { id: 2002, owner: "octocat", name: "spokedo-inbox", private: true, hasIssues: true },
-  { id: 2003, owner: "octocat", name: "archived", private: false, hasIssues: false },
+  // Issues disabled (410); also archived, and 410 wins (see the README).
+  { id: 2003, owner: "octocat", name: "archived", private: false, hasIssues: false, archived: true },
   { id: 2004, owner: "hubot", name: "ops", private: true, hasIssues: true },
-] as const;
+  // Archived with issues on: creating an issue is 403 "Repository was archived so is read-only."
+  { id: 2005, owner: "octocat", name: "legacy", private: false, hasIssues: true, archived: true },
+  // Private repos shared with hubot at each role below write: visible, no push.
+  { id: 2006, owner: "octocat", name: "shared-notes", private: true, hasIssues: true, collaborators: { hubot: "read" } },
+  { id: 2007, owner: "octocat", name: "team-board", private: true, hasIssues: true, collaborators: { hubot: "triage" } },
+  { id: 2008, owner: "octocat", name: "co-write", private: true, hasIssues: true, collaborators: { hubot: "write" } },
+  { id: 2009, owner: "emu-org", name: "monorepo", private: true, hasIssues: true, collaborators: Object.fromEntries(GITHUB_USERS.map((user) => [user.login, "write" as const])) },
+  { id: 2010, owner: "emu-org", name: "website", private: false, hasIssues: true },
+  ...Array.from({ length: 300 }, (_, i): GithubRepoFixture => ({
+    id: 3001 + i,
+    owner: "hubot",
+    name: `svc-${String(i + 1).padStart(3, "0")}`,
+    private: (i + 1) % 3 === 0,
+    archived: (i + 1) % 25 === 0,
+    hasIssues: (i + 1) % 40 !== 0,
+    description: `Service ${i + 1}`,
+    createdAt: day(i),
+    updatedAt: day(400 + ((i * 37) % 300)),
+    pushedAt: day(400 + ((i * 53) % 300)),
+  })),
+];
 
 // ---------- Slack ----------
 
@@ -68,6 +124,19 @@ export const SLACK_TEAMS = [
       channel("C0OLDNEWS1", "old-news", { isArchived: true }),
       // Private, bot not invited: invisible to it, so channel_not_found.
       channel("G0SECRET01", "secret", { isPrivate: true, isMember: false }),
+      // Private, bot invited.
+      channel("C0PRIVATE1", "leads", { isPrivate: true }),
+      // 320 more, so channel pickers need cursors and a search box: every 4th private (the bot is
+      // in every 8th), every 3rd public one without the bot, every 30th archived.
+      ...Array.from({ length: 320 }, (_, i) => {
+        const n = i + 1;
+        const isPrivate = n % 4 === 0;
+        return channel(`C1P${String(n).padStart(6, "0")}`, `proj-${String(n).padStart(3, "0")}`, {
+          isPrivate,
+          isMember: isPrivate ? n % 8 === 0 : n % 3 !== 0,
+          isArchived: n % 30 === 0,
+        });
+      }),
     ],
   },
   {
@@ -102,11 +171,14 @@ export type NotionPropertyType =
   | "date"
   | "url"
   | "checkbox"
-  | "email";
+  | "email"
+  | "status";
 
 export interface NotionDataSource {
   id: string;
   properties: Record<string, NotionPropertyType>;
+  /** Option names of select, multi_select and status properties. */
+  options?: Record<string, string[]>;
 }
 
 export interface NotionDatabase {
@@ -115,6 +187,9 @@ export interface NotionDatabase {
   /** Shared with the integration in the page picker. */
   shared: boolean;
   dataSources: NotionDataSource[];
+  /** Archived (moved to trash): still readable, no longer writable, left out of search. */
+  archived?: boolean;
+  createdTime?: string;
 }
 
 const INBOX_SCHEMA: Record<string, NotionPropertyType> = {
@@ -124,6 +199,24 @@ const INBOX_SCHEMA: Record<string, NotionPropertyType> = {
   Link: "url",
   Notes: "rich_text",
 };
+
+const INBOX_OPTIONS = { Tags: ["insight", "automated", "bug"], Status: ["Inbox", "Triaged", "Done"] };
+
+/** 150 more shared databases, so database pickers need cursors and a search box; every 25th archived. */
+const TRACKERS: NotionDatabase[] = Array.from({ length: 150 }, (_, i) => ({
+  id: `d8100000-0000-4000-8000-${String(i + 1).padStart(12, "0")}`,
+  title: `Project Tracker ${String(i + 1).padStart(3, "0")}`,
+  shared: true,
+  archived: (i + 1) % 25 === 0,
+  createdTime: new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString().replace(/:\d{2}\.\d{3}Z$/, ":00.000Z"),
+  dataSources: [
+    {
+      id: `d5100000-0000-4000-8000-${String(i + 1).padStart(12, "0")}`,
+      properties: { Name: "title", Status: "status", Priority: "select", Tags: "multi_select", Due: "date" },
+      options: { Status: ["Not started", "In progress", "Done"], Priority: ["High", "Medium", "Low"], Tags: ["frontend", "backend", "infra"] },
+    },
+  ],
+}));
 
 export const NOTION_WORKSPACES: readonly {
   id: string;
@@ -144,7 +237,7 @@ export const NOTION_WORKSPACES: readonly {
         id: "d8000000-0000-4000-8000-000000000001",
         title: "SpokeDo Inbox",
         shared: true,
-        dataSources: [{ id: "d5000000-0000-4000-8000-000000000001", properties: INBOX_SCHEMA }],
+        dataSources: [{ id: "d5000000-0000-4000-8000-000000000001", properties: INBOX_SCHEMA, options: INBOX_OPTIONS }],
       },
       {
         id: "d8000000-0000-4000-8000-000000000002",
@@ -162,6 +255,7 @@ export const NOTION_WORKSPACES: readonly {
           { id: "d5000000-0000-4000-8000-000000000004", properties: { Task: "title", Due: "date" } },
         ],
       },
+      ...TRACKERS,
     ],
   },
   {
@@ -175,7 +269,7 @@ export const NOTION_WORKSPACES: readonly {
         id: "d8000000-0000-4000-8000-000000000005",
         title: "Lab Log",
         shared: true,
-        dataSources: [{ id: "d5000000-0000-4000-8000-000000000005", properties: INBOX_SCHEMA }],
+        dataSources: [{ id: "d5000000-0000-4000-8000-000000000005", properties: INBOX_SCHEMA, options: INBOX_OPTIONS }],
       },
     ],
   },
@@ -192,6 +286,13 @@ export const LINEAR_ACCOUNTS = [
     teams: [
       { id: "7e000000-0000-4000-8000-000000000001", key: "ENG", name: "Engineering" },
       { id: "7e000000-0000-4000-8000-000000000002", key: "OPS", name: "Operations" },
+      // 118 more, so team pickers need cursors (Linear pages 50 by default); every 20th archived.
+      ...Array.from({ length: 118 }, (_, i) => ({
+        id: `7e000000-0000-4000-8000-${String(101 + i).padStart(12, "0")}`,
+        key: `T${String(i + 1).padStart(3, "0")}`,
+        name: `Squad ${String(i + 1).padStart(3, "0")}`,
+        archived: (i + 1) % 20 === 0,
+      })),
     ],
   },
   {
@@ -204,7 +305,37 @@ export const LINEAR_ACCOUNTS = [
 
 // ---------- Trello ----------
 
-export const TRELLO_MEMBERS = [
+export interface TrelloListFixture {
+  id: string;
+  name: string;
+  closed?: boolean;
+}
+
+export interface TrelloBoardFixture {
+  id: string;
+  name: string;
+  shortLink: string;
+  closed?: boolean;
+  lists: readonly TrelloListFixture[];
+}
+
+const hex24 = (prefix: string, n: number) => `${prefix}${n.toString(16).padStart(24 - prefix.length, "0")}`;
+
+/** 60 more boards for emutrello (every 10th closed), each with three open lists and an archived one. */
+const TRELLO_BOARDS: TrelloBoardFixture[] = Array.from({ length: 60 }, (_, i) => ({
+  id: hex24("5e1b01", i + 1),
+  name: `Team Board ${String(i + 1).padStart(2, "0")}`,
+  shortLink: `EmuB${String(i + 1).padStart(4, "0")}`,
+  closed: (i + 1) % 10 === 0,
+  lists: [
+    { id: hex24("5e1c01", (i + 1) * 10 + 1), name: "Backlog" },
+    { id: hex24("5e1c01", (i + 1) * 10 + 2), name: "Doing" },
+    { id: hex24("5e1c01", (i + 1) * 10 + 3), name: "Done" },
+    { id: hex24("5e1c01", (i + 1) * 10 + 4), name: "Archive", closed: true },
+  ],
+}));
+
+export const TRELLO_MEMBERS: readonly { id: string; username: string; fullName: string; boards: readonly TrelloBoardFixture[] }[] = [
   {
     id: "5e1a00000000000000000001",
     username: "emutrello",
@@ -217,8 +348,11 @@ export const TRELLO_MEMBERS = [
         lists: [
           { id: "5e1c00000000000000000001", name: "To Do" },
           { id: "5e1c00000000000000000002", name: "Doing" },
+          // Archived list: still readable by id, left out of filter=open.
+          { id: "5e1c00000000000000000004", name: "Old ideas", closed: true },
         ],
       },
+      ...TRELLO_BOARDS,
     ],
   },
   {
@@ -234,7 +368,7 @@ export const TRELLO_MEMBERS = [
       },
     ],
   },
-] as const;
+];
 
 /** Everything above in one object: for tests and the admin endpoint. */
 export const EMULATOR_ACCOUNTS = {

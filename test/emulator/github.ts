@@ -1,6 +1,24 @@
 import type { EmuRequest, HandlerContext, ProviderModule, ReplacingFault, Route } from "./context";
 import { renderConsentPage, renderErrorPage } from "./consent-page";
-import { EMULATOR_CLIENTS, GITHUB_ACCOUNTS, GITHUB_REPOS } from "./fixtures";
+import { EMULATOR_CLIENTS, GITHUB_ACCOUNTS, GITHUB_REPOS, type GithubRepoFixture } from "./fixtures";
+import {
+  allIssues,
+  assignableUsers,
+  canPush,
+  canSee,
+  ensureLabel,
+  findRepo,
+  fullRepositoryObject,
+  issueObject,
+  issuesOf,
+  labelObject,
+  labelsOf,
+  nextIssueNumber,
+  repositoryObject,
+  roleOf,
+  userObject,
+  type IssueRecord,
+} from "./github-data";
 import {
   appendParams,
   authorizationToken,
@@ -18,6 +36,7 @@ import {
 } from "./http";
 import { clientCredentials, consentDecision, issueCode, newGrantId, redeemCode, redirectUriFor } from "./oauth2";
 import type { Endpoint, IssuedToken } from "./state";
+import { buildGitHubWebhookRequest, githubAppAuthorizationRevoked } from "./webhooks";
 
 const CLIENT = EMULATOR_CLIENTS.github;
 const ACCESS_TOKEN_TTL_S = 28800;
@@ -229,15 +248,40 @@ function apiError(status: number, message: string, documentationUrl = `${DOCS}/r
   return json({ message, ...extra, documentation_url: documentationUrl, status: String(status) }, status);
 }
 
-/** Rate-limit headers GitHub puts on every API response. */
-function rateLimitHeaders(ctx: HandlerContext, token: IssuedToken | null, remainingOverride?: number) {
-  const used = token ? ctx.state.next(`github:ratelimit:${token.accessToken}`) : 1;
-  const remaining = remainingOverride ?? Math.max(0, 5000 - used);
+type RateResource = "core" | "search";
+
+/**
+ * Counts the request against the token's budget for `resource` (fixed windows that reset at
+ * x-ratelimit-reset) and returns the headers GitHub sends on every API response.
+ */
+function takeRate(ctx: HandlerContext, token: IssuedToken, resource: RateResource) {
+  const budget = ctx.options.rateLimits.github[resource];
+  // GitHub App user tokens and OAuth tokens of one user share the user's budget.
+  const taken = ctx.limits.takeWindow(`github:${resource}:${token.accountId}`, budget, ctx.state.now(), ctx.options.rateLimits.enabled);
   return {
-    "x-ratelimit-limit": "5000",
+    taken,
+    headers: {
+      "x-ratelimit-limit": String(taken.limit),
+      "x-ratelimit-remaining": String(taken.remaining),
+      "x-ratelimit-used": String(taken.used),
+      "x-ratelimit-reset": String(Math.ceil(taken.resetAt / 1000)),
+      "x-ratelimit-resource": resource,
+      "x-github-api-version-selected": "2022-11-28",
+      "x-github-request-id": randomBase62(8).toUpperCase(),
+    } as Record<string, string>,
+  };
+}
+
+/** Headers for answers that count nothing (refusals before authentication, faults). */
+function peekRateHeaders(ctx: HandlerContext, accountId: string | null, remainingOverride?: number) {
+  const budget = ctx.options.rateLimits.github.core;
+  const window = accountId ? ctx.limits.peekWindow(`github:core:${accountId}`, budget, ctx.state.now()) : { limit: budget.limit, used: 0, remaining: budget.limit, resetAt: ctx.state.now() + budget.windowMs };
+  const remaining = remainingOverride ?? window.remaining;
+  return {
+    "x-ratelimit-limit": String(window.limit),
     "x-ratelimit-remaining": String(remaining),
-    "x-ratelimit-used": String(5000 - remaining),
-    "x-ratelimit-reset": String(Math.floor(ctx.state.now() / 1000) + 3600),
+    "x-ratelimit-used": String(window.limit - remaining),
+    "x-ratelimit-reset": String(Math.ceil(window.resetAt / 1000)),
     "x-ratelimit-resource": "core",
     "x-github-api-version-selected": "2022-11-28",
     "x-github-request-id": randomBase62(8).toUpperCase(),
@@ -258,82 +302,364 @@ function userAgentRequired() {
   );
 }
 
-type Authenticated = { ok: true; token: IssuedToken; account: GithubAccount } | { ok: false; response: Response };
+interface Session {
+  token: IssuedToken;
+  account: GithubAccount;
+  headers: Record<string, string>;
+  /** Adds the rate-limit headers to an answer. */
+  send(response: Response): Response;
+}
 
-function authenticate(ctx: HandlerContext, documentationUrl: string): Authenticated {
+/**
+ * User-Agent, credentials, then the token's budget: a refused budget answers 403 (or 429,
+ * per `githubRateLimitedStatus`) with x-ratelimit-remaining: 0, as the primary limit does.
+ */
+function authenticate(ctx: HandlerContext, documentationUrl: string, resource: RateResource = "core"): { ok: true; session: Session } | { ok: false; response: Response } {
+  if (!ctx.headers.get("User-Agent")) return { ok: false, response: userAgentRequired() };
   const value = authorizationToken(ctx.headers, ["Bearer", "token"]);
   if (!value) return { ok: false, response: apiError(401, "Requires authentication", documentationUrl) };
   const check = ctx.state.checkAccessToken("github", value, ctx.fault);
-  if (!check.ok) return { ok: false, response: apiError(401, "Bad credentials") };
-  return { ok: true, token: check.token, account: accountById(check.token.accountId)! };
+  if (!check.ok) return { ok: false, response: apiError(401, "Bad credentials", `${DOCS}/rest`) };
+  const { taken, headers } = takeRate(ctx, check.token, resource);
+  if (!taken.allowed) {
+    const response = apiError(
+      ctx.options.githubRateLimitedStatus,
+      `API rate limit exceeded for user ID ${check.token.accountId}.`,
+      `${DOCS}/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit`,
+    );
+    return { ok: false, response: withHeaders(response, headers) };
+  }
+  const session: Session = {
+    token: check.token,
+    account: accountById(check.token.accountId)!,
+    headers,
+    send: (response) => withHeaders(response, headers),
+  };
+  return { ok: true, session };
 }
 
-function userObject(ctx: HandlerContext, account: GithubAccount) {
-  return {
-    login: account.login,
-    id: account.id,
-    node_id: `MDQ6VXNlcj${account.id}`,
-    avatar_url: `${ctx.options.origin}/github/avatars/${account.login}.png`,
-    url: `${ctx.options.origin}/github/api/users/${account.login}`,
-    html_url: `${ctx.options.origin}/github/${account.login}`,
-    type: "User",
-    site_admin: false,
+/** OAuth App tokens reach private repositories only with `repo`; GitHub App user tokens reach the user's. */
+function tokenReaches(token: IssuedToken, repo: GithubRepoFixture) {
+  if (token.extra.style !== "oauth-app") return true;
+  return token.scopes.includes("repo") || !repo.private;
+}
+
+/** The repository as this session sees it: undefined for one it cannot see (always a 404, never a 403). */
+function visibleRepo(session: Session, owner: string, name: string) {
+  const repo = findRepo(owner, name);
+  if (!repo || !canSee(repo, session.account.login) || !tokenReaches(session.token, repo)) return undefined;
+  return repo;
+}
+
+function notFoundFor(session: Session, documentationUrl: string) {
+  const response = apiError(404, "Not Found", documentationUrl);
+  if (session.token.extra.style === "oauth-app") response.headers.set("X-Accepted-OAuth-Scopes", "repo");
+  return session.send(response);
+}
+
+/** per_page (default 30, at most 100) and page (default 1), as GitHub reads them. */
+function pagination(url: URL) {
+  const perPage = Math.min(100, Math.max(1, Math.floor(Number(url.searchParams.get("per_page") ?? "30")) || 30));
+  const page = Math.max(1, Math.floor(Number(url.searchParams.get("page") ?? "1")) || 1);
+  return { perPage, page };
+}
+
+/** One page of `items`, and the Link header (prev, next, last, first) GitHub sends with it. */
+function paginate<T>(ctx: HandlerContext, items: T[], apiPath: string) {
+  const { perPage, page } = pagination(ctx.url);
+  const last = Math.max(1, Math.ceil(items.length / perPage));
+  const pageUrl = (n: number) => {
+    const target = new URL(`${ctx.options.origin}/github/api${apiPath}`);
+    for (const [key, value] of ctx.url.searchParams) if (key !== "page") target.searchParams.append(key, value);
+    target.searchParams.set("page", String(n));
+    return target.toString();
   };
+  const links: string[] = [];
+  if (page > 1) links.push(`<${pageUrl(Math.min(page - 1, last))}>; rel="prev"`);
+  if (page < last) links.push(`<${pageUrl(page + 1)}>; rel="next"`, `<${pageUrl(last)}>; rel="last"`);
+  if (page > 1) links.push(`<${pageUrl(1)}>; rel="first"`);
+  return { slice: items.slice((page - 1) * perPage, page * perPage), link: links.length ? links.join(", ") : null };
+}
+
+function listResponse(session: Session, body: unknown, link: string | null) {
+  const response = json(body);
+  if (link) response.headers.set("Link", link);
+  return session.send(response);
 }
 
 function getUser(ctx: HandlerContext) {
-  if (!ctx.headers.get("User-Agent")) return userAgentRequired();
   const auth = authenticate(ctx, `${DOCS}/rest/users/users#get-the-authenticated-user`);
   if (!auth.ok) return auth.response;
-  const { token, account } = auth;
-  const headers = rateLimitHeaders(ctx, token);
+  const { token, account } = auth.session;
+  const response = json({
+    ...userObject(ctx, account),
+    // The authenticated user's own profile is the private view.
+    user_view_type: "private",
+    name: account.name,
+    company: null,
+    blog: "",
+    location: null,
+    email: account.email,
+    hireable: null,
+    bio: null,
+    twitter_username: null,
+    public_repos: GITHUB_REPOS.filter((repo) => repo.owner === account.login && !repo.private).length,
+    public_gists: 0,
+    followers: 0,
+    following: 0,
+    created_at: "2011-01-25T18:44:36Z",
+    updated_at: "2026-01-01T00:00:00Z",
+    private_gists: 0,
+    total_private_repos: GITHUB_REPOS.filter((repo) => repo.owner === account.login && repo.private).length,
+    owned_private_repos: GITHUB_REPOS.filter((repo) => repo.owner === account.login && repo.private).length,
+    disk_usage: 0,
+    collaborators: 0,
+    two_factor_authentication: true,
+  });
   if (token.extra.style === "oauth-app") {
     // Only OAuth App tokens carry scopes, and so only they get these headers.
-    Object.assign(headers, { "X-OAuth-Scopes": token.scopes.join(", "), "X-Accepted-OAuth-Scopes": "" });
+    Object.assign(auth.session.headers, { "X-OAuth-Scopes": token.scopes.join(", "), "X-Accepted-OAuth-Scopes": "" });
   }
-  return json(
-    {
-      ...userObject(ctx, account),
-      name: account.name,
-      company: null,
-      blog: "",
-      location: null,
-      email: account.email,
-      bio: null,
-      public_repos: GITHUB_REPOS.filter((repo) => repo.owner === account.login && !repo.private).length,
-      created_at: "2011-01-25T18:44:36Z",
-      updated_at: "2026-01-01T00:00:00Z",
-    },
-    200,
-    headers,
-  );
+  return auth.session.send(response);
+}
+
+const openIssueCount = (ctx: HandlerContext, repo: GithubRepoFixture) => issuesOf(ctx.state, repo).filter((issue) => issue.state === "open").length;
+
+const FALLBACK_TIME = "2021-03-04T05:06:07Z";
+const LIST_REPOS_DOCS = `${DOCS}/rest/repos/repos#list-repositories-for-the-authenticated-user`;
+
+/** GET /user/repos */
+function listRepos(ctx: HandlerContext) {
+  const auth = authenticate(ctx, LIST_REPOS_DOCS);
+  if (!auth.ok) return auth.response;
+  const { session } = auth;
+  const login = session.account.login;
+  const params = ctx.url.searchParams;
+  const type = params.get("type");
+  if (type !== null && (params.has("visibility") || params.has("affiliation"))) {
+    // Documented: type together with visibility or affiliation is a 422.
+    return session.send(apiError(422, "Validation Failed", LIST_REPOS_DOCS, { errors: [{ resource: "Repository", code: "invalid", field: "type" }] }));
+  }
+  let affiliations: string[] = (params.get("affiliation") ?? "owner,collaborator,organization_member").split(",").map((value) => value.trim());
+  let visibility = params.get("visibility") ?? "all";
+  if (type === "owner") affiliations = ["owner"];
+  if (type === "member") affiliations = ["collaborator", "organization_member"];
+  if (type === "public" || type === "private") visibility = type;
+  const since = Date.parse(params.get("since") ?? "");
+  const before = Date.parse(params.get("before") ?? "");
+  const repos = GITHUB_REPOS.filter((repo) => {
+    const role = roleOf(repo, login);
+    if (!role || !affiliations.includes(role.via) || !tokenReaches(session.token, repo)) return false;
+    if (visibility === "public" && repo.private) return false;
+    if (visibility === "private" && !repo.private) return false;
+    const updated = Date.parse(repo.updatedAt ?? FALLBACK_TIME);
+    if (!Number.isNaN(since) && updated <= since) return false;
+    if (!Number.isNaN(before) && updated >= before) return false;
+    return true;
+  });
+  const sort = params.get("sort") ?? "full_name";
+  const direction = params.get("direction") ?? (sort === "full_name" ? "asc" : "desc");
+  const key = (repo: GithubRepoFixture) =>
+    sort === "created" ? (repo.createdAt ?? FALLBACK_TIME) : sort === "updated" ? (repo.updatedAt ?? FALLBACK_TIME) : sort === "pushed" ? (repo.pushedAt ?? FALLBACK_TIME) : `${repo.owner}/${repo.name}`.toLowerCase();
+  repos.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.id - b.id) * (direction === "asc" ? 1 : -1));
+  const { slice, link } = paginate(ctx, repos, "/user/repos");
+  return listResponse(session, slice.map((repo) => repositoryObject(ctx, repo, login, openIssueCount(ctx, repo))), link);
+}
+
+/** GET /repos/{owner}/{repo} */
+function getRepo(ctx: HandlerContext, owner: string, name: string) {
+  const docs = `${DOCS}/rest/repos/repos#get-a-repository`;
+  const auth = authenticate(ctx, docs);
+  if (!auth.ok) return auth.response;
+  const repo = visibleRepo(auth.session, owner, name);
+  if (!repo) return notFoundFor(auth.session, docs);
+  return auth.session.send(json(fullRepositoryObject(ctx, repo, auth.session.account.login, openIssueCount(ctx, repo))));
+}
+
+/** GET /repos/{owner}/{repo}/labels */
+function listLabels(ctx: HandlerContext, owner: string, name: string) {
+  const docs = `${DOCS}/rest/issues/labels#list-labels-for-a-repository`;
+  const auth = authenticate(ctx, docs);
+  if (!auth.ok) return auth.response;
+  const repo = visibleRepo(auth.session, owner, name);
+  if (!repo) return notFoundFor(auth.session, docs);
+  const labels = [...labelsOf(ctx.state, repo)].sort((a, b) => a.name.localeCompare(b.name));
+  const { slice, link } = paginate(ctx, labels, `/repos/${repo.owner}/${repo.name}/labels`);
+  return listResponse(auth.session, slice.map((label) => labelObject(ctx, repo, label)), link);
+}
+
+/** GET /repos/{owner}/{repo}/assignees */
+function listAssignees(ctx: HandlerContext, owner: string, name: string) {
+  const docs = `${DOCS}/rest/issues/assignees#list-assignees`;
+  const auth = authenticate(ctx, docs);
+  if (!auth.ok) return auth.response;
+  const repo = visibleRepo(auth.session, owner, name);
+  if (!repo) return notFoundFor(auth.session, docs);
+  const { slice, link } = paginate(ctx, assignableUsers(repo), `/repos/${repo.owner}/${repo.name}/assignees`);
+  return listResponse(auth.session, slice.map((user) => userObject(ctx, user)), link);
+}
+
+/** GET /repos/{owner}/{repo}/assignees/{assignee}: 204 when assignable, else 404. */
+function checkAssignee(ctx: HandlerContext, owner: string, name: string, login: string) {
+  const docs = `${DOCS}/rest/issues/assignees#check-if-a-user-can-be-assigned`;
+  const auth = authenticate(ctx, docs);
+  if (!auth.ok) return auth.response;
+  const repo = visibleRepo(auth.session, owner, name);
+  if (!repo) return notFoundFor(auth.session, docs);
+  const assignable = assignableUsers(repo).some((user) => user.login.toLowerCase() === login.toLowerCase());
+  if (!assignable) return auth.session.send(apiError(404, "Not Found", docs));
+  return auth.session.send(new Response(null, { status: 204 }));
+}
+
+const LIST_ISSUES_DOCS = `${DOCS}/rest/issues/issues#list-repository-issues`;
+
+/** GET /repos/{owner}/{repo}/issues: immediately consistent, pull requests included (they carry `pull_request`). */
+function listIssues(ctx: HandlerContext, owner: string, name: string) {
+  const auth = authenticate(ctx, LIST_ISSUES_DOCS);
+  if (!auth.ok) return auth.response;
+  const repo = visibleRepo(auth.session, owner, name);
+  if (!repo) return notFoundFor(auth.session, LIST_ISSUES_DOCS);
+  if (!repo.hasIssues) return auth.session.send(apiError(410, "Issues are disabled for this repo", `${DOCS}/v3/issues/`));
+  const params = ctx.url.searchParams;
+  const state = params.get("state") ?? "open";
+  const creator = params.get("creator")?.toLowerCase();
+  const assignee = params.get("assignee")?.toLowerCase();
+  const since = Date.parse(params.get("since") ?? "");
+  const labelNames = (params.get("labels") ?? "").split(",").map((label) => label.trim().toLowerCase()).filter(Boolean);
+  const labels = labelsOf(ctx.state, repo);
+  const issues = issuesOf(ctx.state, repo).filter((issue) => {
+    if (state !== "all" && issue.state !== state) return false;
+    if (creator && issue.author.toLowerCase() !== creator) return false;
+    if (assignee === "none" && issue.assignees.length) return false;
+    if (assignee === "*" && !issue.assignees.length) return false;
+    if (assignee && assignee !== "none" && assignee !== "*" && !issue.assignees.some((login) => login.toLowerCase() === assignee)) return false;
+    if (!Number.isNaN(since) && issue.updatedAt < since) return false;
+    const names = issue.labels.map((id) => labels.find((label) => label.id === id)?.name.toLowerCase());
+    return labelNames.every((label) => names.includes(label));
+  });
+  const sort = params.get("sort") ?? "created";
+  const direction = params.get("direction") ?? "desc";
+  const key = (issue: IssueRecord) => (sort === "updated" ? issue.updatedAt : sort === "comments" ? 0 : issue.createdAt);
+  issues.sort((a, b) => (key(a) - key(b) || a.number - b.number) * (direction === "asc" ? 1 : -1));
+  const { slice, link } = paginate(ctx, issues, `/repos/${repo.owner}/${repo.name}/issues`);
+  return listResponse(auth.session, slice.map((issue) => issueObject(ctx, repo, issue)), link);
+}
+
+const SEARCH_DOCS = `${DOCS}/rest/search/search#search-issues-and-pull-requests`;
+
+interface SearchQuery {
+  terms: string[];
+  repos: string[];
+  isIssue: boolean | null;
+  state: string | null;
+  author: string | null;
+  labels: string[];
+  inFields: ("title" | "body")[];
+}
+
+/** The qualifiers SpokeDo can use: repo:, is:/type: issue|pr|open|closed, state:, author:, label:, in:; the rest are words. */
+function parseSearchQuery(q: string): SearchQuery {
+  const query: SearchQuery = { terms: [], repos: [], isIssue: null, state: null, author: null, labels: [], inFields: [] };
+  for (const match of q.matchAll(/(\w+):("[^"]*"|\S+)|"([^"]*)"|(\S+)/g)) {
+    const [, qualifier, rawValue, phrase, word] = match;
+    if (qualifier) {
+      const value = rawValue!.replace(/^"|"$/g, "");
+      const lower = value.toLowerCase();
+      if (qualifier === "repo") query.repos.push(lower);
+      else if ((qualifier === "is" || qualifier === "type") && (lower === "issue" || lower === "pr" || lower === "pull-request")) query.isIssue = lower === "issue";
+      else if ((qualifier === "is" || qualifier === "state") && (lower === "open" || lower === "closed")) query.state = lower;
+      else if (qualifier === "author") query.author = lower;
+      else if (qualifier === "label") query.labels.push(lower);
+      else if (qualifier === "in") query.inFields = lower.split(",").filter((field): field is "title" | "body" => field === "title" || field === "body");
+      else query.terms.push(`${qualifier}:${value}`.toLowerCase());
+    } else {
+      query.terms.push((phrase ?? word!).toLowerCase());
+    }
+  }
+  return query;
+}
+
+/**
+ * GET /search/issues: eventually consistent. An issue shows up `searchIndexDelayMs.github`
+ * after it was created (emulator clock); the text is matched against the raw Markdown body,
+ * HTML comments included.
+ */
+function searchIssues(ctx: HandlerContext) {
+  const auth = authenticate(ctx, SEARCH_DOCS, "search");
+  if (!auth.ok) return auth.response;
+  const { session } = auth;
+  const q = ctx.url.searchParams.get("q");
+  if (!q || !q.trim()) {
+    return session.send(apiError(422, "Validation Failed", SEARCH_DOCS, { errors: [{ resource: "Search", field: "q", code: "missing" }] }));
+  }
+  const query = parseSearchQuery(q);
+  if (session.token.extra.style !== "oauth-app" && query.isIssue === null) {
+    // Documented for GitHub App user tokens: issues and pull requests need separate queries.
+    return session.send(
+      apiError(422, "Query must include 'is:issue' or 'is:pull-request'", SEARCH_DOCS, {
+        errors: [{ resource: "Search", field: "q", code: "invalid", message: "Query must include 'is:issue' or 'is:pull-request'" }],
+      }),
+    );
+  }
+  const indexedBefore = ctx.state.now() - ctx.options.searchIndexDelayMs.github;
+  const matches: { repo: GithubRepoFixture; issue: IssueRecord }[] = [];
+  for (const issue of allIssues(ctx.state)) {
+    const repo = GITHUB_REPOS.find((candidate) => candidate.id === issue.repoId)!;
+    if (issue.createdAt > indexedBefore) continue;
+    if (!canSee(repo, session.account.login) || !tokenReaches(session.token, repo)) continue;
+    if (query.repos.length && !query.repos.includes(`${repo.owner}/${repo.name}`.toLowerCase())) continue;
+    if (query.isIssue !== null && issue.isPullRequest === query.isIssue) continue;
+    if (query.state && issue.state !== query.state) continue;
+    if (query.author && issue.author.toLowerCase() !== query.author) continue;
+    const labelNames = issue.labels.map((id) => labelsOf(ctx.state, repo).find((label) => label.id === id)?.name.toLowerCase());
+    if (!query.labels.every((label) => labelNames.includes(label))) continue;
+    const fields = query.inFields.length ? query.inFields : (["title", "body"] as const);
+    const haystack = fields.map((field) => (field === "title" ? issue.title : (issue.body ?? ""))).join("\n").toLowerCase();
+    if (!query.terms.every((term) => haystack.includes(term))) continue;
+    matches.push({ repo, issue });
+  }
+  const sort = ctx.url.searchParams.get("sort");
+  const order = ctx.url.searchParams.get("order") ?? "desc";
+  if (sort === "created" || sort === "updated") {
+    const key = (entry: { issue: IssueRecord }) => (sort === "created" ? entry.issue.createdAt : entry.issue.updatedAt);
+    matches.sort((a, b) => (key(a) - key(b)) * (order === "asc" ? 1 : -1));
+  } else {
+    matches.sort((a, b) => b.issue.createdAt - a.issue.createdAt);
+  }
+  const { perPage, page } = pagination(ctx.url);
+  // Search serves at most the first 1,000 results.
+  const capped = matches.slice(0, 1000);
+  const { link } = paginate(ctx, capped, "/search/issues");
+  const items = capped.slice((page - 1) * perPage, page * perPage).map(({ repo, issue }) => ({ ...issueObject(ctx, repo, issue), score: 1 }));
+  return listResponse(session, { total_count: matches.length, incomplete_results: false, search_type: "lexical", items }, link);
 }
 
 const ISSUE_DOCS = `${DOCS}/rest/issues/issues#create-an-issue`;
+/** GitHub's limits on an issue, counted in characters (code points). */
+const MAX_BODY = 65_536;
+const MAX_TITLE = 256;
+const characters = (value: string) => [...value].length;
 
 async function createIssue(ctx: HandlerContext, owner: string, name: string) {
-  if (!ctx.headers.get("User-Agent")) return userAgentRequired();
   const auth = authenticate(ctx, ISSUE_DOCS);
   if (!auth.ok) return auth.response;
-  const { token, account } = auth;
-  const headers = rateLimitHeaders(ctx, token);
-  const fail = (response: Response) => withHeaders(response, headers);
+  const { session } = auth;
+  const { account, token } = session;
+  const fail = (response: Response) => session.send(response);
 
-  const repo = GITHUB_REPOS.find(
-    (candidate) => candidate.owner.toLowerCase() === owner.toLowerCase() && candidate.name.toLowerCase() === name.toLowerCase(),
-  );
-  const canPush = repo?.owner === account.login;
+  const repo = findRepo(owner, name);
   const oauthScopeOk =
     token.extra.style !== "oauth-app" ||
     token.scopes.includes("repo") ||
     (repo !== undefined && !repo.private && token.scopes.includes("public_repo"));
   // A repo you cannot see (or may not write with this token) is a 404, never a 403.
-  if (!repo || (repo.private && !canPush) || !oauthScopeOk) {
+  if (!repo || !canSee(repo, account.login) || !oauthScopeOk) {
     const response = apiError(404, "Not Found", ISSUE_DOCS);
     if (token.extra.style === "oauth-app") response.headers.set("X-Accepted-OAuth-Scopes", "repo");
     return fail(response);
   }
   if (!repo.hasIssues) return fail(apiError(410, "Issues are disabled for this repo", `${DOCS}/v3/issues/`));
+  if (repo.archived) return fail(apiError(403, "Repository was archived so is read-only.", ISSUE_DOCS));
 
   if (ctx.body.invalidJson || (ctx.body.kind !== "json" && ctx.bodyText.trim() !== "")) {
     return fail(apiError(400, "Problems parsing JSON", ISSUE_DOCS));
@@ -348,77 +674,51 @@ async function createIssue(ctx: HandlerContext, owner: string, name: string) {
   }
   const title = String(body.title);
   if (title.trim() === "") {
-    return fail(
-      apiError(422, "Validation Failed", ISSUE_DOCS, { errors: [{ resource: "Issue", code: "missing_field", field: "title" }] }),
-    );
+    return fail(apiError(422, "Validation Failed", ISSUE_DOCS, { errors: [{ resource: "Issue", code: "missing_field", field: "title" }] }));
   }
+  const issueBody = typeof body.body === "string" ? body.body : null;
+  const tooLong = [
+    ...(characters(title) > MAX_TITLE ? [{ resource: "Issue", code: "custom", field: "title", message: `title is too long (maximum is ${MAX_TITLE} characters)` }] : []),
+    ...(issueBody !== null && characters(issueBody) > MAX_BODY ? [{ resource: "Issue", code: "custom", field: "body", message: `body is too long (maximum is ${MAX_BODY} characters)` }] : []),
+  ];
+  if (tooLong.length) return fail(apiError(422, "Validation Failed", ISSUE_DOCS, { errors: tooLong }));
 
   // Without push access GitHub silently drops labels, assignees and milestone.
-  const labelNames = canPush && Array.isArray(body.labels)
+  const pushing = canPush(repo, account.login);
+  const labelNames = pushing && Array.isArray(body.labels)
     ? body.labels.map((label) => (typeof label === "object" && label ? String((label as { name?: unknown }).name ?? "") : String(label))).filter(Boolean)
     : [];
-  const assignees = canPush && Array.isArray(body.assignees) ? body.assignees.map(String) : [];
-  const invalid = assignees.filter((login) => login.toLowerCase() !== account.login.toLowerCase());
+  const assignees = pushing && Array.isArray(body.assignees) ? body.assignees.map(String) : [];
+  const assignable = assignableUsers(repo);
+  const invalid = assignees.filter((login) => !assignable.some((user) => user.login.toLowerCase() === login.toLowerCase()));
   if (invalid.length) {
-    return fail(
-      apiError(422, "Validation Failed", ISSUE_DOCS, {
-        errors: invalid.map((value) => ({ value, resource: "Issue", field: "assignees", code: "invalid" })),
-      }),
-    );
+    return fail(apiError(422, "Validation Failed", ISSUE_DOCS, { errors: invalid.map((value) => ({ value, resource: "Issue", field: "assignees", code: "invalid" })) }));
   }
-  if (canPush && body.milestone !== undefined && body.milestone !== null) {
-    return fail(
-      apiError(422, "Validation Failed", ISSUE_DOCS, {
-        errors: [{ value: body.milestone, resource: "Issue", field: "milestone", code: "invalid" }],
-      }),
-    );
+  if (pushing && body.milestone !== undefined && body.milestone !== null) {
+    return fail(apiError(422, "Validation Failed", ISSUE_DOCS, { errors: [{ value: body.milestone, resource: "Issue", field: "milestone", code: "invalid" }] }));
   }
 
-  const number = ctx.state.next(`github:issues:${repo.owner}/${repo.name}`);
-  const id = 3_000_000 + ctx.state.next("github:issue-ids");
-  const apiBase = `${ctx.options.origin}/github/api/repos/${repo.owner}/${repo.name}`;
-  const now = new Date(ctx.state.now()).toISOString().replace(/\.\d{3}Z$/, "Z");
-  const issue = {
-    id,
-    node_id: `I_kwDO${randomBase62(14)}`,
-    url: `${apiBase}/issues/${number}`,
-    repository_url: apiBase,
-    html_url: `${ctx.options.origin}/github/${repo.owner}/${repo.name}/issues/${number}`,
-    number,
-    state: "open",
-    state_reason: null,
+  const now = ctx.state.now();
+  const record: IssueRecord = {
+    repoId: repo.id,
+    id: 3_000_000 + ctx.state.next("github:issue-ids"),
+    number: nextIssueNumber(ctx.state, repo),
     title,
-    body: typeof body.body === "string" ? body.body : null,
-    user: userObject(ctx, account),
-    labels: labelNames.map((labelName) => ({
-      id: 4_000_000 + ctx.state.next("github:label-ids"),
-      node_id: `LA_kwDO${randomBase62(14)}`,
-      url: `${apiBase}/labels/${encodeURIComponent(labelName)}`,
-      name: labelName,
-      color: "ededed",
-      default: false,
-      description: null,
-    })),
-    assignee: assignees.length ? userObject(ctx, account) : null,
-    assignees: assignees.length ? [userObject(ctx, account)] : [],
-    milestone: null,
-    locked: false,
-    comments: 0,
-    created_at: now,
-    updated_at: now,
-    closed_at: null,
-    author_association: canPush ? "OWNER" : "NONE",
+    body: issueBody,
+    state: "open",
+    author: account.login,
+    labels: labelNames.map((labelName) => ensureLabel(ctx.state, repo, labelName).id),
+    assignees: assignees.map((login) => assignable.find((user) => user.login.toLowerCase() === login.toLowerCase())!.login),
+    createdAt: now,
+    updatedAt: now,
+    closedAt: null,
+    isPullRequest: false,
+    authorAssociation: roleOf(repo, account.login)?.via === "owner" ? "OWNER" : roleOf(repo, account.login)?.via === "collaborator" ? "COLLABORATOR" : roleOf(repo, account.login) ? "MEMBER" : "NONE",
   };
-  ctx.state.created.push({
-    provider: "github",
-    kind: "issue",
-    id: String(id),
-    url: issue.html_url,
-    accountId: String(account.id),
-    payload: body,
-    at: ctx.state.now(),
-  });
-  return json(issue, 201, { ...headers, Location: issue.url });
+  allIssues(ctx.state).push(record);
+  const issue = issueObject(ctx, repo, record);
+  ctx.state.created.push({ provider: "github", kind: "issue", id: String(record.id), url: issue.html_url, accountId: String(account.id), payload: body, at: now });
+  return session.send(json(issue, 201, { Location: issue.url }));
 }
 
 async function revokeApplicationToken(ctx: HandlerContext, clientId: string, scope: "token" | "grant") {
@@ -440,7 +740,21 @@ async function revokeApplicationToken(ctx: HandlerContext, clientId: string, sco
   return new Response(null, { status: 204 });
 }
 
+
+// ---------- webhooks ----------
+
+/** A user revoked their authorization of the GitHub App: `github_app_authorization` with action `revoked`. */
+async function revocationWebhooks(input: Parameters<NonNullable<ProviderModule["revocationWebhooks"]>>[0]) {
+  const account = accountById(input.accountId);
+  if (!account) return [];
+  const payload = githubAppAuthorizationRevoked(userObject({ options: input.options }, account));
+  const request = await buildGitHubWebhookRequest(input.target.url, input.target.secret, { event: "github_app_authorization", payload }, { nowMs: input.now });
+  return [{ event: "github_app_authorization", request }];
+}
+
 // ---------- routing and faults ----------
+
+const decode = decodeURIComponent;
 
 function route(request: EmuRequest): Route | null {
   const { method, path } = request;
@@ -451,13 +765,22 @@ function route(request: EmuRequest): Route | null {
     return { endpoint: request.param("grant_type") === "refresh_token" ? "refresh" : "token", handle: accessToken };
   }
   if (path === "/api/user" && method === "GET") return { endpoint: "identity", handle: getUser };
-  const issues = /^\/api\/repos\/([^/]+)\/([^/]+)\/issues\/?$/.exec(path);
-  if (issues && method === "POST") {
-    return { endpoint: "deliver", handle: (ctx) => createIssue(ctx, decodeURIComponent(issues[1]!), decodeURIComponent(issues[2]!)) };
+  if (path === "/api/user/repos" && method === "GET") return { endpoint: "list", handle: listRepos };
+  if (path === "/api/search/issues" && method === "GET") return { endpoint: "lookup", handle: searchIssues };
+  const repoPath = /^\/api\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(path);
+  if (repoPath) {
+    const [owner, name, rest = ""] = [decode(repoPath[1]!), decode(repoPath[2]!), repoPath[3]];
+    if (/^\/issues\/?$/.test(rest) && method === "POST") return { endpoint: "deliver", handle: (ctx) => createIssue(ctx, owner, name) };
+    if (/^\/issues\/?$/.test(rest) && method === "GET") return { endpoint: "lookup", handle: (ctx) => listIssues(ctx, owner, name) };
+    if (rest === "" && method === "GET") return { endpoint: "list", handle: (ctx) => getRepo(ctx, owner, name) };
+    if (rest === "/labels" && method === "GET") return { endpoint: "list", handle: (ctx) => listLabels(ctx, owner, name) };
+    if (rest === "/assignees" && method === "GET") return { endpoint: "list", handle: (ctx) => listAssignees(ctx, owner, name) };
+    const assignee = /^\/assignees\/([^/]+)$/.exec(rest);
+    if (assignee && method === "GET") return { endpoint: "list", handle: (ctx) => checkAssignee(ctx, owner, name, decode(assignee[1]!)) };
   }
   const revoke = /^\/api\/applications\/([^/]+)\/(token|grant)$/.exec(path);
   if (revoke && method === "DELETE") {
-    return { endpoint: "revoke", handle: (ctx) => revokeApplicationToken(ctx, decodeURIComponent(revoke[1]!), revoke[2] as "token" | "grant") };
+    return { endpoint: "revoke", handle: (ctx) => revokeApplicationToken(ctx, decode(revoke[1]!), revoke[2] as "token" | "grant") };
   }
   return null;
 }
@@ -484,7 +807,8 @@ function faultResponse(fault: ReplacingFault, ctx: HandlerContext, endpoint: End
       const status = fault.status ?? 403;
       const retryAfter = fault.retryAfterSeconds ?? 60;
       if (onWebHost) return text("Too many requests\n", 429, { "Retry-After": String(retryAfter) });
-      const headers = rateLimitHeaders(ctx, null);
+      const userId = ctx.state.tokens.find((t) => t.accessToken === authorizationToken(ctx.headers, ["Bearer", "token"]))?.accountId ?? null;
+      const headers = peekRateHeaders(ctx, userId);
       const secondary = fault.variant === "secondary" || (fault.variant === undefined && fault.retryAfterSeconds !== undefined);
       if (secondary) {
         // Secondary limits leave the primary quota alone and may (not always) say when to retry.
@@ -498,20 +822,16 @@ function faultResponse(fault: ReplacingFault, ctx: HandlerContext, endpoint: End
           { ...headers, ...(fault.retryAfterSeconds !== undefined ? { "retry-after": String(retryAfter) } : {}) },
         );
       }
-      const userId = ctx.state.tokens.find((t) => t.accessToken === authorizationToken(ctx.headers, ["Bearer", "token"]))?.accountId;
       return withHeaders(
         apiError(
           status,
           userId ? `API rate limit exceeded for user ID ${userId}.` : "API rate limit exceeded.",
           `${DOCS}/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit`,
         ),
-        {
-          ...rateLimitHeaders(ctx, null, 0),
-          "x-ratelimit-reset": String(Math.floor(ctx.state.now() / 1000) + retryAfter),
-        },
+        { ...peekRateHeaders(ctx, userId, 0), "x-ratelimit-reset": String(Math.floor(ctx.state.now() / 1000) + retryAfter) },
       );
     }
   }
 }
 
-export const github: ProviderModule = { provider: "github", route, notFound, faultResponse };
+export const github: ProviderModule = { provider: "github", label: "GitHub", bases: { web: "", api: "/api" }, route, notFound, faultResponse, revocationWebhooks };

@@ -70,6 +70,42 @@ export function escapeHtml(value: string) {
     .replaceAll("'", "&#39;");
 }
 
+/**
+ * What fetch rejects with when the connection drops after the provider committed the request
+ * (workerd's wording for a lost connection).
+ */
+export class EmulatedNetworkError extends TypeError {
+  constructor(message = "Network connection lost.") {
+    super(message);
+    this.name = "TypeError";
+  }
+}
+
+export function isEmulatedNetworkError(error: unknown): error is EmulatedNetworkError {
+  return error instanceof EmulatedNetworkError;
+}
+
+/**
+ * The same status and headers at once, then a body that arrives only after `delayMs`; if the
+ * caller's signal aborts first, reading the body rejects with its reason, as fetch's body does.
+ */
+export async function stallBody(response: Response, delayMs: number, signal?: AbortSignal | null) {
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        await sleep(delayMs, signal);
+      } catch (reason) {
+        controller.error(reason);
+        return;
+      }
+      if (bytes.byteLength) controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
 /** Resolves after `ms`, or rejects with the signal's reason if it aborts first. */
 export function sleep(ms: number, signal?: AbortSignal | null) {
   return new Promise<void>((resolve, reject) => {

@@ -2,18 +2,10 @@ import type { EmuRequest, HandlerContext, ProviderModule, ReplacingFault, Route 
 import { renderConsentPage, renderErrorPage } from "./consent-page";
 import { EMULATOR_CLIENTS, LINEAR_ACCOUNTS } from "./fixtures";
 import { appendParams, authorizationToken, json, malformedJson, rawHttpFault, randomHex, redirect, slugify, text } from "./http";
-import {
-  GraphQLSyntaxError,
-  GraphQLValidationError,
-  parseOperation,
-  project,
-  validateSelections,
-  type FieldNode,
-  type Operation,
-  type SchemaSlice,
-} from "./linear-graphql";
+import { graphqlEndpoint, graphqlErrorResponse, isIssueLookup, isListQuery, isMutationRequest, peekRateHeaders } from "./linear-api";
 import { clientCredentials, consentDecision, issueCode, newGrantId, redeemCode, redirectUriFor } from "./oauth2";
-import type { Endpoint, IssuedToken } from "./state";
+import type { Endpoint } from "./state";
+import { buildLinearWebhookRequest, linearOAuthAppRevoked } from "./webhooks";
 
 const CLIENT = EMULATOR_CLIENTS.linear;
 const ACCESS_TOKEN_TTL_S = 86399;
@@ -190,287 +182,24 @@ function revoke(ctx: HandlerContext) {
   return new Response(null, { status: 200 });
 }
 
-// ---------- GraphQL ----------
+// ---------- webhooks ----------
 
-const SCHEMA: SchemaSlice = {
-  Query: { viewer: "User!", organization: "Organization!", teams: "TeamConnection!" },
-  Mutation: { issueCreate: "IssuePayload!" },
-  User: {
-    id: "ID!",
-    name: "String!",
-    displayName: "String!",
-    email: "String!",
-    active: "Boolean!",
-    admin: "Boolean!",
-    app: "Boolean!",
-    url: "String!",
-    avatarUrl: "String",
-    createdAt: "DateTime!",
-    organization: "Organization!",
-  },
-  Organization: { id: "ID!", name: "String!", urlKey: "String!", logoUrl: "String", createdAt: "DateTime!", teams: "TeamConnection!" },
-  TeamConnection: { nodes: "[Team!]!" },
-  Team: { id: "ID!", key: "String!", name: "String!", description: "String", organization: "Organization!" },
-  IssuePayload: { success: "Boolean!", lastSyncId: "Float!", issue: "Issue" },
-  Issue: {
-    id: "ID!",
-    identifier: "String!",
-    number: "Float!",
-    title: "String!",
-    description: "String",
-    priority: "Float!",
-    url: "String!",
-    createdAt: "DateTime!",
-    team: "Team!",
-    state: "WorkflowState!",
-  },
-  WorkflowState: { id: "ID!", name: "String!", type: "String!" },
-};
-
-interface GraphQLError {
-  message: string;
-  type: string;
-  code: string;
-  statusCode: number;
-  userPresentableMessage?: string;
-  path?: string[];
-  location?: { line: number; column: number };
-}
-
-function graphqlErrors(status: number, errors: GraphQLError[], headers: HeadersInit = {}) {
-  return json(
-    {
-      errors: errors.map((error) => ({
-        message: error.message,
-        ...(error.location ? { locations: [error.location] } : {}),
-        ...(error.path ? { path: error.path } : {}),
-        extensions: {
-          type: error.type,
-          code: error.code,
-          statusCode: error.statusCode,
-          userError: true,
-          ...(error.userPresentableMessage ? { userPresentableMessage: error.userPresentableMessage } : {}),
-        },
-      })),
-      data: null,
-    },
-    status,
-    headers,
-  );
-}
-
-function rateLimitHeaders(ctx: HandlerContext, remaining: number) {
-  return {
-    "X-RateLimit-Requests-Limit": "1200",
-    "X-RateLimit-Requests-Remaining": String(remaining),
-    // Linear gives this reset in epoch milliseconds.
-    "X-RateLimit-Requests-Reset": String(ctx.state.now() + 3600_000),
-  };
-}
-
-const authenticationError = (ctx: HandlerContext) =>
-  graphqlErrors(ctx.options.linearAuthErrorStatus, [
-    {
-      message: "Authentication required, not authenticated",
-      type: "authentication error",
-      code: "AUTHENTICATION_ERROR",
-      statusCode: 401,
-      userPresentableMessage: "You need to authenticate to access this operation.",
-    },
-  ]);
-
-function userValue(ctx: HandlerContext, account: LinearAccount, token: IssuedToken) {
-  const isApp = token.extra.actor === "app";
-  const user = isApp ? account.appUser : account.viewer;
-  return {
-    ...user,
-    active: true,
-    admin: !isApp,
-    app: isApp,
-    url: `${ctx.options.origin}/linear/${account.organization.urlKey}/profiles/${user.displayName}`,
-    avatarUrl: null,
-    createdAt: "2024-01-01T00:00:00.000Z",
-    organization: () => organizationValue(ctx, account),
-  };
-}
-
-function teamValue(ctx: HandlerContext, account: LinearAccount, team: LinearAccount["teams"][number]) {
-  return { ...team, description: null, organization: () => organizationValue(ctx, account) };
-}
-
-function organizationValue(ctx: HandlerContext, account: LinearAccount) {
-  return {
-    ...account.organization,
-    logoUrl: null,
-    createdAt: "2023-06-01T00:00:00.000Z",
-    teams: () => ({ nodes: account.teams.map((team) => teamValue(ctx, account, team)) }),
-  };
-}
-
-function resolveArg(field: FieldNode, name: string, variables: Record<string, unknown>) {
-  const arg = field.args.get(name);
-  if (!arg) return { provided: false, value: undefined } as const;
-  if (arg.kind === "literal") return { provided: true, value: arg.value } as const;
-  return { provided: arg.name in variables, value: variables[arg.name], variable: arg.name } as const;
-}
-
-type IssueCreateResult = { error: GraphQLError; status: number } | { value: Record<string, unknown> };
-
-function issueCreate(
-  ctx: HandlerContext,
-  account: LinearAccount,
-  token: IssuedToken,
-  field: FieldNode,
-  variables: Record<string, unknown>,
-): IssueCreateResult {
-  const arg = resolveArg(field, "input", variables);
-  const location = { line: field.line, column: field.column };
-  if (!arg.provided || !arg.value || typeof arg.value !== "object") {
-    const where = "variable" in arg ? `Variable "$${arg.variable}" of required type "IssueCreateInput!" was not provided.` : 'Field "issueCreate" argument "input" of type "IssueCreateInput!" is required, but it was not provided.';
-    return { error: { message: where, type: "graphql error", code: "GRAPHQL_VALIDATION_FAILED", statusCode: 400, location } satisfies GraphQLError, status: 400 };
-  }
-  const input = arg.value as Record<string, unknown>;
-  if (typeof input.teamId !== "string") {
-    const message = "variable" in arg
-      ? `Variable "$${arg.variable}" got invalid value ${JSON.stringify(input)}; Field "teamId" of required type "String!" was not provided.`
-      : 'Field "IssueCreateInput.teamId" of required type "String!" was not provided.';
-    return { error: { message, type: "graphql error", code: "GRAPHQL_VALIDATION_FAILED", statusCode: 400, location } satisfies GraphQLError, status: 400 };
-  }
-  if (!token.scopes.some((scope) => scope === "write" || scope === "issues:create" || scope === "admin")) {
-    return {
-      error: {
-        message: "Invalid scope: `write` required",
-        type: "forbidden",
-        code: "FORBIDDEN",
-        statusCode: 403,
-        userPresentableMessage: "You don't have permission to create issues with this token.",
-        path: [field.alias ?? field.name],
-      } satisfies GraphQLError,
-      status: 200,
-    };
-  }
-  const team = account.teams.find((candidate) => candidate.id === input.teamId);
-  if (!team) {
-    return {
-      error: {
-        message: "Entity not found: Team",
-        type: "invalid input",
-        code: "INPUT_ERROR",
-        statusCode: 400,
-        userPresentableMessage: "Could not find referenced Team.",
-        path: [field.alias ?? field.name],
-      } satisfies GraphQLError,
-      status: 200,
-    };
-  }
-  const title = typeof input.title === "string" ? input.title : "";
-  const priority = input.priority === undefined ? 0 : input.priority;
-  if (title.trim() === "" || typeof priority !== "number" || !Number.isInteger(priority) || priority < 0 || priority > 4) {
-    return {
-      error: {
-        message: "Argument Validation Error",
-        type: "invalid input",
-        code: "INPUT_ERROR",
-        statusCode: 400,
-        userPresentableMessage: title.trim() === "" ? "Title is required." : "Priority must be an integer between 0 and 4.",
-        path: [field.alias ?? field.name],
-      } satisfies GraphQLError,
-      status: 200,
-    };
-  }
-  // IssueCreateInput.id: a client-chosen UUID, which makes a retried create detectable.
-  if (input.id !== undefined) {
-    if (typeof input.id !== "string" || !/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(input.id)) {
-      return {
-        error: { message: "Argument Validation Error", type: "invalid input", code: "INPUT_ERROR", statusCode: 400, userPresentableMessage: "id must be a UUID v4.", path: [field.alias ?? field.name] } satisfies GraphQLError,
-        status: 200,
-      };
-    }
-    if (ctx.state.created.some((item) => item.provider === "linear" && item.id === input.id)) {
-      return {
-        error: { message: "Entity already exists", type: "invalid input", code: "INPUT_ERROR", statusCode: 400, userPresentableMessage: "An issue with this id already exists.", path: [field.alias ?? field.name] } satisfies GraphQLError,
-        status: 200,
-      };
-    }
-  }
-  const number = ctx.state.next(`linear:issues:${team.id}`);
-  const identifier = `${team.key}-${number}`;
-  const id = typeof input.id === "string" ? input.id : crypto.randomUUID();
-  const url = `${ctx.options.origin}/linear/${account.organization.urlKey}/issue/${identifier}/${slugify(title)}`;
-  ctx.state.created.push({ provider: "linear", kind: "issue", id, url, accountId: account.viewer.id, payload: input, at: ctx.state.now() });
-  return {
-    value: {
-      success: true,
-      lastSyncId: 1_000_000 + ctx.state.next("linear:sync"),
-      issue: {
-        id,
-        identifier,
-        number,
-        title,
-        description: typeof input.description === "string" ? input.description : null,
-        priority,
-        url,
-        createdAt: new Date(ctx.state.now()).toISOString(),
-        team: teamValue(ctx, account, team),
-        state: { id: `${team.id.slice(0, 8)}-backlog`, name: "Backlog", type: "backlog" },
-      },
-    },
-  };
-}
-
-function graphql(ctx: HandlerContext) {
-  const raw = authorizationToken(ctx.headers) ?? ctx.headers.get("Authorization");
-  const check = ctx.state.checkAccessToken("linear", raw, ctx.fault);
-  if (!check.ok) return authenticationError(ctx);
-  const token = check.token;
-  const account = accountById(token.accountId)!;
-  const headers = rateLimitHeaders(ctx, Math.max(0, 1200 - ctx.state.next(`linear:ratelimit:${token.accessToken}`)));
-
-  const body = ctx.body.json as { query?: unknown; variables?: unknown; operationName?: unknown } | undefined;
-  if (ctx.body.invalidJson || !body || typeof body.query !== "string") {
-    return graphqlErrors(400, [{ message: "Must provide query string.", type: "graphql error", code: "GRAPHQL_PARSE_FAILED", statusCode: 400 }], headers);
-  }
-  const variables = body.variables && typeof body.variables === "object" ? (body.variables as Record<string, unknown>) : {};
-  let operation: Operation;
-  try {
-    operation = parseOperation(body.query, typeof body.operationName === "string" ? body.operationName : null);
-    validateSelections(SCHEMA, operation.type === "mutation" ? "Mutation" : "Query", operation.selections);
-  } catch (error) {
-    if (error instanceof GraphQLSyntaxError) {
-      return graphqlErrors(400, [{ message: error.message, type: "graphql error", code: "GRAPHQL_PARSE_FAILED", statusCode: 400 }], headers);
-    }
-    if (error instanceof GraphQLValidationError) {
-      return graphqlErrors(400, [{ message: error.message, type: "graphql error", code: "GRAPHQL_VALIDATION_FAILED", statusCode: 400, location: error.location }], headers);
-    }
-    throw error;
-  }
-
-  if (operation.type === "query") {
-    const root = {
-      viewer: () => userValue(ctx, account, token),
-      organization: () => organizationValue(ctx, account),
-      teams: () => ({ nodes: account.teams.map((team) => teamValue(ctx, account, team)) }),
-    };
-    return json({ data: project(SCHEMA, "Query", root, operation.selections) }, 200, headers);
-  }
-  const data: Record<string, unknown> = {};
-  for (const field of operation.selections) {
-    if (field.name === "__typename") {
-      data[field.alias ?? field.name] = "Mutation";
-      continue;
-    }
-    const result = issueCreate(ctx, account, token, field, variables);
-    if ("error" in result) return graphqlErrors(result.status, [result.error], headers);
-    data[field.alias ?? field.name] = project(SCHEMA, "IssuePayload", result.value, field.selections);
-  }
-  return json({ data }, 200, headers);
+/** The app was revoked from the workspace: Linear's `OAuthApp` webhook with action `revoked`. */
+async function revocationWebhooks(input: Parameters<NonNullable<ProviderModule["revocationWebhooks"]>>[0]) {
+  const account = accountById(input.accountId);
+  if (!account) return [];
+  const payload = linearOAuthAppRevoked({ organizationId: account.organization.id, oauthClientId: CLIENT.clientId, nowMs: input.now });
+  return [{ event: "OAuthApp", request: await buildLinearWebhookRequest(input.target.url, input.target.secret, payload, { nowMs: input.now }) }];
 }
 
 // ---------- routing and faults ----------
 
-function isMutation(request: EmuRequest) {
-  const query = (request.body.json as { query?: unknown } | undefined)?.query;
-  return typeof query === "string" && /^\s*mutation\b/m.test(query.replace(/#[^\n]*/g, ""));
+function graphqlEndpointKind(request: EmuRequest): Endpoint {
+  const body = request.body.json as { query?: unknown; operationName?: unknown } | undefined;
+  if (isMutationRequest(body?.query, body?.operationName)) return "deliver";
+  if (isIssueLookup(body?.query)) return "lookup";
+  if (isListQuery(body?.query)) return "list";
+  return "identity";
 }
 
 function route(request: EmuRequest): Route | null {
@@ -483,7 +212,7 @@ function route(request: EmuRequest): Route | null {
     return { endpoint: request.param("grant_type") === "refresh_token" ? "refresh" : "token", handle: token };
   }
   if (path === "/api/oauth/revoke") return { endpoint: "revoke", handle: revoke };
-  if (path === "/api/graphql") return { endpoint: isMutation(request) ? "deliver" : "identity", handle: graphql };
+  if (path === "/api/graphql") return { endpoint: graphqlEndpointKind(request), handle: graphqlEndpoint };
   return null;
 }
 
@@ -504,15 +233,15 @@ function faultResponse(fault: ReplacingFault, ctx: HandlerContext, endpoint: End
         return redirect(appendParams(redirectUriFor(ctx, "linear"), { error: fault.code, error_description: fault.description, state: ctx.param("state") ?? undefined }));
       }
       if (isGraphql) {
-        return graphqlErrors(400, [{ message: fault.description ?? fault.code, type: fault.code.toLowerCase().replaceAll("_", " "), code: fault.code, statusCode: 400 }]);
+        return graphqlErrorResponse(400, [{ message: fault.description ?? fault.code, type: fault.code.toLowerCase().replaceAll("_", " "), code: fault.code, statusCode: 400 }]);
       }
       return tokenError(400, fault.code, fault.description ?? fault.code);
     case "rate_limited": {
       const retry: Record<string, string> = fault.retryAfterSeconds !== undefined ? { "Retry-After": String(fault.retryAfterSeconds) } : {};
       if (!isGraphql) return text("Too many requests\n", 429, { "Retry-After": String(fault.retryAfterSeconds ?? 60) });
       // Reported both as HTTP 200 (older docs) and 400 with statusCode 429 (2026); default to the newer.
-      return graphqlErrors(
-        fault.status ?? 400,
+      return graphqlErrorResponse(
+        fault.status ?? ctx.options.linearRateLimitedStatus,
         [
           {
             message: "Rate limit exceeded",
@@ -522,10 +251,10 @@ function faultResponse(fault: ReplacingFault, ctx: HandlerContext, endpoint: End
             userPresentableMessage: "You have exceeded the rate limit. Please try again later.",
           },
         ],
-        { ...rateLimitHeaders(ctx, 0), ...retry },
+        { ...peekRateHeaders(ctx, 0), ...retry },
       );
     }
   }
 }
 
-export const linear: ProviderModule = { provider: "linear", route, notFound, faultResponse };
+export const linear: ProviderModule = { provider: "linear", label: "Linear", bases: { web: "", api: "/api" }, route, notFound, faultResponse, revocationWebhooks };

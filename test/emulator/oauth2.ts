@@ -2,11 +2,11 @@ import type { HandlerContext } from "./context";
 import { readConsentDecision } from "./consent-page";
 import { registeredRedirectUri } from "./fixtures";
 import { parseBasicAuth, pkceMatches, randomBase62 } from "./http";
-import type { AuthorizationCode, Provider } from "./state";
+import type { AuthorizationCode, ProviderId } from "./state";
 
 export const CODE_TTL_MS = 10 * 60 * 1000;
 
-export function redirectUriFor(ctx: HandlerContext, provider: Provider) {
+export function redirectUriFor(ctx: HandlerContext, provider: ProviderId) {
   return registeredRedirectUri(ctx.options.appOrigin, provider);
 }
 
@@ -53,7 +53,7 @@ export type CodeProblem =
  */
 export async function redeemCode(
   ctx: HandlerContext,
-  provider: Provider,
+  provider: ProviderId,
   input: {
     code: string | null;
     clientId: string;

@@ -1,7 +1,17 @@
+/** The five built-in providers; parts registered at runtime add more (see `ProviderId`). */
+import type { RateLimitSettings } from "./rate-limits";
+
 export const PROVIDERS = ["github", "slack", "notion", "linear", "trello"] as const;
 export type Provider = (typeof PROVIDERS)[number];
+/** A built-in provider or the id (URL prefix) of a part registered with `registerProvider`. */
+export type ProviderId = Provider | (string & {});
 
-export const ENDPOINTS = ["authorize", "token", "refresh", "revoke", "identity", "deliver"] as const;
+/**
+ * What a route is, for fault injection and chaos: OAuth steps, the identity look-up, the
+ * delivery itself, `list` (configuration pickers: repos, channels, databases, teams, boards)
+ * and `lookup` (finding an earlier delivery again: issue lists, search, history, queries).
+ */
+export const ENDPOINTS = ["authorize", "token", "refresh", "revoke", "identity", "deliver", "list", "lookup"] as const;
 export type Endpoint = (typeof ENDPOINTS)[number];
 
 export type Fault =
@@ -18,6 +28,10 @@ export type Fault =
       status?: number;
     }
   | { kind: "slow"; delayMs: number }
+  /** Headers arrive at once; the body stalls for delayMs (the caller's AbortSignal ends the wait). */
+  | { kind: "slow_body"; delayMs: number }
+  /** The provider performs the request (an item is created), then the connection drops: fetch rejects. */
+  | { kind: "drop_after_commit" }
   | { kind: "malformed_json" }
   | { kind: "expired_token" }
   | { kind: "revoked_token" };
@@ -43,10 +57,31 @@ export interface EmulatorOptions {
   revokeAccessTokenOnRefresh: Record<Provider, boolean>;
   /** Allowed clock skew for OAuth 1.0a timestamps. */
   oauth1TimestampSkewSeconds: number;
+  /**
+   * How far GitHub's and Trello's search indexes lag behind writes, on the emulator's clock
+   * (both are eventually consistent; neither documents by how much). Lists stay immediate.
+   */
+  searchIndexDelayMs: { github: number; trello: number };
+  /** GitHub answers an exhausted primary budget with 403 (default) or 429; both are documented. */
+  githubRateLimitedStatus: 403 | 429;
+  /** Linear's RATELIMITED answer: HTTP 400 with statusCode 429 (reported 2026) or 200 (its rate-limiting doc). */
+  linearRateLimitedStatus: 200 | 400;
+  /**
+   * Text over 40,000 characters: `msg_too_long` (chat.postMessage's error table) or truncated to
+   * 40,000 (Slack's 2018 changelog "Truncating really long messages"); the docs say both.
+   */
+  slackLongText: "msg_too_long" | "truncate";
+  /**
+   * Slack's conversations.history limits: Marketplace and internal apps get Tier 3; commercially
+   * distributed non-Marketplace apps 1 request per minute with limit at most 15 (since 2025-05-29).
+   */
+  slackAppDistribution: "marketplace_or_internal" | "non_marketplace";
+  /** Per-token request budgets; see rate-limits.ts. */
+  rateLimits: RateLimitSettings;
 }
 
 export interface RecordedRequest {
-  provider: Provider;
+  provider: ProviderId;
   /** null when the path is not one of the provider's endpoints. */
   endpoint: Endpoint | null;
   method: string;
@@ -58,10 +93,12 @@ export interface RecordedRequest {
   status?: number;
   /** Faults that shaped the answer. */
   faults: FaultKind[];
+  /** The fault was drawn by chaos mode (`setChaos`) rather than queued with failNext. */
+  chaos?: boolean;
 }
 
 export interface AuthorizationCode {
-  provider: Provider;
+  provider: ProviderId;
   code: string;
   clientId: string;
   /** As sent to the authorize endpoint; null when it was omitted there. */
@@ -79,7 +116,7 @@ export interface AuthorizationCode {
 }
 
 export interface IssuedToken {
-  provider: Provider;
+  provider: ProviderId;
   clientId: string;
   accountId: string;
   accessToken: string;
@@ -100,7 +137,7 @@ export interface IssuedToken {
 }
 
 export interface CreatedItem {
-  provider: Provider;
+  provider: ProviderId;
   kind: string;
   id: string;
   url: string;
@@ -125,7 +162,7 @@ export interface OAuth1RequestToken {
 }
 
 interface PendingFault {
-  provider: Provider;
+  provider: ProviderId;
   endpoint: Endpoint;
   fault: Fault;
   remaining: number;
@@ -143,7 +180,18 @@ export class EmulatorState {
   usedNonces = new Set<string>();
   private faults: PendingFault[] = [];
   private counters = new Map<string, number>();
+  private collections = new Map<string, unknown[]>();
   private clockOffsetMs = 0;
+
+  /** Provider data that lives as long as the emulator (issues, messages, pages, cards…), by name. */
+  collection<T>(name: string): T[] {
+    let items = this.collections.get(name);
+    if (!items) {
+      items = [];
+      this.collections.set(name, items);
+    }
+    return items as T[];
+  }
 
   now() {
     return Date.now() + this.clockOffsetMs;
@@ -169,10 +217,11 @@ export class EmulatorState {
     this.usedNonces.clear();
     this.faults.length = 0;
     this.counters.clear();
+    this.collections.clear();
     this.clockOffsetMs = 0;
   }
 
-  addFault(provider: Provider, endpoint: Endpoint, fault: Fault, times: number) {
+  addFault(provider: ProviderId, endpoint: Endpoint, fault: Fault, times: number) {
     this.faults.push({ provider, endpoint, fault, remaining: times });
   }
 
@@ -185,7 +234,7 @@ export class EmulatorState {
   }
 
   /** Consumes one use of the first queued fault for this endpoint that `applies` accepts. */
-  takeFault(provider: Provider, endpoint: Endpoint, applies: (fault: Fault) => boolean): Fault | undefined {
+  takeFault(provider: ProviderId, endpoint: Endpoint, applies: (fault: Fault) => boolean): Fault | undefined {
     const index = this.faults.findIndex(
       (pending) => pending.provider === provider && pending.endpoint === endpoint && applies(pending.fault),
     );
@@ -206,7 +255,7 @@ export class EmulatorState {
    * Looks an access token up the way an API would. `fault` lets a queued
    * expired_token / revoked_token fault make a good token answer as such.
    */
-  checkAccessToken(provider: Provider, value: string | null | undefined, fault?: Fault): TokenCheck {
+  checkAccessToken(provider: ProviderId, value: string | null | undefined, fault?: Fault): TokenCheck {
     if (!value) return { ok: false, problem: "missing" };
     const token = this.tokens.find((t) => t.provider === provider && t.accessToken === value);
     if (!token) return { ok: false, problem: "unknown" };
@@ -218,7 +267,7 @@ export class EmulatorState {
   }
 
   /** A refresh token that can still be spent, or undefined. */
-  usableRefreshToken(provider: Provider, value: string | null | undefined, clientId?: string) {
+  usableRefreshToken(provider: ProviderId, value: string | null | undefined, clientId?: string) {
     if (!value) return undefined;
     const token = this.tokens.find((t) => t.provider === provider && t.refreshToken === value);
     if (!token || token.revoked || token.refreshUsed) return undefined;
@@ -231,13 +280,18 @@ export class EmulatorState {
     for (const token of this.tokens) if (token.grantId === grantId) token.revoked = true;
   }
 
-  revokeTokensOf(provider: Provider, accountId: string) {
+  revokeTokensOf(provider: ProviderId, accountId: string) {
+    const revoked: IssuedToken[] = [];
     for (const token of this.tokens) {
-      if (token.provider === provider && token.accountId === accountId) token.revoked = true;
+      if (token.provider === provider && token.accountId === accountId && !token.revoked) {
+        token.revoked = true;
+        revoked.push(token);
+      }
     }
+    return revoked;
   }
 
-  expireAccessTokens(provider: Provider) {
+  expireAccessTokens(provider: ProviderId) {
     const past = this.now() - 1000;
     for (const token of this.tokens) {
       if (token.provider === provider && !token.revoked) token.expiresAt = past;
@@ -254,7 +308,7 @@ export function faultApplies(fault: Fault, endpoint: Endpoint, isConsentPage: bo
       return endpoint === "token" || endpoint === "refresh";
     case "expired_token":
     case "revoked_token":
-      return endpoint === "identity" || endpoint === "deliver" || endpoint === "revoke";
+      return endpoint === "identity" || endpoint === "deliver" || endpoint === "revoke" || endpoint === "list" || endpoint === "lookup";
     default:
       return true;
   }

@@ -1,6 +1,6 @@
 import type { EmuRequest, HandlerContext, ProviderModule, ReplacingFault, Route } from "./context";
 import { readConsentDecision, renderConsentPage, renderErrorPage } from "./consent-page";
-import { EMULATOR_CLIENTS, TRELLO_MEMBERS, registeredRedirectUri } from "./fixtures";
+import { EMULATOR_CLIENTS, TRELLO_MEMBERS, registeredRedirectUri, type TrelloBoardFixture, type TrelloListFixture } from "./fixtures";
 import { appendParams, formEncoded, json, malformedJson, randomBase62, randomHex, rawHttpFault, redirect, slugify, text } from "./http";
 import { newGrantId } from "./oauth2";
 import { collectOAuthParams, parseOAuthHeader, verifyOAuth1Signature, type OAuth1Failure } from "./oauth1";
@@ -124,7 +124,7 @@ function authorizeRequestToken(ctx: HandlerContext) {
     return redirect(appendParams(pending.callback, { oauth_token: pending.token }));
   }
   if (ctx.method === "POST") {
-    const member = memberById(ctx.body.fields.get("account") ?? "") ?? TRELLO_MEMBERS[0];
+    const member = memberById(ctx.body.fields.get("account") ?? "") ?? TRELLO_MEMBERS[0]!;
     Object.assign(pending, { verifier: randomHex(16), accountId: member.id, scope: options.scope, expiration: options.expiration, name });
     return redirect(appendParams(pending.callback, { oauth_token: pending.token, oauth_verifier: pending.verifier! }));
   }
@@ -188,7 +188,7 @@ function authorizeFragment(ctx: HandlerContext) {
   const deny = ctx.fault?.kind === "deny" || (ctx.method === "POST" && !readConsentDecision(ctx.body.fields).approve);
   if (deny) return redirect(withoutHash);
   if (ctx.method === "POST") {
-    const member = memberById(ctx.body.fields.get("account") ?? "") ?? TRELLO_MEMBERS[0];
+    const member = memberById(ctx.body.fields.get("account") ?? "") ?? TRELLO_MEMBERS[0]!;
     const token = issueAccessToken(ctx, { accountId: member.id, scope: options.scope, expiration: options.expiration, name, via: "authorize" });
     return redirect(`${withoutHash}#token=${token.accessToken}`);
   }
@@ -230,10 +230,10 @@ function authenticate(ctx: HandlerContext, fallbackToken?: string): Authenticate
 }
 
 function membersMe(ctx: HandlerContext) {
-  const auth = authenticate(ctx);
+  const auth = session(ctx);
   if (!auth.ok) return auth.response;
-  const { member, token } = auth;
-  return json({
+  const { member, token, send } = auth.session;
+  return send(json({
     id: member.id,
     username: member.username,
     fullName: member.fullName,
@@ -244,7 +244,7 @@ function membersMe(ctx: HandlerContext) {
     memberType: "normal",
     idBoards: member.boards.map((board) => board.id),
     ...(token.scopes.includes("account") ? { email: `${member.username}@trello.emu` } : { email: null }),
-  });
+  }));
 }
 
 function tokenInfo(ctx: HandlerContext, value: string) {
@@ -287,9 +287,10 @@ function cardParam(ctx: HandlerContext, name: string): string | null {
 }
 
 function createCard(ctx: HandlerContext) {
-  const auth = authenticate(ctx);
+  const auth = session(ctx);
   if (!auth.ok) return auth.response;
-  const { member, token } = auth;
+  const { member, token, send } = auth.session;
+  const trelloText = (body: string, status: number) => send(text(body, status));
   if (!token.scopes.includes("write")) return trelloText("unauthorized permission requested", 401);
   const idList = cardParam(ctx, "idList");
   const everyList = TRELLO_MEMBERS.flatMap((m) => m.boards.flatMap((board) => board.lists.map((list) => ({ list, board, owner: m }))));
@@ -328,6 +329,7 @@ function createCard(ctx: HandlerContext) {
     shortUrl: `${ctx.options.origin}/trello/c/${shortLink}`,
     url: `${ctx.options.origin}/trello/c/${shortLink}/${idShort}-${slugify(name)}`,
   };
+  cardsOf(ctx).push({ card, idList: found.list.id, idBoard: board.id, member: member.id, createdAt: ctx.state.now() });
   ctx.state.created.push({
     provider: "trello",
     kind: "card",
@@ -337,7 +339,258 @@ function createCard(ctx: HandlerContext) {
     payload: ctx.body.json ?? Object.fromEntries([...ctx.url.searchParams, ...ctx.body.fields].filter(([k]) => k !== "key" && k !== "token")),
     at: ctx.state.now(),
   });
-  return json(card);
+  return send(json(card));
+}
+
+// ---------- boards, lists, cards, search ----------
+
+/**
+ * Budgets per token (100/10 s), per key (300/10 s) and for /1/members/ (100/900 s), reported in
+ * the x-rate-limit-* headers Trello sends (trello-archive/api-docs#147) on every answer.
+ */
+function rateLimit(ctx: HandlerContext, token: IssuedToken) {
+  const settings = ctx.options.rateLimits;
+  const now = ctx.state.now();
+  const enforce = settings.enabled;
+  const tokenWindow = ctx.limits.takeWindow(`trello:token:${token.accessToken}`, settings.trello.token, now, enforce);
+  const keyWindow = tokenWindow.allowed ? ctx.limits.takeWindow(`trello:key:${CLIENT.apiKey}`, settings.trello.key, now, enforce) : ctx.limits.peekWindow(`trello:key:${CLIENT.apiKey}`, settings.trello.key, now);
+  const membersPath = ctx.path.startsWith("/api/1/members/");
+  const membersWindow = membersPath && tokenWindow.allowed && "allowed" in keyWindow && keyWindow.allowed
+    ? ctx.limits.takeWindow(`trello:members:${token.accessToken}`, settings.trello.members, now, enforce)
+    : null;
+  const headers: Record<string, string> = {
+    "x-rate-limit-api-token-interval-ms": String(settings.trello.token.windowMs),
+    "x-rate-limit-api-token-max": String(settings.trello.token.limit),
+    "x-rate-limit-api-token-remaining": String(tokenWindow.remaining),
+    "x-rate-limit-api-key-interval-ms": String(settings.trello.key.windowMs),
+    "x-rate-limit-api-key-max": String(settings.trello.key.limit),
+    "x-rate-limit-api-key-remaining": String(keyWindow.remaining),
+    ...(membersWindow
+      ? {
+          "x-rate-limit-member-interval-ms": String(settings.trello.members.windowMs),
+          "x-rate-limit-member-max": String(settings.trello.members.limit),
+          "x-rate-limit-member-remaining": String(membersWindow.remaining),
+        }
+      : {}),
+  };
+  let refusal: Response | null = null;
+  if (!tokenWindow.allowed) refusal = json({ error: "API_TOKEN_LIMIT_EXCEEDED", message: "Rate limit exceeded" }, 429);
+  else if ("allowed" in keyWindow && !keyWindow.allowed) refusal = json({ error: "API_KEY_LIMIT_EXCEEDED", message: "Rate limit exceeded" }, 429);
+  else if (membersWindow && !membersWindow.allowed) refusal = json({ error: "RATE_LIMIT_EXCEEDED", message: "Exceeded rate limit to /1/member" }, 429);
+  return { headers, refusal };
+}
+
+interface Session {
+  member: TrelloMember;
+  token: IssuedToken;
+  send(response: Response): Response;
+}
+
+/** Key and token, then the budgets; every answer after that carries the rate-limit headers. */
+function session(ctx: HandlerContext): { ok: true; session: Session } | { ok: false; response: Response } {
+  const auth = authenticate(ctx);
+  if (!auth.ok) return auth;
+  const { headers, refusal } = rateLimit(ctx, auth.token);
+  const send = (response: Response) => {
+    for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+    return response;
+  };
+  if (refusal) return { ok: false, response: send(refusal) };
+  return { ok: true, session: { member: auth.member, token: auth.token, send } };
+}
+
+const TRELLO_ID = /^[0-9a-f]{24}$/i;
+
+/** `fields`: "all" (default) or a comma list; `id` always comes back. */
+function pick(object: Record<string, unknown>, fields: string | null) {
+  if (!fields || fields === "all") return object;
+  const wanted = fields.split(",").map((field) => field.trim());
+  return Object.fromEntries(Object.entries(object).filter(([key]) => key === "id" || wanted.includes(key)));
+}
+
+function findBoard(id: string) {
+  for (const member of TRELLO_MEMBERS) {
+    const board = member.boards.find((candidate) => candidate.id === id || candidate.shortLink === id);
+    if (board) return { board, owner: member };
+  }
+  return undefined;
+}
+
+function findList(id: string) {
+  for (const member of TRELLO_MEMBERS) {
+    for (const board of member.boards) {
+      const list = board.lists.find((candidate) => candidate.id === id);
+      if (list) return { list, board, owner: member };
+    }
+  }
+  return undefined;
+}
+
+function boardObject(ctx: HandlerContext, board: TrelloBoardFixture, owner: TrelloMember) {
+  return {
+    id: board.id,
+    name: board.name,
+    desc: "",
+    descData: null,
+    closed: board.closed ?? false,
+    idOrganization: null,
+    idEnterprise: null,
+    pinned: false,
+    url: `${ctx.options.origin}/trello/b/${board.shortLink}/${slugify(board.name)}`,
+    shortUrl: `${ctx.options.origin}/trello/b/${board.shortLink}`,
+    shortLink: board.shortLink,
+    idMemberCreator: owner.id,
+    dateLastActivity: "2026-01-02T03:04:05.000Z",
+    prefs: { permissionLevel: "private", background: "blue", backgroundColor: "#0079BF" },
+    labelNames: { green: "", yellow: "", orange: "", red: "", purple: "", blue: "" },
+  };
+}
+
+const listObject = (list: TrelloListFixture, board: TrelloBoardFixture, index: number) => ({
+  id: list.id,
+  name: list.name,
+  closed: list.closed ?? false,
+  color: null,
+  idBoard: board.id,
+  pos: 16384 * (index + 1),
+  subscribed: false,
+  softLimit: null,
+  type: null,
+  datasource: { filter: false },
+});
+
+/** The wording Trello uses for ids: malformed 400 "invalid id", unknown 404, someone else's 401. */
+function boardFor(ctx: HandlerContext, s: Session, id: string) {
+  if (!TRELLO_ID.test(id) && !/^[A-Za-z0-9]{8}$/.test(id)) return { error: s.send(trelloText("invalid id", 400)) };
+  const found = findBoard(id);
+  if (!found) return { error: s.send(trelloText("The requested resource was not found.", 404)) };
+  if (found.owner.id !== s.member.id) return { error: s.send(trelloText("unauthorized permission requested", 401)) };
+  return found;
+}
+
+function listFor(ctx: HandlerContext, s: Session, id: string) {
+  if (!TRELLO_ID.test(id)) return { error: s.send(trelloText("invalid id", 400)) };
+  const found = findList(id);
+  if (!found) return { error: s.send(trelloText("The requested resource was not found.", 404)) };
+  if (found.owner.id !== s.member.id) return { error: s.send(trelloText("unauthorized permission requested", 401)) };
+  return found;
+}
+
+const BOARD_FILTERS = ["all", "closed", "members", "open", "organization", "public", "starred"];
+
+/** GET /1/members/me/boards (also /1/members/{id|username}/boards for oneself). */
+function memberBoards(ctx: HandlerContext, who: string) {
+  const auth = session(ctx);
+  if (!auth.ok) return auth.response;
+  const s = auth.session;
+  if (who !== "me" && who !== s.member.id && who !== s.member.username) return s.send(trelloText("unauthorized permission requested", 401));
+  const filter = ctx.url.searchParams.get("filter") ?? "all";
+  if (!filter.split(",").every((value) => BOARD_FILTERS.includes(value))) return s.send(trelloText("invalid value for filter", 400));
+  const filters = filter.split(",");
+  const boards = s.member.boards.filter((board) => {
+    const closed = board.closed ?? false;
+    return filters.some((value) => value === "all" || value === "members" || (value === "open" && !closed) || (value === "closed" && closed));
+  });
+  const fields = ctx.url.searchParams.get("fields");
+  return s.send(json(boards.map((board) => pick(boardObject(ctx, board, s.member), fields))));
+}
+
+function getBoard(ctx: HandlerContext, id: string) {
+  const auth = session(ctx);
+  if (!auth.ok) return auth.response;
+  const found = boardFor(ctx, auth.session, id);
+  if ("error" in found) return found.error;
+  return auth.session.send(json(pick(boardObject(ctx, found.board, found.owner), ctx.url.searchParams.get("fields"))));
+}
+
+const LIST_FILTERS = ["all", "closed", "none", "open"];
+
+function boardLists(ctx: HandlerContext, id: string) {
+  const auth = session(ctx);
+  if (!auth.ok) return auth.response;
+  const found = boardFor(ctx, auth.session, id);
+  if ("error" in found) return found.error;
+  const filter = ctx.url.searchParams.get("filter") ?? "open";
+  if (!LIST_FILTERS.includes(filter)) return auth.session.send(trelloText("invalid value for filter", 400));
+  const lists = found.board.lists
+    .map((list, index) => ({ list, index }))
+    .filter(({ list }) => filter === "all" || (filter === "open" && !list.closed) || (filter === "closed" && list.closed));
+  const fields = ctx.url.searchParams.get("fields");
+  return auth.session.send(json(filter === "none" ? [] : lists.map(({ list, index }) => pick(listObject(list, found.board, index), fields))));
+}
+
+function getList(ctx: HandlerContext, id: string) {
+  const auth = session(ctx);
+  if (!auth.ok) return auth.response;
+  const found = listFor(ctx, auth.session, id);
+  if ("error" in found) return found.error;
+  const index = found.board.lists.indexOf(found.list);
+  return auth.session.send(json(pick(listObject(found.list, found.board, index), ctx.url.searchParams.get("fields"))));
+}
+
+interface StoredCard {
+  card: Record<string, unknown>;
+  idList: string;
+  idBoard: string;
+  member: string;
+  createdAt: number;
+}
+
+const cardsOf = (ctx: HandlerContext) => ctx.state.collection<StoredCard>("trello:cards");
+
+/** GET /1/lists/{id}/cards: the list's open cards; immediately consistent. */
+function listCards(ctx: HandlerContext, id: string) {
+  const auth = session(ctx);
+  if (!auth.ok) return auth.response;
+  const found = listFor(ctx, auth.session, id);
+  if ("error" in found) return found.error;
+  const fields = ctx.url.searchParams.get("fields");
+  const cards = cardsOf(ctx)
+    .filter((entry) => entry.idList === found.list.id && entry.card.closed !== true)
+    .sort((a, b) => Number(a.card.pos) - Number(b.card.pos));
+  return auth.session.send(json(cards.map((entry) => pick(entry.card, fields))));
+}
+
+/**
+ * GET /1/search: eventually consistent. A card is found `searchIndexDelayMs.trello` after it
+ * was created (emulator clock). Words match name and description (partial=true: prefixes).
+ */
+function searchCards(ctx: HandlerContext) {
+  const auth = session(ctx);
+  if (!auth.ok) return auth.response;
+  const s = auth.session;
+  const params = ctx.url.searchParams;
+  const query = params.get("query") ?? "";
+  if (query.length < 1 || query.length > 16384) return s.send(trelloText("invalid value for query", 400));
+  const modelTypes = (params.get("modelTypes") ?? "all").split(",");
+  const wantCards = modelTypes.includes("all") || modelTypes.includes("cards");
+  const idBoards = params.get("idBoards") ?? "mine";
+  const boardIds = idBoards === "mine" ? s.member.boards.map((board) => board.id) : idBoards.split(",");
+  if (idBoards !== "mine" && !boardIds.every((boardId) => TRELLO_ID.test(boardId))) return s.send(trelloText("invalid value for idBoards", 400));
+  const cardsLimit = Number(params.get("cards_limit") ?? "10");
+  const cardsPage = Number(params.get("cards_page") ?? "0");
+  if (!Number.isInteger(cardsLimit) || cardsLimit < 1 || cardsLimit > 1000) return s.send(trelloText("invalid value for cards_limit", 400));
+  if (!Number.isInteger(cardsPage) || cardsPage < 0 || cardsPage > 100) return s.send(trelloText("invalid value for cards_page", 400));
+  const partial = params.get("partial") === "true";
+  const terms = [...query.matchAll(/"([^"]+)"|(\S+)/g)].map((match) => (match[1] ?? match[2]!).toLowerCase());
+  const indexedBefore = ctx.state.now() - ctx.options.searchIndexDelayMs.trello;
+  const words = (text: string) => text.toLowerCase().split(/[^\p{L}\p{N}:_-]+/u).filter(Boolean);
+  const cards = wantCards
+    ? cardsOf(ctx).filter((entry) => {
+        if (entry.createdAt > indexedBefore || entry.member !== s.member.id || !boardIds.includes(entry.idBoard)) return false;
+        const text = `${String(entry.card.name)}\n${String(entry.card.desc)}`.toLowerCase();
+        const tokens = words(text);
+        return terms.every((term) => (term.includes(" ") ? text.includes(term) : partial ? tokens.some((token) => token.startsWith(term)) : tokens.includes(term) || text.includes(term)));
+      })
+    : [];
+  const fields = params.get("card_fields");
+  const page = cards.slice(cardsPage * cardsLimit, (cardsPage + 1) * cardsLimit).map((entry) => pick(entry.card, fields));
+  return s.send(
+    json({
+      options: { terms: terms.map((text) => ({ text })), modifiers: [], modelTypes: wantCards ? ["cards"] : [], partial },
+      ...(wantCards ? { cards: page } : {}),
+    }),
+  );
 }
 
 // ---------- routing and faults ----------
@@ -361,6 +614,19 @@ function route(request: EmuRequest): Route | null {
   if (tokenPath && method === "GET") return { endpoint: "identity", handle: (ctx) => tokenInfo(ctx, decodeURIComponent(tokenPath[1]!)) };
   if (tokenPath && method === "DELETE") return { endpoint: "revoke", handle: (ctx) => deleteToken(ctx, decodeURIComponent(tokenPath[1]!)) };
   if (path === "/api/1/cards" && method === "POST") return { endpoint: "deliver", handle: createCard };
+  if (method !== "GET") return null;
+  const decode = decodeURIComponent;
+  const boards = /^\/api\/1\/members\/([^/]+)\/boards$/.exec(path);
+  if (boards) return { endpoint: "list", handle: (ctx) => memberBoards(ctx, decode(boards[1]!)) };
+  const board = /^\/api\/1\/boards\/([^/]+)$/.exec(path);
+  if (board) return { endpoint: "list", handle: (ctx) => getBoard(ctx, decode(board[1]!)) };
+  const boardListsPath = /^\/api\/1\/boards\/([^/]+)\/lists$/.exec(path);
+  if (boardListsPath) return { endpoint: "list", handle: (ctx) => boardLists(ctx, decode(boardListsPath[1]!)) };
+  const list = /^\/api\/1\/lists\/([^/]+)$/.exec(path);
+  if (list) return { endpoint: "list", handle: (ctx) => getList(ctx, decode(list[1]!)) };
+  const cards = /^\/api\/1\/lists\/([^/]+)\/cards$/.exec(path);
+  if (cards) return { endpoint: "lookup", handle: (ctx) => listCards(ctx, decode(cards[1]!)) };
+  if (path === "/api/1/search") return { endpoint: "lookup", handle: searchCards };
   return null;
 }
 
@@ -387,4 +653,4 @@ function faultResponse(fault: ReplacingFault, _ctx: HandlerContext, endpoint: En
   }
 }
 
-export const trello: ProviderModule = { provider: "trello", route, notFound, faultResponse };
+export const trello: ProviderModule = { provider: "trello", label: "Trello", bases: { web: "", api: "/api" }, route, notFound, faultResponse };

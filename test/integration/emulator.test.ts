@@ -912,7 +912,8 @@ describe("Linear", () => {
 
     const typo = await graphql(access_token!, "{ viewer { id nmae } }");
     expect(typo.status).toBe(400);
-    expect(await typo.json()).toMatchObject({ errors: [{ message: 'Cannot query field "nmae" on type "User".', extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }] });
+    // graphql-js's wording, suggestion included, as Linear answers (linear/linear#160).
+    expect(await typo.json()).toMatchObject({ errors: [{ message: 'Cannot query field "nmae" on type "User". Did you mean "name"?', extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }] });
   });
 
   it("answers AUTHENTICATION_ERROR for expired or revoked tokens (401 by default, 200 when switched)", async () => {
