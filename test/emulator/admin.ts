@@ -84,7 +84,9 @@ export async function handleAdmin(request: Request, url: URL, emulator: Emulator
           ),
         );
       case "GET tokens":
-        return json(providerFilter ? emulator.tokens(requireProvider(providerFilter)) : emulator.providers().flatMap((p) => emulator.tokens(p)));
+        return json(
+          providerFilter ? emulator.tokens(requireProvider(providerFilter)) : emulator.providers().flatMap((p) => emulator.tokens(p)),
+        );
       case "POST revoke": {
         const body = await readJson(request);
         if (body.accountId === undefined) throw new AdminInputError("accountId is required");
@@ -98,7 +100,8 @@ export async function handleAdmin(request: Request, url: URL, emulator: Emulator
           emulator.setWebhookTarget(provider, null);
           return json({ ok: true });
         }
-        if (typeof body.url !== "string" || typeof body.secret !== "string") throw new AdminInputError("url and secret must be strings (url null removes the target)");
+        if (typeof body.url !== "string" || typeof body.secret !== "string")
+          throw new AdminInputError("url and secret must be strings (url null removes the target)");
         try {
           new URL(body.url);
         } catch {
@@ -165,10 +168,16 @@ const ADMIN_ENDPOINTS: [string, string][] = [
   ["DELETE /__emulator/faults", "drop queued faults"],
   ["GET /__emulator/requests?provider=&endpoint=", "recorded requests"],
   ["GET /__emulator/tokens?provider=", "issued tokens"],
-  ["POST /__emulator/revoke", "{provider, accountId}: the user revoked the app on the provider's side (sends its webhook when a target is set)"],
+  [
+    "POST /__emulator/revoke",
+    "{provider, accountId}: the user revoked the app on the provider's side (sends its webhook when a target is set)",
+  ],
   ["POST /__emulator/webhook-target", "{provider, url, secret}: where the provider pushes webhooks (url null removes it)"],
   ["GET /__emulator/webhooks?provider=", "webhooks delivered, with the app's answers"],
-  ["GET|POST|DELETE /__emulator/chaos", "{seed, rate429, rate5xx, rateSlowBody, rateDrop, slowBodyMs, retryAfterSeconds, endpoints?, providers?}: seeded random faults"],
+  [
+    "GET|POST|DELETE /__emulator/chaos",
+    "{seed, rate429, rate5xx, rateSlowBody, rateDrop, slowBodyMs, retryAfterSeconds, endpoints?, providers?}: seeded random faults",
+  ],
   ["GET|POST /__emulator/rate-limits", "read or patch per-token budgets ({enabled:false} stops refusals)"],
   ["POST /__emulator/expire", "{provider}: every current access token is now expired"],
   ["GET /__emulator/created?provider=", "issues, messages, pages and cards created"],
@@ -179,13 +188,16 @@ const ADMIN_ENDPOINTS: [string, string][] = [
 
 export function indexPage(emulator: Emulator) {
   const { origin, appOrigin } = emulator.options;
-  const rows = emulator.providers().map((provider) => {
-    const bases = emulator.provider(provider)?.bases ?? { web: "", api: "" };
-    const [web, api] = [`${origin}/${provider}${bases.web}`, `${origin}/${provider}${bases.api}`];
-    return `<tr><th>${provider}</th><td><code>${escapeHtml(web)}</code></td><td><code>${escapeHtml(api)}</code></td><td><code>${escapeHtml(
-      registeredRedirectUri(appOrigin, provider),
-    )}</code></td></tr>`;
-  }).join("\n");
+  const rows = emulator
+    .providers()
+    .map((provider) => {
+      const bases = emulator.provider(provider)?.bases ?? { web: "", api: "" };
+      const [web, api] = [`${origin}/${provider}${bases.web}`, `${origin}/${provider}${bases.api}`];
+      return `<tr><th>${provider}</th><td><code>${escapeHtml(web)}</code></td><td><code>${escapeHtml(api)}</code></td><td><code>${escapeHtml(
+        registeredRedirectUri(appOrigin, provider),
+      )}</code></td></tr>`;
+    })
+    .join("\n");
   const admin = ADMIN_ENDPOINTS.map(([path, what]) => `<li><code>${escapeHtml(path)}</code>: ${escapeHtml(what)}</li>`).join("\n");
   return html(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>SpokeDo provider emulator</title>

@@ -87,13 +87,7 @@ ${accounts}
 
 /** What real providers show for a bad client or redirect URI: an error page, never a redirect. */
 export function renderErrorPage(providerLabel: string, heading: string, message: string, status = 400) {
-  return html(
-    page(
-      `${heading} — ${providerLabel} (emulated)`,
-      `<h1>${escapeHtml(heading)}</h1>\n<p>${escapeHtml(message)}</p>`,
-    ),
-    status,
-  );
+  return html(page(`${heading} — ${providerLabel} (emulated)`, `<h1>${escapeHtml(heading)}</h1>\n<p>${escapeHtml(message)}</p>`), status);
 }
 
 export function readConsentDecision(fields: Map<string, string>) {

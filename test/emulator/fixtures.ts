@@ -59,7 +59,15 @@ export const GITHUB_ORGS = [{ id: 5001, login: "emu-org", members: ["hubot", ...
  * archived, every 40th with issues disabled) so pickers need pagination and a search box.
  */
 export const GITHUB_REPOS: readonly GithubRepoFixture[] = [
-  { id: 2001, owner: "octocat", name: "hello-world", private: false, hasIssues: true, description: "My first repository on GitHub!", labels: Array.from({ length: 111 }, (_, i) => `area/${String(i + 1).padStart(3, "0")}`) },
+  {
+    id: 2001,
+    owner: "octocat",
+    name: "hello-world",
+    private: false,
+    hasIssues: true,
+    description: "My first repository on GitHub!",
+    labels: Array.from({ length: 111 }, (_, i) => `area/${String(i + 1).padStart(3, "0")}`),
+  },
   { id: 2002, owner: "octocat", name: "spokedo-inbox", private: true, hasIssues: true },
   // Issues disabled (410); also archived, and 410 wins (see the README).
   { id: 2003, owner: "octocat", name: "archived", private: false, hasIssues: false, archived: true },
@@ -70,7 +78,14 @@ export const GITHUB_REPOS: readonly GithubRepoFixture[] = [
   { id: 2006, owner: "octocat", name: "shared-notes", private: true, hasIssues: true, collaborators: { hubot: "read" } },
   { id: 2007, owner: "octocat", name: "team-board", private: true, hasIssues: true, collaborators: { hubot: "triage" } },
   { id: 2008, owner: "octocat", name: "co-write", private: true, hasIssues: true, collaborators: { hubot: "write" } },
-  { id: 2009, owner: "emu-org", name: "monorepo", private: true, hasIssues: true, collaborators: Object.fromEntries(GITHUB_USERS.map((user) => [user.login, "write" as const])) },
+  {
+    id: 2009,
+    owner: "emu-org",
+    name: "monorepo",
+    private: true,
+    hasIssues: true,
+    collaborators: Object.fromEntries(GITHUB_USERS.map((user) => [user.login, "write" as const])),
+  },
   { id: 2010, owner: "emu-org", name: "website", private: false, hasIssues: true },
   ...Array.from({ length: 300 }, (_, i): GithubRepoFixture => ({
     id: 3001 + i,
@@ -163,16 +178,7 @@ export const SLACK_TEAMS = [
 // ---------- Notion ----------
 
 export type NotionPropertyType =
-  | "title"
-  | "rich_text"
-  | "number"
-  | "select"
-  | "multi_select"
-  | "date"
-  | "url"
-  | "checkbox"
-  | "email"
-  | "status";
+  "title" | "rich_text" | "number" | "select" | "multi_select" | "date" | "url" | "checkbox" | "email" | "status";
 
 export interface NotionDataSource {
   id: string;
@@ -213,7 +219,11 @@ const TRACKERS: NotionDatabase[] = Array.from({ length: 150 }, (_, i) => ({
     {
       id: `d5100000-0000-4000-8000-${String(i + 1).padStart(12, "0")}`,
       properties: { Name: "title", Status: "status", Priority: "select", Tags: "multi_select", Due: "date" },
-      options: { Status: ["Not started", "In progress", "Done"], Priority: ["High", "Medium", "Low"], Tags: ["frontend", "backend", "infra"] },
+      options: {
+        Status: ["Not started", "In progress", "Done"],
+        Priority: ["High", "Medium", "Low"],
+        Tags: ["frontend", "backend", "infra"],
+      },
     },
   ],
 }));

@@ -80,7 +80,8 @@ export function createGenericOAuth2Part(input: GenericOAuth2Config): GenericOAut
     // RFC 6749 §4.1.2.1: never redirect to an unverified redirect URI.
     if (redirectUri !== registered) return renderErrorPage(config.label, "Invalid redirect_uri", "redirect_uri is not registered");
     const state = ctx.param("state") ?? undefined;
-    const fail = (error: string, description: string) => redirect(appendParams(redirectUri, { error, error_description: description, state }));
+    const fail = (error: string, description: string) =>
+      redirect(appendParams(redirectUri, { error, error_description: description, state }));
     if (ctx.param("response_type") !== "code") return fail("unsupported_response_type", "response_type must be code");
     const scopes = splitScopes(ctx.param("scope"));
     const unknown = scopes.filter((scope) => !config.scopes.includes(scope));
@@ -135,7 +136,13 @@ export function createGenericOAuth2Part(input: GenericOAuth2Config): GenericOAut
       extra: {},
     });
     return json(
-      { access_token: token.accessToken, token_type: "Bearer", expires_in: config.accessTokenTtlSeconds, refresh_token: token.refreshToken, scope: scopes.join(" ") },
+      {
+        access_token: token.accessToken,
+        token_type: "Bearer",
+        expires_in: config.accessTokenTtlSeconds,
+        refresh_token: token.refreshToken,
+        scope: scopes.join(" "),
+      },
       200,
       { "Cache-Control": "no-store" },
     );
@@ -165,11 +172,13 @@ export function createGenericOAuth2Part(input: GenericOAuth2Config): GenericOAut
       const old = ctx.fault?.kind === "invalid_code" ? undefined : ctx.state.usableRefreshToken(provider, value, config.clientId);
       if (!old) return oauthError(400, "invalid_grant", "The refresh token is invalid, expired, revoked or already used");
       const requested = splitScopes(ctx.param("scope"));
-      if (requested.some((scope) => !old.scopes.includes(scope))) return oauthError(400, "invalid_scope", "A refresh cannot widen the grant");
+      if (requested.some((scope) => !old.scopes.includes(scope)))
+        return oauthError(400, "invalid_scope", "A refresh cannot widen the grant");
       old.refreshUsed = true;
       return issue(ctx, old.accountId, requested.length ? requested : old.scopes, old.grantId);
     }
-    if (grantType !== "authorization_code") return oauthError(400, "unsupported_grant_type", `Unsupported grant_type ${grantType ?? "(none)"}`);
+    if (grantType !== "authorization_code")
+      return oauthError(400, "unsupported_grant_type", `Unsupported grant_type ${grantType ?? "(none)"}`);
     const result = await redeemCode(ctx, provider, {
       code: ctx.param("code"),
       clientId: config.clientId,
@@ -186,8 +195,11 @@ export function createGenericOAuth2Part(input: GenericOAuth2Config): GenericOAut
     const value = ctx.param("token");
     if (!value) return oauthError(400, "invalid_request", "token is required");
     const hint = ctx.param("token_type_hint");
-    if (hint !== null && hint !== "access_token" && hint !== "refresh_token") return oauthError(400, "unsupported_token_type", `Unsupported token_type_hint ${hint}`);
-    const found = ctx.state.tokens.find((candidate) => candidate.provider === provider && (candidate.accessToken === value || candidate.refreshToken === value));
+    if (hint !== null && hint !== "access_token" && hint !== "refresh_token")
+      return oauthError(400, "unsupported_token_type", `Unsupported token_type_hint ${hint}`);
+    const found = ctx.state.tokens.find(
+      (candidate) => candidate.provider === provider && (candidate.accessToken === value || candidate.refreshToken === value),
+    );
     if (found) {
       // Revoking a refresh token ends its grant; an access token ends alone (RFC 7009 §2.1).
       if (found.refreshToken === value) ctx.state.revokeGrant(found.grantId);
@@ -196,10 +208,13 @@ export function createGenericOAuth2Part(input: GenericOAuth2Config): GenericOAut
     return new Response(null, { status: 200, headers: { "Cache-Control": "no-store" } });
   }
 
-  function bearer(ctx: HandlerContext): { ok: true; token: IssuedToken; account: GenericOAuth2Account } | { ok: false; response: Response } {
+  function bearer(
+    ctx: HandlerContext,
+  ): { ok: true; token: IssuedToken; account: GenericOAuth2Account } | { ok: false; response: Response } {
     const header = ctx.headers.get("Authorization") ?? "";
     const value = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-    if (!value) return { ok: false, response: new Response(null, { status: 401, headers: { "WWW-Authenticate": `Bearer realm="${provider}"` } }) };
+    if (!value)
+      return { ok: false, response: new Response(null, { status: 401, headers: { "WWW-Authenticate": `Bearer realm="${provider}"` } }) };
     const check = ctx.state.checkAccessToken(provider, value, ctx.fault);
     if (!check.ok) {
       const description = check.problem === "expired" ? "The access token expired" : "The access token is invalid or revoked";
@@ -228,8 +243,10 @@ export function createGenericOAuth2Part(input: GenericOAuth2Config): GenericOAut
       });
     }
     const body = ctx.body.json as Record<string, unknown> | undefined;
-    if (ctx.body.invalidJson || !body || typeof body !== "object" || Array.isArray(body)) return json({ error: "invalid_request", error_description: "Send a JSON object" }, 400);
-    if (typeof body.title !== "string" || body.title.trim() === "") return json({ error: "invalid_request", error_description: "title is required" }, 422);
+    if (ctx.body.invalidJson || !body || typeof body !== "object" || Array.isArray(body))
+      return json({ error: "invalid_request", error_description: "Send a JSON object" }, 400);
+    if (typeof body.title !== "string" || body.title.trim() === "")
+      return json({ error: "invalid_request", error_description: "title is required" }, 422);
     const id = `item_${ctx.state.next(`${provider}:item-ids`)}`;
     const item: GenericItem = {
       id,
@@ -246,8 +263,10 @@ export function createGenericOAuth2Part(input: GenericOAuth2Config): GenericOAut
 
   function route(request: EmuRequest): Route | null {
     const { method, path } = request;
-    if (path === "/oauth/authorize" && (method === "GET" || method === "POST")) return { endpoint: "authorize", consent: true, handle: authorize };
-    if (path === "/oauth/token" && method === "POST") return { endpoint: request.param("grant_type") === "refresh_token" ? "refresh" : "token", handle: token };
+    if (path === "/oauth/authorize" && (method === "GET" || method === "POST"))
+      return { endpoint: "authorize", consent: true, handle: authorize };
+    if (path === "/oauth/token" && method === "POST")
+      return { endpoint: request.param("grant_type") === "refresh_token" ? "refresh" : "token", handle: token };
     if (path === "/oauth/revoke" && method === "POST") return { endpoint: "revoke", handle: revoke };
     if (path === "/me" && method === "GET") return { endpoint: "identity", handle: me };
     if (path === "/items" && method === "POST") return { endpoint: "deliver", handle: createItem };
@@ -261,10 +280,19 @@ export function createGenericOAuth2Part(input: GenericOAuth2Config): GenericOAut
       case "malformed_json":
         return malformedJson('{"access_token":"');
       case "oauth_error":
-        if (endpoint === "authorize") return redirect(appendParams(redirectUriFor(ctx, provider), { error: fault.code, error_description: fault.description, state: ctx.param("state") ?? undefined }));
+        if (endpoint === "authorize")
+          return redirect(
+            appendParams(redirectUriFor(ctx, provider), {
+              error: fault.code,
+              error_description: fault.description,
+              state: ctx.param("state") ?? undefined,
+            }),
+          );
         return oauthError(400, fault.code, fault.description ?? fault.code);
       case "rate_limited":
-        return json({ error: "rate_limited", error_description: "Too many requests" }, 429, { "Retry-After": String(fault.retryAfterSeconds ?? 1) });
+        return json({ error: "rate_limited", error_description: "Too many requests" }, 429, {
+          "Retry-After": String(fault.retryAfterSeconds ?? 1),
+        });
     }
   }
 

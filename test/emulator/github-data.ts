@@ -61,7 +61,8 @@ export function roleOf(repo: GithubRepoFixture, login: string): { role: GithubRo
   const collaborator = Object.entries(repo.collaborators ?? {}).find(([name]) => name.toLowerCase() === lower)?.[1];
   if (collaborator) return { role: collaborator, via: "collaborator" };
   const org = GITHUB_ORGS.find((candidate) => candidate.login === repo.owner);
-  if (org && (org.members as readonly string[]).some((member) => member.toLowerCase() === lower)) return { role: "read", via: "organization_member" };
+  if (org && (org.members as readonly string[]).some((member) => member.toLowerCase() === lower))
+    return { role: "read", via: "organization_member" };
   return null;
 }
 
@@ -87,7 +88,10 @@ export function assignableUsers(repo: GithubRepoFixture): GithubUser[] {
   for (const [login, role] of Object.entries(repo.collaborators ?? {})) if (RANK[role] >= RANK.write) logins.add(login);
   const org = GITHUB_ORGS.find((candidate) => candidate.login === repo.owner);
   for (const member of org?.members ?? []) logins.add(member);
-  return [...logins].map((login) => findUser(login)).filter((user): user is GithubUser => user !== undefined).sort((a, b) => a.login.localeCompare(b.login));
+  return [...logins]
+    .map((login) => findUser(login))
+    .filter((user): user is GithubUser => user !== undefined)
+    .sort((a, b) => a.login.localeCompare(b.login));
 }
 
 const FALLBACK_TIME = "2021-03-04T05:06:07Z";
@@ -214,7 +218,13 @@ export function labelsOf(state: EmulatorState, repo: GithubRepoFixture): LabelRe
   const store = state.collection<{ repoId: number; labels: LabelRecord[] }>("github:labels");
   let entry = store.find((candidate) => candidate.repoId === repo.id);
   if (!entry) {
-    const labels: LabelRecord[] = DEFAULT_LABELS.map(([name, color, description], index) => ({ id: repo.id * 1000 + index, name, color, description, default: true }));
+    const labels: LabelRecord[] = DEFAULT_LABELS.map(([name, color, description], index) => ({
+      id: repo.id * 1000 + index,
+      name,
+      color,
+      description,
+      default: true,
+    }));
     for (const [index, name] of (repo.labels ?? []).entries()) {
       labels.push({ id: repo.id * 1000 + 100 + index, name, color: "c5def5", description: null, default: false });
     }
@@ -271,8 +281,38 @@ function seedIssues(state: EmulatorState): IssueRecord[] {
     state.collection<boolean>("github:seeded").push(true);
     const base = Date.UTC(2026, 0, 5, 10, 0, 0);
     issues.push(
-      { repoId: 2001, id: 1_000_001, number: 1, title: "Found a bug", body: "It breaks on Tuesdays.", state: "closed", author: "hubot", labels: [2001 * 1000], assignees: [], createdAt: base, updatedAt: base + 86_400_000, closedAt: base + 86_400_000, isPullRequest: false, authorAssociation: "NONE" },
-      { repoId: 2001, id: 1_000_002, number: 2, title: "Add a README", body: "Explains the project.", state: "open", author: "octocat", labels: [], assignees: [], createdAt: base + 2 * 86_400_000, updatedAt: base + 2 * 86_400_000, closedAt: null, isPullRequest: true, authorAssociation: "OWNER" },
+      {
+        repoId: 2001,
+        id: 1_000_001,
+        number: 1,
+        title: "Found a bug",
+        body: "It breaks on Tuesdays.",
+        state: "closed",
+        author: "hubot",
+        labels: [2001 * 1000],
+        assignees: [],
+        createdAt: base,
+        updatedAt: base + 86_400_000,
+        closedAt: base + 86_400_000,
+        isPullRequest: false,
+        authorAssociation: "NONE",
+      },
+      {
+        repoId: 2001,
+        id: 1_000_002,
+        number: 2,
+        title: "Add a README",
+        body: "Explains the project.",
+        state: "open",
+        author: "octocat",
+        labels: [],
+        assignees: [],
+        createdAt: base + 2 * 86_400_000,
+        updatedAt: base + 2 * 86_400_000,
+        closedAt: null,
+        isPullRequest: true,
+        authorAssociation: "OWNER",
+      },
     );
   }
   return issues;
@@ -306,7 +346,10 @@ export function issueObject(ctx: Pick<HandlerContext, "options" | "state">, repo
     title: issue.title,
     body: issue.body,
     user: userObject(ctx, findUser(issue.author) ?? { id: 0, login: issue.author }),
-    labels: issue.labels.map((id) => labels.find((label) => label.id === id)).filter((label): label is LabelRecord => label !== undefined).map((label) => labelObject(ctx, repo, label)),
+    labels: issue.labels
+      .map((id) => labels.find((label) => label.id === id))
+      .filter((label): label is LabelRecord => label !== undefined)
+      .map((label) => labelObject(ctx, repo, label)),
     assignee: assignees[0] ? userObject(ctx, assignees[0]) : null,
     assignees: assignees.map((user) => userObject(ctx, user)),
     milestone: null,

@@ -155,11 +155,9 @@ function tokenError(ctx: HandlerContext, error: string, description: string, anc
   return tokenEndpointResponse(ctx, { error, error_description: description, error_uri: `${TROUBLESHOOTING}/#${anchor}` });
 }
 
-const badVerificationCode = (ctx: HandlerContext) =>
-  tokenError(ctx, "bad_verification_code", "The code passed is incorrect or expired.");
+const badVerificationCode = (ctx: HandlerContext) => tokenError(ctx, "bad_verification_code", "The code passed is incorrect or expired.");
 
-const badRefreshToken = (ctx: HandlerContext) =>
-  tokenError(ctx, "bad_refresh_token", "The refresh token passed is incorrect or expired.");
+const badRefreshToken = (ctx: HandlerContext) => tokenError(ctx, "bad_refresh_token", "The refresh token passed is incorrect or expired.");
 
 function issueTokens(ctx: HandlerContext, input: { accountId: string; scopes: string[]; grantId: string }) {
   const now = ctx.state.now();
@@ -275,7 +273,9 @@ function takeRate(ctx: HandlerContext, token: IssuedToken, resource: RateResourc
 /** Headers for answers that count nothing (refusals before authentication, faults). */
 function peekRateHeaders(ctx: HandlerContext, accountId: string | null, remainingOverride?: number) {
   const budget = ctx.options.rateLimits.github.core;
-  const window = accountId ? ctx.limits.peekWindow(`github:core:${accountId}`, budget, ctx.state.now()) : { limit: budget.limit, used: 0, remaining: budget.limit, resetAt: ctx.state.now() + budget.windowMs };
+  const window = accountId
+    ? ctx.limits.peekWindow(`github:core:${accountId}`, budget, ctx.state.now())
+    : { limit: budget.limit, used: 0, remaining: budget.limit, resetAt: ctx.state.now() + budget.windowMs };
   const remaining = remainingOverride ?? window.remaining;
   return {
     "x-ratelimit-limit": String(window.limit),
@@ -314,7 +314,11 @@ interface Session {
  * User-Agent, credentials, then the token's budget: a refused budget answers 403 (or 429,
  * per `githubRateLimitedStatus`) with x-ratelimit-remaining: 0, as the primary limit does.
  */
-function authenticate(ctx: HandlerContext, documentationUrl: string, resource: RateResource = "core"): { ok: true; session: Session } | { ok: false; response: Response } {
+function authenticate(
+  ctx: HandlerContext,
+  documentationUrl: string,
+  resource: RateResource = "core",
+): { ok: true; session: Session } | { ok: false; response: Response } {
   if (!ctx.headers.get("User-Agent")) return { ok: false, response: userAgentRequired() };
   const value = authorizationToken(ctx.headers, ["Bearer", "token"]);
   if (!value) return { ok: false, response: apiError(401, "Requires authentication", documentationUrl) };
@@ -423,7 +427,8 @@ function getUser(ctx: HandlerContext) {
   return auth.session.send(response);
 }
 
-const openIssueCount = (ctx: HandlerContext, repo: GithubRepoFixture) => issuesOf(ctx.state, repo).filter((issue) => issue.state === "open").length;
+const openIssueCount = (ctx: HandlerContext, repo: GithubRepoFixture) =>
+  issuesOf(ctx.state, repo).filter((issue) => issue.state === "open").length;
 
 const FALLBACK_TIME = "2021-03-04T05:06:07Z";
 const LIST_REPOS_DOCS = `${DOCS}/rest/repos/repos#list-repositories-for-the-authenticated-user`;
@@ -438,9 +443,13 @@ function listRepos(ctx: HandlerContext) {
   const type = params.get("type");
   if (type !== null && (params.has("visibility") || params.has("affiliation"))) {
     // Documented: type together with visibility or affiliation is a 422.
-    return session.send(apiError(422, "Validation Failed", LIST_REPOS_DOCS, { errors: [{ resource: "Repository", code: "invalid", field: "type" }] }));
+    return session.send(
+      apiError(422, "Validation Failed", LIST_REPOS_DOCS, { errors: [{ resource: "Repository", code: "invalid", field: "type" }] }),
+    );
   }
-  let affiliations: string[] = (params.get("affiliation") ?? "owner,collaborator,organization_member").split(",").map((value) => value.trim());
+  let affiliations: string[] = (params.get("affiliation") ?? "owner,collaborator,organization_member")
+    .split(",")
+    .map((value) => value.trim());
   let visibility = params.get("visibility") ?? "all";
   if (type === "owner") affiliations = ["owner"];
   if (type === "member") affiliations = ["collaborator", "organization_member"];
@@ -460,10 +469,20 @@ function listRepos(ctx: HandlerContext) {
   const sort = params.get("sort") ?? "full_name";
   const direction = params.get("direction") ?? (sort === "full_name" ? "asc" : "desc");
   const key = (repo: GithubRepoFixture) =>
-    sort === "created" ? (repo.createdAt ?? FALLBACK_TIME) : sort === "updated" ? (repo.updatedAt ?? FALLBACK_TIME) : sort === "pushed" ? (repo.pushedAt ?? FALLBACK_TIME) : `${repo.owner}/${repo.name}`.toLowerCase();
+    sort === "created"
+      ? (repo.createdAt ?? FALLBACK_TIME)
+      : sort === "updated"
+        ? (repo.updatedAt ?? FALLBACK_TIME)
+        : sort === "pushed"
+          ? (repo.pushedAt ?? FALLBACK_TIME)
+          : `${repo.owner}/${repo.name}`.toLowerCase();
   repos.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.id - b.id) * (direction === "asc" ? 1 : -1));
   const { slice, link } = paginate(ctx, repos, "/user/repos");
-  return listResponse(session, slice.map((repo) => repositoryObject(ctx, repo, login, openIssueCount(ctx, repo))), link);
+  return listResponse(
+    session,
+    slice.map((repo) => repositoryObject(ctx, repo, login, openIssueCount(ctx, repo))),
+    link,
+  );
 }
 
 /** GET /repos/{owner}/{repo} */
@@ -485,7 +504,11 @@ function listLabels(ctx: HandlerContext, owner: string, name: string) {
   if (!repo) return notFoundFor(auth.session, docs);
   const labels = [...labelsOf(ctx.state, repo)].sort((a, b) => a.name.localeCompare(b.name));
   const { slice, link } = paginate(ctx, labels, `/repos/${repo.owner}/${repo.name}/labels`);
-  return listResponse(auth.session, slice.map((label) => labelObject(ctx, repo, label)), link);
+  return listResponse(
+    auth.session,
+    slice.map((label) => labelObject(ctx, repo, label)),
+    link,
+  );
 }
 
 /** GET /repos/{owner}/{repo}/assignees */
@@ -496,7 +519,11 @@ function listAssignees(ctx: HandlerContext, owner: string, name: string) {
   const repo = visibleRepo(auth.session, owner, name);
   if (!repo) return notFoundFor(auth.session, docs);
   const { slice, link } = paginate(ctx, assignableUsers(repo), `/repos/${repo.owner}/${repo.name}/assignees`);
-  return listResponse(auth.session, slice.map((user) => userObject(ctx, user)), link);
+  return listResponse(
+    auth.session,
+    slice.map((user) => userObject(ctx, user)),
+    link,
+  );
 }
 
 /** GET /repos/{owner}/{repo}/assignees/{assignee}: 204 when assignable, else 404. */
@@ -525,14 +552,18 @@ function listIssues(ctx: HandlerContext, owner: string, name: string) {
   const creator = params.get("creator")?.toLowerCase();
   const assignee = params.get("assignee")?.toLowerCase();
   const since = Date.parse(params.get("since") ?? "");
-  const labelNames = (params.get("labels") ?? "").split(",").map((label) => label.trim().toLowerCase()).filter(Boolean);
+  const labelNames = (params.get("labels") ?? "")
+    .split(",")
+    .map((label) => label.trim().toLowerCase())
+    .filter(Boolean);
   const labels = labelsOf(ctx.state, repo);
   const issues = issuesOf(ctx.state, repo).filter((issue) => {
     if (state !== "all" && issue.state !== state) return false;
     if (creator && issue.author.toLowerCase() !== creator) return false;
     if (assignee === "none" && issue.assignees.length) return false;
     if (assignee === "*" && !issue.assignees.length) return false;
-    if (assignee && assignee !== "none" && assignee !== "*" && !issue.assignees.some((login) => login.toLowerCase() === assignee)) return false;
+    if (assignee && assignee !== "none" && assignee !== "*" && !issue.assignees.some((login) => login.toLowerCase() === assignee))
+      return false;
     if (!Number.isNaN(since) && issue.updatedAt < since) return false;
     const names = issue.labels.map((id) => labels.find((label) => label.id === id)?.name.toLowerCase());
     return labelNames.every((label) => names.includes(label));
@@ -542,7 +573,11 @@ function listIssues(ctx: HandlerContext, owner: string, name: string) {
   const key = (issue: IssueRecord) => (sort === "updated" ? issue.updatedAt : sort === "comments" ? 0 : issue.createdAt);
   issues.sort((a, b) => (key(a) - key(b) || a.number - b.number) * (direction === "asc" ? 1 : -1));
   const { slice, link } = paginate(ctx, issues, `/repos/${repo.owner}/${repo.name}/issues`);
-  return listResponse(auth.session, slice.map((issue) => issueObject(ctx, repo, issue)), link);
+  return listResponse(
+    auth.session,
+    slice.map((issue) => issueObject(ctx, repo, issue)),
+    link,
+  );
 }
 
 const SEARCH_DOCS = `${DOCS}/rest/search/search#search-issues-and-pull-requests`;
@@ -566,11 +601,13 @@ function parseSearchQuery(q: string): SearchQuery {
       const value = rawValue!.replace(/^"|"$/g, "");
       const lower = value.toLowerCase();
       if (qualifier === "repo") query.repos.push(lower);
-      else if ((qualifier === "is" || qualifier === "type") && (lower === "issue" || lower === "pr" || lower === "pull-request")) query.isIssue = lower === "issue";
+      else if ((qualifier === "is" || qualifier === "type") && (lower === "issue" || lower === "pr" || lower === "pull-request"))
+        query.isIssue = lower === "issue";
       else if ((qualifier === "is" || qualifier === "state") && (lower === "open" || lower === "closed")) query.state = lower;
       else if (qualifier === "author") query.author = lower;
       else if (qualifier === "label") query.labels.push(lower);
-      else if (qualifier === "in") query.inFields = lower.split(",").filter((field): field is "title" | "body" => field === "title" || field === "body");
+      else if (qualifier === "in")
+        query.inFields = lower.split(",").filter((field): field is "title" | "body" => field === "title" || field === "body");
       else query.terms.push(`${qualifier}:${value}`.toLowerCase());
     } else {
       query.terms.push((phrase ?? word!).toLowerCase());
@@ -611,10 +648,17 @@ function searchIssues(ctx: HandlerContext) {
     if (query.isIssue !== null && issue.isPullRequest === query.isIssue) continue;
     if (query.state && issue.state !== query.state) continue;
     if (query.author && issue.author.toLowerCase() !== query.author) continue;
-    const labelNames = issue.labels.map((id) => labelsOf(ctx.state, repo).find((label) => label.id === id)?.name.toLowerCase());
+    const labelNames = issue.labels.map((id) =>
+      labelsOf(ctx.state, repo)
+        .find((label) => label.id === id)
+        ?.name.toLowerCase(),
+    );
     if (!query.labels.every((label) => labelNames.includes(label))) continue;
     const fields = query.inFields.length ? query.inFields : (["title", "body"] as const);
-    const haystack = fields.map((field) => (field === "title" ? issue.title : (issue.body ?? ""))).join("\n").toLowerCase();
+    const haystack = fields
+      .map((field) => (field === "title" ? issue.title : (issue.body ?? "")))
+      .join("\n")
+      .toLowerCase();
     if (!query.terms.every((term) => haystack.includes(term))) continue;
     matches.push({ repo, issue });
   }
@@ -630,7 +674,9 @@ function searchIssues(ctx: HandlerContext) {
   // Search serves at most the first 1,000 results.
   const capped = matches.slice(0, 1000);
   const { link } = paginate(ctx, capped, "/search/issues");
-  const items = capped.slice((page - 1) * perPage, page * perPage).map(({ repo, issue }) => ({ ...issueObject(ctx, repo, issue), score: 1 }));
+  const items = capped
+    .slice((page - 1) * perPage, page * perPage)
+    .map(({ repo, issue }) => ({ ...issueObject(ctx, repo, issue), score: 1 }));
   return listResponse(session, { total_count: matches.length, incomplete_results: false, search_type: "lexical", items }, link);
 }
 
@@ -678,24 +724,39 @@ async function createIssue(ctx: HandlerContext, owner: string, name: string) {
   }
   const issueBody = typeof body.body === "string" ? body.body : null;
   const tooLong = [
-    ...(characters(title) > MAX_TITLE ? [{ resource: "Issue", code: "custom", field: "title", message: `title is too long (maximum is ${MAX_TITLE} characters)` }] : []),
-    ...(issueBody !== null && characters(issueBody) > MAX_BODY ? [{ resource: "Issue", code: "custom", field: "body", message: `body is too long (maximum is ${MAX_BODY} characters)` }] : []),
+    ...(characters(title) > MAX_TITLE
+      ? [{ resource: "Issue", code: "custom", field: "title", message: `title is too long (maximum is ${MAX_TITLE} characters)` }]
+      : []),
+    ...(issueBody !== null && characters(issueBody) > MAX_BODY
+      ? [{ resource: "Issue", code: "custom", field: "body", message: `body is too long (maximum is ${MAX_BODY} characters)` }]
+      : []),
   ];
   if (tooLong.length) return fail(apiError(422, "Validation Failed", ISSUE_DOCS, { errors: tooLong }));
 
   // Without push access GitHub silently drops labels, assignees and milestone.
   const pushing = canPush(repo, account.login);
-  const labelNames = pushing && Array.isArray(body.labels)
-    ? body.labels.map((label) => (typeof label === "object" && label ? String((label as { name?: unknown }).name ?? "") : String(label))).filter(Boolean)
-    : [];
+  const labelNames =
+    pushing && Array.isArray(body.labels)
+      ? body.labels
+          .map((label) => (typeof label === "object" && label ? String((label as { name?: unknown }).name ?? "") : String(label)))
+          .filter(Boolean)
+      : [];
   const assignees = pushing && Array.isArray(body.assignees) ? body.assignees.map(String) : [];
   const assignable = assignableUsers(repo);
   const invalid = assignees.filter((login) => !assignable.some((user) => user.login.toLowerCase() === login.toLowerCase()));
   if (invalid.length) {
-    return fail(apiError(422, "Validation Failed", ISSUE_DOCS, { errors: invalid.map((value) => ({ value, resource: "Issue", field: "assignees", code: "invalid" })) }));
+    return fail(
+      apiError(422, "Validation Failed", ISSUE_DOCS, {
+        errors: invalid.map((value) => ({ value, resource: "Issue", field: "assignees", code: "invalid" })),
+      }),
+    );
   }
   if (pushing && body.milestone !== undefined && body.milestone !== null) {
-    return fail(apiError(422, "Validation Failed", ISSUE_DOCS, { errors: [{ value: body.milestone, resource: "Issue", field: "milestone", code: "invalid" }] }));
+    return fail(
+      apiError(422, "Validation Failed", ISSUE_DOCS, {
+        errors: [{ value: body.milestone, resource: "Issue", field: "milestone", code: "invalid" }],
+      }),
+    );
   }
 
   const now = ctx.state.now();
@@ -713,11 +774,26 @@ async function createIssue(ctx: HandlerContext, owner: string, name: string) {
     updatedAt: now,
     closedAt: null,
     isPullRequest: false,
-    authorAssociation: roleOf(repo, account.login)?.via === "owner" ? "OWNER" : roleOf(repo, account.login)?.via === "collaborator" ? "COLLABORATOR" : roleOf(repo, account.login) ? "MEMBER" : "NONE",
+    authorAssociation:
+      roleOf(repo, account.login)?.via === "owner"
+        ? "OWNER"
+        : roleOf(repo, account.login)?.via === "collaborator"
+          ? "COLLABORATOR"
+          : roleOf(repo, account.login)
+            ? "MEMBER"
+            : "NONE",
   };
   allIssues(ctx.state).push(record);
   const issue = issueObject(ctx, repo, record);
-  ctx.state.created.push({ provider: "github", kind: "issue", id: String(record.id), url: issue.html_url, accountId: String(account.id), payload: body, at: now });
+  ctx.state.created.push({
+    provider: "github",
+    kind: "issue",
+    id: String(record.id),
+    url: issue.html_url,
+    accountId: String(account.id),
+    payload: body,
+    at: now,
+  });
   return session.send(json(issue, 201, { Location: issue.url }));
 }
 
@@ -740,7 +816,6 @@ async function revokeApplicationToken(ctx: HandlerContext, clientId: string, sco
   return new Response(null, { status: 204 });
 }
 
-
 // ---------- webhooks ----------
 
 /** A user revoked their authorization of the GitHub App: `github_app_authorization` with action `revoked`. */
@@ -748,7 +823,12 @@ async function revocationWebhooks(input: Parameters<NonNullable<ProviderModule["
   const account = accountById(input.accountId);
   if (!account) return [];
   const payload = githubAppAuthorizationRevoked(userObject({ options: input.options }, account));
-  const request = await buildGitHubWebhookRequest(input.target.url, input.target.secret, { event: "github_app_authorization", payload }, { nowMs: input.now });
+  const request = await buildGitHubWebhookRequest(
+    input.target.url,
+    input.target.secret,
+    { event: "github_app_authorization", payload },
+    { nowMs: input.now },
+  );
   return [{ event: "github_app_authorization", request }];
 }
 
@@ -799,7 +879,13 @@ function faultResponse(fault: ReplacingFault, ctx: HandlerContext, endpoint: End
       return malformedJson(onWebHost ? '{"access_token":"ghu_' : '{"login":"octocat","id":10');
     case "oauth_error":
       if (endpoint === "authorize") {
-        return redirect(appendParams(redirectUriFor(ctx, "github"), { error: fault.code, error_description: fault.description, state: ctx.param("state") ?? undefined }));
+        return redirect(
+          appendParams(redirectUriFor(ctx, "github"), {
+            error: fault.code,
+            error_description: fault.description,
+            state: ctx.param("state") ?? undefined,
+          }),
+        );
       }
       if (onWebHost) return tokenError(ctx, fault.code, fault.description ?? fault.code);
       return apiError(400, fault.description ?? fault.code);
@@ -807,7 +893,8 @@ function faultResponse(fault: ReplacingFault, ctx: HandlerContext, endpoint: End
       const status = fault.status ?? 403;
       const retryAfter = fault.retryAfterSeconds ?? 60;
       if (onWebHost) return text("Too many requests\n", 429, { "Retry-After": String(retryAfter) });
-      const userId = ctx.state.tokens.find((t) => t.accessToken === authorizationToken(ctx.headers, ["Bearer", "token"]))?.accountId ?? null;
+      const userId =
+        ctx.state.tokens.find((t) => t.accessToken === authorizationToken(ctx.headers, ["Bearer", "token"]))?.accountId ?? null;
       const headers = peekRateHeaders(ctx, userId);
       const secondary = fault.variant === "secondary" || (fault.variant === undefined && fault.retryAfterSeconds !== undefined);
       if (secondary) {
@@ -834,4 +921,12 @@ function faultResponse(fault: ReplacingFault, ctx: HandlerContext, endpoint: End
   }
 }
 
-export const github: ProviderModule = { provider: "github", label: "GitHub", bases: { web: "", api: "/api" }, route, notFound, faultResponse, revocationWebhooks };
+export const github: ProviderModule = {
+  provider: "github",
+  label: "GitHub",
+  bases: { web: "", api: "/api" },
+  route,
+  notFound,
+  faultResponse,
+  revocationWebhooks,
+};

@@ -34,7 +34,13 @@ export { ENDPOINTS, PROVIDERS } from "./state";
 export type { CreatedItem, EmulatorOptions, Endpoint, Fault, FaultKind, IssuedToken, Provider, ProviderId, RecordedRequest } from "./state";
 export * from "./webhooks";
 export { grantFor, type EmulatorGrant, type GrantOptions } from "./testing";
-export { createGenericOAuth2Part, type GenericItem, type GenericOAuth2Account, type GenericOAuth2Config, type GenericOAuth2Part } from "./generic-oauth2";
+export {
+  createGenericOAuth2Part,
+  type GenericItem,
+  type GenericOAuth2Account,
+  type GenericOAuth2Config,
+  type GenericOAuth2Part,
+} from "./generic-oauth2";
 
 const BUILT_INS: ProviderModule[] = [github, slack, notion, linear, trello];
 
@@ -198,7 +204,11 @@ export function createEmulator(input: CreateEmulatorInput = {}): Emulator {
         fault = state.takeFault(
           provider,
           endpoint,
-          (f) => f.kind !== "slow" && f.kind !== "slow_body" && f.kind !== "drop_after_commit" && faultApplies(f, endpoint, route.consent === true),
+          (f) =>
+            f.kind !== "slow" &&
+            f.kind !== "slow_body" &&
+            f.kind !== "drop_after_commit" &&
+            faultApplies(f, endpoint, route.consent === true),
         );
         const connectionFault = state.takeFault(provider, endpoint, (f) => f.kind === "slow_body" || f.kind === "drop_after_commit");
         if (connectionFault?.kind === "slow_body" || connectionFault?.kind === "drop_after_commit") after = connectionFault;
@@ -281,7 +291,8 @@ export function createEmulator(input: CreateEmulatorInput = {}): Emulator {
     },
     requestsTo: (provider, endpoint) =>
       state.requests.filter((r) => r.provider === provider && (endpoint === undefined || r.endpoint === endpoint)),
-    tokens: (provider) => state.tokens.filter((t) => t.provider === provider).map((t) => ({ ...t, scopes: [...t.scopes], extra: { ...t.extra } })),
+    tokens: (provider) =>
+      state.tokens.filter((t) => t.provider === provider).map((t) => ({ ...t, scopes: [...t.scopes], extra: { ...t.extra } })),
     revokeTokensOf: (provider, accountId) => revoke(provider, String(accountId)),
     setWebhookTarget(provider, target) {
       if (target) webhookTargets.set(provider, target);

@@ -61,8 +61,16 @@ const inputError = (message: string, userPresentableMessage: string) =>
 function errorBody(errors: readonly GraphQLError[], fallback: Omit<LinearErrorInput, "message">) {
   return errors.map((error) => {
     const json = error.toJSON() as { message: string; locations?: unknown; path?: unknown; extensions?: Record<string, unknown> };
-    const extensions = json.extensions && Object.keys(json.extensions).length ? json.extensions : { type: fallback.type, code: fallback.code, statusCode: fallback.statusCode, userError: true };
-    return { message: json.message, ...(json.locations ? { locations: json.locations } : {}), ...(json.path ? { path: json.path } : {}), extensions };
+    const extensions =
+      json.extensions && Object.keys(json.extensions).length
+        ? json.extensions
+        : { type: fallback.type, code: fallback.code, statusCode: fallback.statusCode, userError: true };
+    return {
+      message: json.message,
+      ...(json.locations ? { locations: json.locations } : {}),
+      ...(json.path ? { path: json.path } : {}),
+      extensions,
+    };
   });
 }
 
@@ -125,8 +133,17 @@ function argumentValue(node: ValueNode | undefined, variables: Record<string, un
  * Linear's documented rule: each property 0.1 point, each object 1 point, and a connection
  * multiplies its children by its page size (`first`/`last`, default 50); rounded up.
  */
-export function queryComplexity(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>) {
-  const fragments = new Map(document.definitions.flatMap((definition) => (definition.kind === Kind.FRAGMENT_DEFINITION ? [[definition.name.value, definition] as const] : [])));
+export function queryComplexity(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+) {
+  const fragments = new Map(
+    document.definitions.flatMap((definition) =>
+      definition.kind === Kind.FRAGMENT_DEFINITION ? [[definition.name.value, definition] as const] : [],
+    ),
+  );
   function cost(selectionSet: SelectionSetNode | undefined, parentType: GraphQLOutputType, multiplier: number): number {
     if (!selectionSet) return 0;
     const named = getNamedType(parentType);
@@ -149,8 +166,10 @@ export function queryComplexity(schema: GraphQLSchema, document: DocumentNode, o
       if (isLeafType(type)) {
         total += 0.1 * multiplier;
       } else if (type.name.endsWith("Connection")) {
-        const size = argumentValue(selection.arguments?.find((arg) => arg.name.value === "first")?.value, variables) ??
-          argumentValue(selection.arguments?.find((arg) => arg.name.value === "last")?.value, variables) ?? 50;
+        const size =
+          argumentValue(selection.arguments?.find((arg) => arg.name.value === "first")?.value, variables) ??
+          argumentValue(selection.arguments?.find((arg) => arg.name.value === "last")?.value, variables) ??
+          50;
         total += cost(selection.selectionSet, field.type, multiplier * Number(size));
       } else if (named.name.endsWith("Connection") && (selection.name.value === "nodes" || selection.name.value === "edges")) {
         // The page's items: one object each (the connection already multiplied them).
@@ -230,7 +249,29 @@ const TEAM_CREATED = Date.UTC(2024, 0, 1);
 // ---------- filters and connections ----------
 
 type Comparator = Record<string, unknown>;
-const COMPARATORS = new Set(["eq", "neq", "in", "nin", "null", "lt", "lte", "gt", "gte", "startsWith", "endsWith", "contains", "notContains", "containsIgnoreCase", "notContainsIgnoreCase", "eqIgnoreCase", "neqIgnoreCase", "startsWithIgnoreCase", "notStartsWith", "notEndsWith", "containsIgnoreCaseAndAccent"]);
+const COMPARATORS = new Set([
+  "eq",
+  "neq",
+  "in",
+  "nin",
+  "null",
+  "lt",
+  "lte",
+  "gt",
+  "gte",
+  "startsWith",
+  "endsWith",
+  "contains",
+  "notContains",
+  "containsIgnoreCase",
+  "notContainsIgnoreCase",
+  "eqIgnoreCase",
+  "neqIgnoreCase",
+  "startsWithIgnoreCase",
+  "notStartsWith",
+  "notEndsWith",
+  "containsIgnoreCaseAndAccent",
+]);
 
 function compare(value: unknown, comparator: Comparator): boolean {
   return Object.entries(comparator).every(([op, expected]) => {
@@ -416,7 +457,11 @@ function stateValue(env: Env, state: WorkflowStateRecord): Value {
     createdAt: iso(TEAM_CREATED),
     updatedAt: iso(TEAM_CREATED),
     archivedAt: null,
-    team: () => teamValue(env, env.account.teams.find((team) => team.id === state.teamId)!),
+    team: () =>
+      teamValue(
+        env,
+        env.account.teams.find((team) => team.id === state.teamId)!,
+      ),
   };
 }
 
@@ -438,7 +483,13 @@ function teamValue(env: Env, team: LinearAccount["teams"][number]): Value {
     updatedAt: iso(TEAM_CREATED),
     archivedAt: archived ? iso(TEAM_CREATED + 86_400_000) : null,
     organization: () => organizationValue(env),
-    states: (args: ConnectionArgs) => connection(statesOf(env.account, team.id).filter((state) => matches(state, args.filter)).map((state) => stateValue(env, state)), args),
+    states: (args: ConnectionArgs) =>
+      connection(
+        statesOf(env.account, team.id)
+          .filter((state) => matches(state, args.filter))
+          .map((state) => stateValue(env, state)),
+        args,
+      ),
   };
 }
 
@@ -530,7 +581,8 @@ function issueCreate(env: Env, input: Record<string, unknown>) {
 
 function lookupIssue(env: Env, id: string) {
   const issue = linearIssues(env.ctx).find(
-    (candidate) => candidate.accountId === env.account.viewer.id && (candidate.id === id || candidate.identifier.toLowerCase() === id.toLowerCase()),
+    (candidate) =>
+      candidate.accountId === env.account.viewer.id && (candidate.id === id || candidate.identifier.toLowerCase() === id.toLowerCase()),
   );
   if (!issue) throw inputError("Entity not found: Issue", "Could not find referenced Issue.");
   return issueValue(env, issue);
@@ -542,7 +594,8 @@ function rootValue(env: Env) {
     if (!found) throw inputError("Entity not found: Team", "Could not find referenced Team.");
     return teamValue(env, found);
   };
-  const allStates = () => env.account.teams.flatMap((candidate) => statesOf(env.account, candidate.id).map((state) => stateValue(env, state)));
+  const allStates = () =>
+    env.account.teams.flatMap((candidate) => statesOf(env.account, candidate.id).map((state) => stateValue(env, state)));
   return {
     viewer: () => userValue(env),
     organization: () => organizationValue(env),
@@ -551,10 +604,16 @@ function rootValue(env: Env) {
     workflowStates: (args: ConnectionArgs) => {
       const records = env.account.teams.flatMap((candidate) => statesOf(env.account, candidate.id));
       const values = records.filter((state) => {
-        const teamValueForFilter = teamValue(env, env.account.teams.find((candidate) => candidate.id === state.teamId)!);
+        const teamValueForFilter = teamValue(
+          env,
+          env.account.teams.find((candidate) => candidate.id === state.teamId)!,
+        );
         return matches({ ...state, team: teamValueForFilter }, args.filter);
       });
-      return connection(values.map((state) => stateValue(env, state)), args);
+      return connection(
+        values.map((state) => stateValue(env, state)),
+        args,
+      );
     },
     workflowState: (args: { id: string }) => {
       const state = allStates().find((candidate) => candidate.id === args.id);
@@ -586,10 +645,28 @@ function rateHeaders(ctx: HandlerContext, token: IssuedToken, complexity: number
   const settings = ctx.options.rateLimits;
   const now = ctx.state.now();
   const enforce = settings.enabled;
-  const requests = ctx.limits.takeLeaky(`linear:requests:${token.accountId}:${token.extra.actor ?? "user"}`, settings.linear.requests, now, enforce, countsRequest ? 1 : 0);
+  const requests = ctx.limits.takeLeaky(
+    `linear:requests:${token.accountId}:${token.extra.actor ?? "user"}`,
+    settings.linear.requests,
+    now,
+    enforce,
+    countsRequest ? 1 : 0,
+  );
   const points = requests.allowed
-    ? ctx.limits.takeLeaky(`linear:complexity:${token.accountId}:${token.extra.actor ?? "user"}`, settings.linear.complexity, now, enforce, complexity)
-    : ctx.limits.takeLeaky(`linear:complexity:${token.accountId}:${token.extra.actor ?? "user"}`, settings.linear.complexity, now, enforce, 0);
+    ? ctx.limits.takeLeaky(
+        `linear:complexity:${token.accountId}:${token.extra.actor ?? "user"}`,
+        settings.linear.complexity,
+        now,
+        enforce,
+        complexity,
+      )
+    : ctx.limits.takeLeaky(
+        `linear:complexity:${token.accountId}:${token.extra.actor ?? "user"}`,
+        settings.linear.complexity,
+        now,
+        enforce,
+        0,
+      );
   const headers: Record<string, string> = {
     "X-RateLimit-Requests-Limit": String(requests.limit),
     "X-RateLimit-Requests-Remaining": String(requests.remaining),
@@ -625,7 +702,11 @@ export async function graphqlEndpoint(ctx: HandlerContext): Promise<Response> {
 
   const body = ctx.body.json as { query?: unknown; variables?: unknown; operationName?: unknown } | undefined;
   const fail = (status: number, message: string, code: string, headers: Record<string, string>, extra: object = {}) =>
-    json({ errors: [{ message, ...extra, extensions: { type: "graphql error", code, statusCode: 400, userError: true } }], data: null }, status, headers);
+    json(
+      { errors: [{ message, ...extra, extensions: { type: "graphql error", code, statusCode: 400, userError: true } }], data: null },
+      status,
+      headers,
+    );
   if (ctx.body.invalidJson || !body || typeof body.query !== "string") {
     return fail(400, "Must provide query string.", "GRAPHQL_PARSE_FAILED", rateHeaders(ctx, token, 0, true).headers);
   }
@@ -635,7 +716,13 @@ export async function graphqlEndpoint(ctx: HandlerContext): Promise<Response> {
     document = parse(body.query);
   } catch (error) {
     const syntax = error as GraphQLError;
-    return fail(400, syntax.message, "GRAPHQL_PARSE_FAILED", rateHeaders(ctx, token, 0, true).headers, syntax.locations ? { locations: syntax.locations } : {});
+    return fail(
+      400,
+      syntax.message,
+      "GRAPHQL_PARSE_FAILED",
+      rateHeaders(ctx, token, 0, true).headers,
+      syntax.locations ? { locations: syntax.locations } : {},
+    );
   }
   const validationErrors = validate(schema, document);
   if (validationErrors.length) {
@@ -646,22 +733,35 @@ export async function graphqlEndpoint(ctx: HandlerContext): Promise<Response> {
     );
   }
   const operationName = typeof body.operationName === "string" ? body.operationName : null;
-  const operations = document.definitions.filter((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION);
+  const operations = document.definitions.filter(
+    (definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION,
+  );
   const operation = operationName ? operations.find((candidate) => candidate.name?.value === operationName) : operations[0];
   const complexity = operation ? queryComplexity(schema, document, operation, variables) : 0;
   const { headers, allowed } = rateHeaders(ctx, token, complexity, true);
   if (!allowed) return rateLimitedError(ctx.options.linearRateLimitedStatus, headers);
   if (complexity > ctx.options.rateLimits.linear.maxComplexity) {
-    return fail(400, `Query too complex: ${complexity} points, at most ${ctx.options.rateLimits.linear.maxComplexity} allowed.`, "QUERY_TOO_COMPLEX", headers);
+    return fail(
+      400,
+      `Query too complex: ${complexity} points, at most ${ctx.options.rateLimits.linear.maxComplexity} allowed.`,
+      "QUERY_TOO_COMPLEX",
+      headers,
+    );
   }
   const env: Env = { ctx, account, token };
   const result = await execute({ schema, document, rootValue: rootValue(env), variableValues: variables, operationName, fieldResolver });
   if (!("data" in result) || result.data === undefined) {
     // Variables that do not coerce, or an operation that is not there: nothing ran.
-    return json({ errors: errorBody(result.errors ?? [], { type: "graphql error", code: "GRAPHQL_VALIDATION_FAILED", statusCode: 400 }), data: null }, 400, headers);
+    return json(
+      { errors: errorBody(result.errors ?? [], { type: "graphql error", code: "GRAPHQL_VALIDATION_FAILED", statusCode: 400 }), data: null },
+      400,
+      headers,
+    );
   }
   const errors = result.errors ?? [];
-  const body200 = errors.length ? { errors: errorBody(errors, { type: "internal error", code: "INTERNAL_ERROR", statusCode: 500 }), data: result.data } : { data: result.data };
+  const body200 = errors.length
+    ? { errors: errorBody(errors, { type: "internal error", code: "INTERNAL_ERROR", statusCode: 500 }), data: result.data }
+    : { data: result.data };
   return json(body200, 200, headers);
 }
 
@@ -670,8 +770,11 @@ export function isMutationRequest(query: unknown, operationName: unknown) {
   if (typeof query !== "string") return false;
   try {
     const document = parse(query);
-    const operations = document.definitions.filter((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION);
-    const operation = typeof operationName === "string" ? operations.find((candidate) => candidate.name?.value === operationName) : operations[0];
+    const operations = document.definitions.filter(
+      (definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION,
+    );
+    const operation =
+      typeof operationName === "string" ? operations.find((candidate) => candidate.name?.value === operationName) : operations[0];
     return operation?.operation === "mutation";
   } catch {
     return /^\s*mutation\b/m.test(query.replace(/#[^\n]*/g, ""));
@@ -687,7 +790,9 @@ export function isIssueLookup(query: unknown) {
       (definition) =>
         definition.kind === Kind.OPERATION_DEFINITION &&
         definition.operation === "query" &&
-        definition.selectionSet.selections.some((selection) => selection.kind === Kind.FIELD && (selection.name.value === "issue" || selection.name.value === "issues")),
+        definition.selectionSet.selections.some(
+          (selection) => selection.kind === Kind.FIELD && (selection.name.value === "issue" || selection.name.value === "issues"),
+        ),
     );
   } catch {
     return false;
@@ -703,7 +808,8 @@ export function isListQuery(query: unknown) {
         definition.kind === Kind.OPERATION_DEFINITION &&
         definition.operation === "query" &&
         definition.selectionSet.selections.some(
-          (selection) => selection.kind === Kind.FIELD && ["teams", "team", "workflowStates", "workflowState"].includes(selection.name.value),
+          (selection) =>
+            selection.kind === Kind.FIELD && ["teams", "team", "workflowStates", "workflowState"].includes(selection.name.value),
         ),
     );
   } catch {

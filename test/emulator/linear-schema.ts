@@ -16,7 +16,11 @@ export function provideLinearSdl(sdl: string) {
 // Linear or while another test runs, pushed such tests past their time limit. Wrangler's bundler
 // has no import.meta.glob; the Worker entry calls provideLinearSdl instead.
 if (typeof import.meta.glob === "function") {
-  const texts = import.meta.glob<string>("../../../shared/reference/linear/schema.graphql", { query: "?raw", import: "default", eager: true });
+  const texts = import.meta.glob<string>("../../../shared/reference/linear/schema.graphql", {
+    query: "?raw",
+    import: "default",
+    eager: true,
+  });
   const text = Object.values(texts)[0];
   if (text !== undefined) sdlSource = Promise.resolve(text);
 }
@@ -25,7 +29,10 @@ if (typeof import.meta.glob === "function") {
 const withoutDescriptions = (sdl: string) => sdl.replace(/"""[\s\S]*?"""/g, "").replace(/^\s*"(?:[^"\\\n]|\\.)*"\s*$/gm, "");
 
 export function linearSchema(): Promise<GraphQLSchema> {
-  if (!sdlSource) return Promise.reject(new Error("Linear's schema.graphql was not provided (shared/reference/linear/schema.graphql beside the repository)"));
+  if (!sdlSource)
+    return Promise.reject(
+      new Error("Linear's schema.graphql was not provided (shared/reference/linear/schema.graphql beside the repository)"),
+    );
   schema ??= sdlSource.then((sdl) =>
     // The SDL is Linear's own and valid; skipping its validation saves more time.
     buildASTSchema(parse(withoutDescriptions(sdl), { noLocation: true }), { assumeValidSDL: true }),

@@ -9,7 +9,16 @@ import { buildLinearWebhookRequest, linearOAuthAppRevoked } from "./webhooks";
 
 const CLIENT = EMULATOR_CLIENTS.linear;
 const ACCESS_TOKEN_TTL_S = 86399;
-const KNOWN_SCOPES = ["read", "write", "issues:create", "comments:create", "timeSchedule:write", "admin", "app:assignable", "app:mentionable"];
+const KNOWN_SCOPES = [
+  "read",
+  "write",
+  "issues:create",
+  "comments:create",
+  "timeSchedule:write",
+  "admin",
+  "app:assignable",
+  "app:mentionable",
+];
 
 type LinearAccount = (typeof LINEAR_ACCOUNTS)[number];
 
@@ -27,7 +36,11 @@ function authorize(ctx: HandlerContext): Response {
   const registered = redirectUriFor(ctx, "linear");
   const redirectUri = ctx.param("redirect_uri");
   if (redirectUri !== registered) {
-    return renderErrorPage("Linear", "Invalid OAuth request", "Invalid redirect_uri: it must match one of the application's callback URLs.");
+    return renderErrorPage(
+      "Linear",
+      "Invalid OAuth request",
+      "Invalid redirect_uri: it must match one of the application's callback URLs.",
+    );
   }
   const state = ctx.param("state") ?? undefined;
   const fail = (error: string, description: string) => redirect(appendParams(registered, { error, error_description: description, state }));
@@ -41,7 +54,8 @@ function authorize(ctx: HandlerContext): Response {
   if (actor === "app" && requested.includes("admin")) return fail("invalid_scope", "actor=app cannot request the admin scope");
   const challenge = ctx.param("code_challenge");
   const method = challenge ? (ctx.param("code_challenge_method") ?? "plain") : null;
-  if (method !== null && method !== "S256" && method !== "plain") return fail("invalid_request", "code_challenge_method must be S256 or plain");
+  if (method !== null && method !== "S256" && method !== "plain")
+    return fail("invalid_request", "code_challenge_method must be S256 or plain");
 
   const decision = consentDecision(ctx);
   if (decision.decided && !decision.approve) return redirect(appendParams(registered, { error: "access_denied", state }));
@@ -89,7 +103,10 @@ function authorize(ctx: HandlerContext): Response {
 
 // ---------- token, revoke ----------
 
-function issueTokens(ctx: HandlerContext, input: { accountId: string; scopes: string[]; rawScope: string; grantId: string; extra: Record<string, string> }) {
+function issueTokens(
+  ctx: HandlerContext,
+  input: { accountId: string; scopes: string[]; rawScope: string; grantId: string; extra: Record<string, string> },
+) {
   const token = ctx.state.addToken({
     provider: "linear",
     clientId: CLIENT.clientId,
@@ -123,14 +140,21 @@ async function token(ctx: HandlerContext): Promise<Response> {
   const grantType = ctx.param("grant_type");
 
   if (grantType === "refresh_token") {
-    const old = ctx.fault?.kind === "invalid_code" ? undefined : ctx.state.usableRefreshToken("linear", ctx.param("refresh_token"), CLIENT.clientId);
+    const old =
+      ctx.fault?.kind === "invalid_code" ? undefined : ctx.state.usableRefreshToken("linear", ctx.param("refresh_token"), CLIENT.clientId);
     // An unknown or used refresh token is invalid_grant whoever asks; only tokens obtained with
     // PKCE may then be refreshed without the secret.
     if (!old) return tokenError(400, "invalid_grant", "The refresh token is invalid or has been revoked");
     if (credentials.secret === null && old.extra.pkce !== "1") return invalidClient();
     old.refreshUsed = true;
     if (ctx.options.revokeAccessTokenOnRefresh.linear) old.revoked = true;
-    return issueTokens(ctx, { accountId: old.accountId, scopes: old.scopes, rawScope: old.extra.rawScope ?? old.scopes.join(" "), grantId: old.grantId, extra: old.extra });
+    return issueTokens(ctx, {
+      accountId: old.accountId,
+      scopes: old.scopes,
+      rawScope: old.extra.rawScope ?? old.scopes.join(" "),
+      grantId: old.grantId,
+      extra: old.extra,
+    });
   }
   if (grantType === "client_credentials") {
     // The one error body Linear documents, word for word.
@@ -143,7 +167,12 @@ async function token(ctx: HandlerContext): Promise<Response> {
   if (redirectUri === null) return tokenError(400, "invalid_request", "redirect_uri is required");
   const verifier = ctx.param("code_verifier");
   if (credentials.secret === null && verifier === null) return invalidClient();
-  const result = await redeemCode(ctx, "linear", { code: ctx.param("code"), clientId: CLIENT.clientId, redirectUri, codeVerifier: verifier });
+  const result = await redeemCode(ctx, "linear", {
+    code: ctx.param("code"),
+    clientId: CLIENT.clientId,
+    redirectUri,
+    codeVerifier: verifier,
+  });
   if (!result.ok) {
     const description = {
       unknown: "Invalid authorization code",
@@ -176,7 +205,10 @@ function revoke(ctx: HandlerContext) {
   const token = ctx.state.tokens.find(
     (t) => t.provider === "linear" && (t.accessToken === value || (bearer === null && t.refreshToken === value)),
   );
-  if (!token) return bearer ? tokenError(401, "invalid_token", "Could not authenticate with the token") : tokenError(400, "invalid_request", "Could not revoke the token");
+  if (!token)
+    return bearer
+      ? tokenError(401, "invalid_token", "Could not authenticate with the token")
+      : tokenError(400, "invalid_request", "Could not revoke the token");
   if (token.revoked || ctx.fault?.kind === "revoked_token") return tokenError(400, "invalid_request", "Token has already been revoked");
   ctx.state.revokeGrant(token.grantId);
   return new Response(null, { status: 200 });
@@ -189,7 +221,9 @@ async function revocationWebhooks(input: Parameters<NonNullable<ProviderModule["
   const account = accountById(input.accountId);
   if (!account) return [];
   const payload = linearOAuthAppRevoked({ organizationId: account.organization.id, oauthClientId: CLIENT.clientId, nowMs: input.now });
-  return [{ event: "OAuthApp", request: await buildLinearWebhookRequest(input.target.url, input.target.secret, payload, { nowMs: input.now }) }];
+  return [
+    { event: "OAuthApp", request: await buildLinearWebhookRequest(input.target.url, input.target.secret, payload, { nowMs: input.now }) },
+  ];
 }
 
 // ---------- routing and faults ----------
@@ -230,10 +264,23 @@ function faultResponse(fault: ReplacingFault, ctx: HandlerContext, endpoint: End
       return malformedJson(isGraphql ? '{"data":{"viewer":{"id":"' : '{"access_token":"lin_oauth_');
     case "oauth_error":
       if (endpoint === "authorize") {
-        return redirect(appendParams(redirectUriFor(ctx, "linear"), { error: fault.code, error_description: fault.description, state: ctx.param("state") ?? undefined }));
+        return redirect(
+          appendParams(redirectUriFor(ctx, "linear"), {
+            error: fault.code,
+            error_description: fault.description,
+            state: ctx.param("state") ?? undefined,
+          }),
+        );
       }
       if (isGraphql) {
-        return graphqlErrorResponse(400, [{ message: fault.description ?? fault.code, type: fault.code.toLowerCase().replaceAll("_", " "), code: fault.code, statusCode: 400 }]);
+        return graphqlErrorResponse(400, [
+          {
+            message: fault.description ?? fault.code,
+            type: fault.code.toLowerCase().replaceAll("_", " "),
+            code: fault.code,
+            statusCode: 400,
+          },
+        ]);
       }
       return tokenError(400, fault.code, fault.description ?? fault.code);
     case "rate_limited": {
@@ -257,4 +304,12 @@ function faultResponse(fault: ReplacingFault, ctx: HandlerContext, endpoint: End
   }
 }
 
-export const linear: ProviderModule = { provider: "linear", label: "Linear", bases: { web: "", api: "/api" }, route, notFound, faultResponse, revocationWebhooks };
+export const linear: ProviderModule = {
+  provider: "linear",
+  label: "Linear",
+  bases: { web: "", api: "/api" },
+  route,
+  notFound,
+  faultResponse,
+  revocationWebhooks,
+};

@@ -9,13 +9,96 @@ type Color = NonNullable<NonNullable<Extract<BlockObjectRequest, { paragraph: un
 
 /** Exactly the SDK's language union (checked both ways below). */
 export const CODE_LANGUAGES = [
-  "abap", "abc", "agda", "arduino", "ascii art", "assembly", "bash", "basic", "bnf", "c", "c#", "c++", "clojure", "coffeescript", "coq", "css",
-  "dart", "dhall", "diff", "docker", "ebnf", "elixir", "elm", "erlang", "f#", "flow", "fortran", "gherkin", "glsl", "go", "graphql", "groovy",
-  "haskell", "hcl", "html", "idris", "java", "javascript", "json", "julia", "kotlin", "latex", "less", "lisp", "livescript", "llvm ir", "lua",
-  "makefile", "markdown", "markup", "matlab", "mathematica", "mermaid", "nix", "notion formula", "objective-c", "ocaml", "pascal", "perl", "php",
-  "plain text", "powershell", "prolog", "protobuf", "purescript", "python", "r", "racket", "reason", "ruby", "rust", "sass", "scala", "scheme",
-  "scss", "shell", "smalltalk", "solidity", "sql", "swift", "toml", "typescript", "vb.net", "verilog", "vhdl", "visual basic", "webassembly",
-  "xml", "yaml", "java/c/c++/c#",
+  "abap",
+  "abc",
+  "agda",
+  "arduino",
+  "ascii art",
+  "assembly",
+  "bash",
+  "basic",
+  "bnf",
+  "c",
+  "c#",
+  "c++",
+  "clojure",
+  "coffeescript",
+  "coq",
+  "css",
+  "dart",
+  "dhall",
+  "diff",
+  "docker",
+  "ebnf",
+  "elixir",
+  "elm",
+  "erlang",
+  "f#",
+  "flow",
+  "fortran",
+  "gherkin",
+  "glsl",
+  "go",
+  "graphql",
+  "groovy",
+  "haskell",
+  "hcl",
+  "html",
+  "idris",
+  "java",
+  "javascript",
+  "json",
+  "julia",
+  "kotlin",
+  "latex",
+  "less",
+  "lisp",
+  "livescript",
+  "llvm ir",
+  "lua",
+  "makefile",
+  "markdown",
+  "markup",
+  "matlab",
+  "mathematica",
+  "mermaid",
+  "nix",
+  "notion formula",
+  "objective-c",
+  "ocaml",
+  "pascal",
+  "perl",
+  "php",
+  "plain text",
+  "powershell",
+  "prolog",
+  "protobuf",
+  "purescript",
+  "python",
+  "r",
+  "racket",
+  "reason",
+  "ruby",
+  "rust",
+  "sass",
+  "scala",
+  "scheme",
+  "scss",
+  "shell",
+  "smalltalk",
+  "solidity",
+  "sql",
+  "swift",
+  "toml",
+  "typescript",
+  "vb.net",
+  "verilog",
+  "vhdl",
+  "visual basic",
+  "webassembly",
+  "xml",
+  "yaml",
+  "java/c/c++/c#",
 ] as const satisfies readonly CodeLanguage[];
 type Exhaustive<Listed, All> = [All] extends [Listed] ? true : never;
 const languagesComplete: Exhaustive<(typeof CODE_LANGUAGES)[number], CodeLanguage> = true;
@@ -42,8 +125,24 @@ export const CHECKED_BLOCK_TYPES = [
 /** Every block type a request may carry, per the SDK's BlockObjectRequest. */
 export const REQUEST_BLOCK_TYPES = [
   ...CHECKED_BLOCK_TYPES,
-  "embed", "bookmark", "image", "video", "pdf", "file", "audio", "equation", "breadcrumb", "table_of_contents", "link_to_page",
-  "table_row", "table", "column_list", "column", "callout", "synced_block", "template",
+  "embed",
+  "bookmark",
+  "image",
+  "video",
+  "pdf",
+  "file",
+  "audio",
+  "equation",
+  "breadcrumb",
+  "table_of_contents",
+  "link_to_page",
+  "table_row",
+  "table",
+  "column_list",
+  "column",
+  "callout",
+  "synced_block",
+  "template",
 ] as const;
 type RequestBlockType = (typeof REQUEST_BLOCK_TYPES)[number];
 // Every listed type is a BlockObjectRequest type, and every BlockObjectRequest type is listed.
@@ -51,7 +150,23 @@ const requestTypesComplete: Exhaustive<RequestBlockType, BlockType> = true;
 const requestTypesKnown: Exhaustive<BlockType, RequestBlockType> = true;
 void [languagesComplete, colorsComplete, requestTypesComplete, requestTypesKnown];
 
-const WITH_CHILDREN = new Set<string>(["paragraph", "heading_1", "heading_2", "heading_3", "bulleted_list_item", "numbered_list_item", "quote", "to_do", "toggle", "callout", "column", "column_list", "synced_block", "template", "table"]);
+const WITH_CHILDREN = new Set<string>([
+  "paragraph",
+  "heading_1",
+  "heading_2",
+  "heading_3",
+  "bulleted_list_item",
+  "numbered_list_item",
+  "quote",
+  "to_do",
+  "toggle",
+  "callout",
+  "column",
+  "column_list",
+  "synced_block",
+  "template",
+  "table",
+]);
 
 export const LIMITS = {
   richTextContent: 2000,
@@ -71,7 +186,8 @@ const fail = (message: string): never => {
 };
 
 // Notion's wording: "body failed validation: body.children[0].paragraph.rich_text[0].text.content.length should be ≤ `2000`, instead was `2001`."
-const tooLong = (path: string, max: number, actual: number) => fail(`body failed validation: ${path}.length should be ≤ \`${max}\`, instead was \`${actual}\`.`);
+const tooLong = (path: string, max: number, actual: number) =>
+  fail(`body failed validation: ${path}.length should be ≤ \`${max}\`, instead was \`${actual}\`.`);
 
 export function validateRichText(value: unknown, path: string) {
   if (!Array.isArray(value)) fail(`body failed validation: ${path} should be an array, instead was \`${JSON.stringify(value)}\`.`);
@@ -80,13 +196,16 @@ export function validateRichText(value: unknown, path: string) {
   items.forEach((raw, index) => {
     const at = `${path}[${index}]`;
     const item = raw as Record<string, unknown> | null;
-    if (!item || typeof item !== "object") fail(`body failed validation: ${at} should be an object, instead was \`${JSON.stringify(raw)}\`.`);
+    if (!item || typeof item !== "object")
+      fail(`body failed validation: ${at} should be an object, instead was \`${JSON.stringify(raw)}\`.`);
     const kind = item!.type ?? (item!.text ? "text" : item!.mention ? "mention" : item!.equation ? "equation" : undefined);
     if (kind === "text") {
       const text = item!.text as { content?: unknown; link?: unknown } | undefined;
-      if (!text || typeof text.content !== "string") fail(`body failed validation: ${at}.text.content should be defined, instead was \`undefined\`.`);
+      if (!text || typeof text.content !== "string")
+        fail(`body failed validation: ${at}.text.content should be defined, instead was \`undefined\`.`);
       // Notion counts UTF-16 code units, as JavaScript's length does.
-      if ((text!.content as string).length > LIMITS.richTextContent) tooLong(`${at}.text.content`, LIMITS.richTextContent, (text!.content as string).length);
+      if ((text!.content as string).length > LIMITS.richTextContent)
+        tooLong(`${at}.text.content`, LIMITS.richTextContent, (text!.content as string).length);
       if (text!.link !== undefined && text!.link !== null) {
         const url = (text!.link as { url?: unknown }).url;
         if (typeof url !== "string") fail(`body failed validation: ${at}.text.link.url should be defined, instead was \`undefined\`.`);
@@ -105,9 +224,13 @@ export function validateRichText(value: unknown, path: string) {
       if (!annotations || typeof annotations !== "object") fail(`body failed validation: ${at}.annotations should be an object.`);
       for (const [name, flag] of Object.entries(annotations)) {
         if (name === "color") {
-          if (!(COLORS as readonly string[]).includes(String(flag))) fail(`body failed validation: ${at}.annotations.color should be one of ${COLORS.map((c) => `"${c}"`).join(", ")}, instead was \`"${String(flag)}"\`.`);
+          if (!(COLORS as readonly string[]).includes(String(flag)))
+            fail(
+              `body failed validation: ${at}.annotations.color should be one of ${COLORS.map((c) => `"${c}"`).join(", ")}, instead was \`"${String(flag)}"\`.`,
+            );
         } else if (["bold", "italic", "strikethrough", "underline", "code"].includes(name)) {
-          if (typeof flag !== "boolean") fail(`body failed validation: ${at}.annotations.${name} should be a boolean, instead was \`${JSON.stringify(flag)}\`.`);
+          if (typeof flag !== "boolean")
+            fail(`body failed validation: ${at}.annotations.${name} should be a boolean, instead was \`${JSON.stringify(flag)}\`.`);
         } else {
           fail(`body failed validation: ${at}.annotations.${name} should be not present, instead was \`${JSON.stringify(flag)}\`.`);
         }
@@ -125,23 +248,31 @@ export function validateBlocks(value: unknown, path: string, depth = 1): number 
   blocks.forEach((raw, index) => {
     const at = `${path}[${index}]`;
     const block = raw as Record<string, unknown> | null;
-    if (!block || typeof block !== "object") fail(`body failed validation: ${at} should be an object, instead was \`${JSON.stringify(raw)}\`.`);
+    if (!block || typeof block !== "object")
+      fail(`body failed validation: ${at} should be an object, instead was \`${JSON.stringify(raw)}\`.`);
     const type = (block!.type as string | undefined) ?? REQUEST_BLOCK_TYPES.find((candidate) => candidate in block!);
     if (!type || !(REQUEST_BLOCK_TYPES as readonly string[]).includes(type) || !(type in block!)) {
-      fail(`body failed validation. Fix one: ${REQUEST_BLOCK_TYPES.map((candidate) => `${at}.${candidate} should be defined, instead was \`undefined\`.`).join(" ")}`);
+      fail(
+        `body failed validation. Fix one: ${REQUEST_BLOCK_TYPES.map((candidate) => `${at}.${candidate} should be defined, instead was \`undefined\`.`).join(" ")}`,
+      );
     }
     count += 1;
     const content = block![type!] as Record<string, unknown> | null;
-    if (!content || typeof content !== "object") fail(`body failed validation: ${at}.${type} should be an object, instead was \`${JSON.stringify(content)}\`.`);
+    if (!content || typeof content !== "object")
+      fail(`body failed validation: ${at}.${type} should be an object, instead was \`${JSON.stringify(content)}\`.`);
     if ((CHECKED_BLOCK_TYPES as readonly string[]).includes(type!) && type !== "divider") {
       validateRichText(content!.rich_text, `${at}.${type}.rich_text`);
       if (content!.color !== undefined && !(COLORS as readonly string[]).includes(String(content!.color))) {
-        fail(`body failed validation: ${at}.${type}.color should be one of ${COLORS.map((c) => `"${c}"`).join(", ")}, instead was \`"${String(content!.color)}"\`.`);
+        fail(
+          `body failed validation: ${at}.${type}.color should be one of ${COLORS.map((c) => `"${c}"`).join(", ")}, instead was \`"${String(content!.color)}"\`.`,
+        );
       }
     }
     if (type === "code") {
       if (!(CODE_LANGUAGES as readonly string[]).includes(String(content!.language))) {
-        fail(`body failed validation: ${at}.code.language should be one of ${CODE_LANGUAGES.map((l) => `"${l}"`).join(", ")}, instead was \`${JSON.stringify(content!.language)}\`.`);
+        fail(
+          `body failed validation: ${at}.code.language should be one of ${CODE_LANGUAGES.map((l) => `"${l}"`).join(", ")}, instead was \`${JSON.stringify(content!.language)}\`.`,
+        );
       }
       if (content!.caption !== undefined) validateRichText(content!.caption, `${at}.code.caption`);
     }
@@ -150,8 +281,12 @@ export function validateBlocks(value: unknown, path: string, depth = 1): number 
     }
     const children = content!.children;
     if (children !== undefined) {
-      if (!WITH_CHILDREN.has(type!)) fail(`body failed validation: ${at}.${type}.children should be not present, instead was \`${JSON.stringify(children)}\`.`);
-      if (depth >= LIMITS.nestingDepth) fail(`body failed validation: ${at}.${type}.children should be not present, instead was \`${JSON.stringify(children).slice(0, 80)}\`.`);
+      if (!WITH_CHILDREN.has(type!))
+        fail(`body failed validation: ${at}.${type}.children should be not present, instead was \`${JSON.stringify(children)}\`.`);
+      if (depth >= LIMITS.nestingDepth)
+        fail(
+          `body failed validation: ${at}.${type}.children should be not present, instead was \`${JSON.stringify(children).slice(0, 80)}\`.`,
+        );
       count += validateBlocks(children, `${at}.${type}.children`, depth + 1);
     }
   });
@@ -164,7 +299,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export function hasLoneSurrogate(value: unknown): boolean {
   if (typeof value === "string") return LONE_SURROGATE.test(value);
   if (Array.isArray(value)) return value.some(hasLoneSurrogate);
-  if (value && typeof value === "object") return Object.entries(value).some(([key, member]) => hasLoneSurrogate(key) || hasLoneSurrogate(member));
+  if (value && typeof value === "object")
+    return Object.entries(value).some(([key, member]) => hasLoneSurrogate(key) || hasLoneSurrogate(member));
   return false;
 }
 

@@ -1,11 +1,32 @@
 import type { EmuRequest, HandlerContext, ProviderModule, ReplacingFault, Route } from "./context";
 import { renderConsentPage, renderErrorPage } from "./consent-page";
-import { APP_NAME, EMULATOR_CLIENTS, NOTION_WORKSPACES, type NotionDatabase, type NotionDataSource, type NotionPropertyType } from "./fixtures";
+import {
+  APP_NAME,
+  EMULATOR_CLIENTS,
+  NOTION_WORKSPACES,
+  type NotionDatabase,
+  type NotionDataSource,
+  type NotionPropertyType,
+} from "./fixtures";
 import { appendParams, authorizationToken, json, malformedJson, rawHttpFault, randomBase62, redirect, slugify, text } from "./http";
 import { clientCredentials, consentDecision, issueCode, newGrantId, redeemCode, redirectUriFor } from "./oauth2";
 import type { Endpoint, IssuedToken } from "./state";
-import type { DatabaseObjectResponse, ListBlockChildrenResponse, PageObjectResponse, SearchResponse } from "@notionhq/client/build/src/api-endpoints";
-import { blockResponse, hasLoneSurrogate, LIMITS, NotionValidationError, richTextResponse, validateBlocks, validateRichText, type StoredBlock } from "./notion-content";
+import type {
+  DatabaseObjectResponse,
+  ListBlockChildrenResponse,
+  PageObjectResponse,
+  SearchResponse,
+} from "@notionhq/client/build/src/api-endpoints";
+import {
+  blockResponse,
+  hasLoneSurrogate,
+  LIMITS,
+  NotionValidationError,
+  richTextResponse,
+  validateBlocks,
+  validateRichText,
+  type StoredBlock,
+} from "./notion-content";
 
 const CLIENT = EMULATOR_CLIENTS.notion;
 /** The first version whose page parent may be a data source. */
@@ -83,7 +104,12 @@ function authorize(ctx: HandlerContext): Response {
     scopes: CAPABILITIES,
     notes: NOTION_WORKSPACES.map(
       (workspace) =>
-        `${workspace.name} shares: ${workspace.databases.filter((db) => db.shared).map((db) => db.title).join(", ") || "nothing"}`,
+        `${workspace.name} shares: ${
+          workspace.databases
+            .filter((db) => db.shared)
+            .map((db) => db.title)
+            .join(", ") || "nothing"
+        }`,
     ),
     accounts: NOTION_WORKSPACES.map((workspace) => ({ id: workspace.id, label: workspace.name, detail: workspace.owner.email })),
     hidden,
@@ -141,7 +167,8 @@ async function token(ctx: HandlerContext): Promise<Response> {
   const grantType = ctx.param("grant_type");
   if (!grantType) return oauthError(ctx, 400, "invalid_request", "body failed validation: body.grant_type should be defined.");
   if (grantType === "refresh_token") {
-    const old = ctx.fault?.kind === "invalid_code" ? undefined : ctx.state.usableRefreshToken("notion", ctx.param("refresh_token"), CLIENT.clientId);
+    const old =
+      ctx.fault?.kind === "invalid_code" ? undefined : ctx.state.usableRefreshToken("notion", ctx.param("refresh_token"), CLIENT.clientId);
     if (!old) return oauthError(ctx, 400, "invalid_grant", "Invalid refresh token.");
     old.refreshUsed = true;
     if (ctx.options.revokeAccessTokenOnRefresh.notion) old.revoked = true;
@@ -222,18 +249,31 @@ function authenticate(ctx: HandlerContext): Authenticated {
   if (!version) {
     return {
       ok: false,
-      response: apiError(400, "missing_version", "Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`."),
+      response: apiError(
+        400,
+        "missing_version",
+        "Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`.",
+      ),
     };
   }
   if (!/^\d{4}-\d{2}-\d{2}$/.test(version)) {
     return {
       ok: false,
-      response: apiError(400, "missing_version", `Notion-Version header failed validation: Notion-Version header should be a valid version, instead was \`${version}\`.`),
+      response: apiError(
+        400,
+        "missing_version",
+        `Notion-Version header failed validation: Notion-Version header should be a valid version, instead was \`${version}\`.`,
+      ),
     };
   }
   const workspace = workspaceById(check.token.accountId)!;
   // "An average of three requests per second per connection", bursts allowed.
-  const taken = ctx.limits.takeBucket(`notion:${workspace.botId}`, ctx.options.rateLimits.notion, ctx.state.now(), ctx.options.rateLimits.enabled);
+  const taken = ctx.limits.takeBucket(
+    `notion:${workspace.botId}`,
+    ctx.options.rateLimits.notion,
+    ctx.state.now(),
+    ctx.options.rateLimits.enabled,
+  );
   if (!taken.allowed) {
     const response = apiError(429, "rate_limited", "You have been rate limited. Please try again in a few minutes.");
     response.headers.set("Retry-After", String(taken.retryAfterSeconds));
@@ -270,7 +310,13 @@ function resolveParent(workspace: NotionWorkspace, parent: Record<string, unknow
   const shared = workspace.databases.filter((db) => db.shared);
   if (typeof parent.data_source_id === "string") {
     if (version < DATA_SOURCES_VERSION) {
-      return { error: apiError(400, "validation_error", "body failed validation: body.parent.database_id should be defined, instead was `undefined`.") };
+      return {
+        error: apiError(
+          400,
+          "validation_error",
+          "body failed validation: body.parent.database_id should be defined, instead was `undefined`.",
+        ),
+      };
     }
     const id = parent.data_source_id;
     for (const database of shared) {
@@ -337,11 +383,19 @@ const COLORS = ["gray", "brown", "orange", "yellow", "green", "blue", "purple", 
 /** A property's options: the fixture's, then those created by pages (select options are created on use). */
 function optionsOf(ctx: HandlerContext, source: NotionDataSource, name: string) {
   const created = ctx.state.collection<{ source: string; property: string; name: string }>("notion:options");
-  return [...(source.options?.[name] ?? []), ...created.filter((option) => option.source === source.id && option.property === name).map((option) => option.name)];
+  return [
+    ...(source.options?.[name] ?? []),
+    ...created.filter((option) => option.source === source.id && option.property === name).map((option) => option.name),
+  ];
 }
 
 const optionId = (property: string, index: number) => `${slugify(property, 8)}-${index + 1}`;
-const optionObject = (property: string, name: string, index: number) => ({ id: optionId(property, index), name, color: COLORS[index % COLORS.length]!, description: null });
+const optionObject = (property: string, name: string, index: number) => ({
+  id: optionId(property, index),
+  name,
+  color: COLORS[index % COLORS.length]!,
+  description: null,
+});
 
 /** A property's schema entry as GET /v1/databases answers it. */
 function propertySchema(ctx: HandlerContext, source: NotionDataSource, name: string, type: NotionPropertyType, index: number) {
@@ -354,8 +408,18 @@ function propertySchema(ctx: HandlerContext, source: NotionDataSource, name: str
             options,
             groups: [
               { id: `${optionId(name, 0)}-todo`, name: "To-do", color: "gray", option_ids: options.slice(0, 1).map((option) => option.id) },
-              { id: `${optionId(name, 0)}-progress`, name: "In progress", color: "blue", option_ids: options.slice(1, -1).map((option) => option.id) },
-              { id: `${optionId(name, 0)}-complete`, name: "Complete", color: "green", option_ids: options.slice(-1).map((option) => option.id) },
+              {
+                id: `${optionId(name, 0)}-progress`,
+                name: "In progress",
+                color: "blue",
+                option_ids: options.slice(1, -1).map((option) => option.id),
+              },
+              {
+                id: `${optionId(name, 0)}-complete`,
+                name: "Complete",
+                color: "green",
+                option_ids: options.slice(-1).map((option) => option.id),
+              },
             ],
           }
         : type === "number"
@@ -366,7 +430,12 @@ function propertySchema(ctx: HandlerContext, source: NotionDataSource, name: str
 
 const DATABASE_CREATED = "2025-01-01T00:00:00.000Z";
 
-function databaseObject(ctx: HandlerContext, workspace: NotionWorkspace, database: NotionDatabase, version: string): DatabaseObjectResponse {
+function databaseObject(
+  ctx: HandlerContext,
+  workspace: NotionWorkspace,
+  database: NotionDatabase,
+  version: string,
+): DatabaseObjectResponse {
   const source = database.dataSources[0]!;
   const created = database.createdTime ?? DATABASE_CREATED;
   const bot = { object: "user" as const, id: workspace.botId };
@@ -381,14 +450,23 @@ function databaseObject(ctx: HandlerContext, workspace: NotionWorkspace, databas
     description: [],
     icon: null,
     cover: null,
-    properties: Object.fromEntries(Object.entries(source.properties).map(([name, type], index) => [name, propertySchema(ctx, source, name, type, index)])) as DatabaseObjectResponse["properties"],
+    properties: Object.fromEntries(
+      Object.entries(source.properties).map(([name, type], index) => [name, propertySchema(ctx, source, name, type, index)]),
+    ) as DatabaseObjectResponse["properties"],
     parent: { type: "workspace", workspace: true },
     url: `${ctx.options.origin}/notion/${database.id.replaceAll("-", "")}`,
     public_url: null,
     archived: database.archived ?? false,
     in_trash: database.archived ?? false,
     is_inline: false,
-    ...(version >= DATA_SOURCES_VERSION ? { data_sources: database.dataSources.map((candidate, n) => ({ id: candidate.id, name: n === 0 ? database.title : `${database.title} (${n + 1})` })) } : {}),
+    ...(version >= DATA_SOURCES_VERSION
+      ? {
+          data_sources: database.dataSources.map((candidate, n) => ({
+            id: candidate.id,
+            name: n === 0 ? database.title : `${database.title} (${n + 1})`,
+          })),
+        }
+      : {}),
   };
 }
 
@@ -422,7 +500,13 @@ const blocksOf = (ctx: HandlerContext) => ctx.state.collection<StoredBlock>("not
 const minuteIso = (ms: number) => new Date(ms).toISOString().replace(/\d{2}\.\d{3}Z$/, "00.000Z");
 
 /** Stores request blocks (and their children) under `parent`; returns the top-level ids. */
-function storeBlocks(ctx: HandlerContext, pageId: string, parent: StoredBlock["parent"], blocks: Record<string, unknown>[], createdBy: string): string[] {
+function storeBlocks(
+  ctx: HandlerContext,
+  pageId: string,
+  parent: StoredBlock["parent"],
+  blocks: Record<string, unknown>[],
+  createdBy: string,
+): string[] {
   return blocks.map((block) => {
     const type = (block.type as string | undefined) ?? Object.keys(block).find((key) => key !== "object" && key !== "type")!;
     const content = { ...(block[type] as Record<string, unknown>) };
@@ -430,7 +514,13 @@ function storeBlocks(ctx: HandlerContext, pageId: string, parent: StoredBlock["p
     const stored: StoredBlock = { id, pageId, parent, type, content, childIds: [], createdTime: minuteIso(ctx.state.now()), createdBy };
     blocksOf(ctx).push(stored);
     if (Array.isArray(content.children)) {
-      stored.childIds = storeBlocks(ctx, pageId, { type: "block_id", block_id: id }, content.children as Record<string, unknown>[], createdBy);
+      stored.childIds = storeBlocks(
+        ctx,
+        pageId,
+        { type: "block_id", block_id: id },
+        content.children as Record<string, unknown>[],
+        createdBy,
+      );
     }
     delete stored.content.children;
     return id;
@@ -445,7 +535,9 @@ function propertyValue(ctx: HandlerContext, source: NotionDataSource, name: stri
     const wanted = (raw as { name?: string; id?: string } | null)?.name ?? (raw as { id?: string } | null)?.id;
     let index = options.findIndex((candidate, n) => candidate === wanted || optionId(name, n) === wanted);
     if (index === -1 && typeof wanted === "string") {
-      ctx.state.collection<{ source: string; property: string; name: string }>("notion:options").push({ source: source.id, property: name, name: wanted });
+      ctx.state
+        .collection<{ source: string; property: string; name: string }>("notion:options")
+        .push({ source: source.id, property: name, name: wanted });
       options.push(wanted);
       index = options.length - 1;
     }
@@ -501,7 +593,8 @@ function createPage(ctx: HandlerContext) {
   if (input.children !== undefined) {
     try {
       const count = validateBlocks(input.children, "body.children");
-      if (count > LIMITS.blocksPerRequest) return apiError(400, "validation_error", `Too many blocks in one request: ${count}, at most ${LIMITS.blocksPerRequest}.`);
+      if (count > LIMITS.blocksPerRequest)
+        return apiError(400, "validation_error", `Too many blocks in one request: ${count}, at most ${LIMITS.blocksPerRequest}.`);
     } catch (error) {
       if (error instanceof NotionValidationError) return apiError(400, "validation_error", error.message);
       throw error;
@@ -533,14 +626,29 @@ function createPage(ctx: HandlerContext) {
     properties: Object.fromEntries(
       Object.entries(source.properties).map(([name, type], index) => [
         name,
-        { id: index === 0 && type === "title" ? "title" : `p${index}`, type, [type]: propertyValue(ctx, source, name, type, properties[name]) },
+        {
+          id: index === 0 && type === "title" ? "title" : `p${index}`,
+          type,
+          [type]: propertyValue(ctx, source, name, type, properties[name]),
+        },
       ]),
     ) as PageObjectResponse["properties"],
     url,
     public_url: null,
   };
-  const childIds = Array.isArray(input.children) ? storeBlocks(ctx, id, { type: "page_id", page_id: id }, input.children as Record<string, unknown>[], workspace.botId) : [];
-  pagesOf(ctx).push({ id, workspaceId: workspace.id, databaseId: database.id, dataSourceId: source.id, createdTime: now, page, title, childIds });
+  const childIds = Array.isArray(input.children)
+    ? storeBlocks(ctx, id, { type: "page_id", page_id: id }, input.children as Record<string, unknown>[], workspace.botId)
+    : [];
+  pagesOf(ctx).push({
+    id,
+    workspaceId: workspace.id,
+    databaseId: database.id,
+    dataSourceId: source.id,
+    createdTime: now,
+    page,
+    title,
+    childIds,
+  });
   ctx.state.created.push({ provider: "notion", kind: "page", id, url, accountId: workspace.id, payload: input, at: ctx.state.now() });
   return json({ ...page, request_id: crypto.randomUUID() });
 }
@@ -548,13 +656,25 @@ function createPage(ctx: HandlerContext) {
 // ---------- search, query, block children ----------
 
 /** page_size: at most 100 (default 100); start_cursor: an id from next_cursor. */
-function pageWindow<T extends { id: string }>(items: T[], startCursor: unknown, pageSizeRaw: unknown): { error: Response } | { slice: T[]; next: string | null } {
+function pageWindow<T extends { id: string }>(
+  items: T[],
+  startCursor: unknown,
+  pageSizeRaw: unknown,
+): { error: Response } | { slice: T[]; next: string | null } {
   const pageSize = pageSizeRaw === undefined || pageSizeRaw === null ? 100 : Number(pageSizeRaw);
   if (!Number.isInteger(pageSize) || pageSize < 1) {
-    return { error: apiError(400, "validation_error", `body failed validation: body.page_size should be a positive integer, instead was \`${JSON.stringify(pageSizeRaw)}\`.`) };
+    return {
+      error: apiError(
+        400,
+        "validation_error",
+        `body failed validation: body.page_size should be a positive integer, instead was \`${JSON.stringify(pageSizeRaw)}\`.`,
+      ),
+    };
   }
   if (pageSize > 100) {
-    return { error: apiError(400, "validation_error", `body failed validation: body.page_size should be ≤ \`100\`, instead was \`${pageSize}\`.`) };
+    return {
+      error: apiError(400, "validation_error", `body failed validation: body.page_size should be ≤ \`100\`, instead was \`${pageSize}\`.`),
+    };
   }
   let start = 0;
   if (startCursor !== undefined && startCursor !== null) {
@@ -567,10 +687,21 @@ function pageWindow<T extends { id: string }>(items: T[], startCursor: unknown, 
 }
 
 function listBody(results: SearchResponse["results"], next: string | null): SearchResponse & { request_id: string } {
-  return { object: "list", results, next_cursor: next, has_more: next !== null, type: "page_or_database", page_or_database: {}, request_id: crypto.randomUUID() };
+  return {
+    object: "list",
+    results,
+    next_cursor: next,
+    has_more: next !== null,
+    type: "page_or_database",
+    page_or_database: {},
+    request_id: crypto.randomUUID(),
+  };
 }
 
-function blockListBody(results: ListBlockChildrenResponse["results"], next: string | null): ListBlockChildrenResponse & { request_id: string } {
+function blockListBody(
+  results: ListBlockChildrenResponse["results"],
+  next: string | null,
+): ListBlockChildrenResponse & { request_id: string } {
   return { object: "list", results, next_cursor: next, has_more: next !== null, type: "block", block: {}, request_id: crypto.randomUUID() };
 }
 
@@ -598,7 +729,11 @@ function search(ctx: HandlerContext) {
   if (wantDatabases) {
     for (const database of workspace.databases) {
       if (!database.shared || database.archived || !database.title.toLowerCase().includes(query)) continue;
-      entries.push({ id: database.id, edited: database.createdTime ?? DATABASE_CREATED, value: databaseObject(ctx, workspace, database, version) });
+      entries.push({
+        id: database.id,
+        edited: database.createdTime ?? DATABASE_CREATED,
+        value: databaseObject(ctx, workspace, database, version),
+      });
     }
   }
   if (wantPages) {
@@ -612,7 +747,12 @@ function search(ctx: HandlerContext) {
   entries.sort((a, b) => (a.edited < b.edited ? -1 : a.edited > b.edited ? 1 : a.id.localeCompare(b.id)) * direction);
   const window = pageWindow(entries, input.start_cursor, input.page_size);
   if ("error" in window) return window.error;
-  return json(listBody(window.slice.map((entry) => entry.value), window.next));
+  return json(
+    listBody(
+      window.slice.map((entry) => entry.value),
+      window.next,
+    ),
+  );
 }
 
 type Filter = Record<string, unknown>;
@@ -679,38 +819,56 @@ function pageMatches(page: StoredPage, source: NotionDataSource, filter: Filter,
   if (Array.isArray(filter.and) || Array.isArray(filter.or)) {
     if (depth >= 2) throw new FilterError("body failed validation: body.filter exceeds the maximum nesting depth of 2.");
     const parts = (filter.and ?? filter.or) as Filter[];
-    return filter.and ? parts.every((part) => pageMatches(page, source, part, depth + 1)) : parts.some((part) => pageMatches(page, source, part, depth + 1));
+    return filter.and
+      ? parts.every((part) => pageMatches(page, source, part, depth + 1))
+      : parts.some((part) => pageMatches(page, source, part, depth + 1));
   }
   if (filter.timestamp === "created_time" || filter.timestamp === "last_edited_time") {
     const condition = (filter[filter.timestamp] ?? {}) as Record<string, unknown>;
-    if (Object.keys(condition).some((op) => !DATE_OPS.includes(op))) throw new FilterError(`body failed validation: body.filter.${filter.timestamp} has an unknown condition.`);
+    if (Object.keys(condition).some((op) => !DATE_OPS.includes(op)))
+      throw new FilterError(`body failed validation: body.filter.${filter.timestamp} has an unknown condition.`);
     return dateMatches(page.createdTime, condition);
   }
-  if (typeof filter.property !== "string") throw new FilterError("body failed validation: body.filter.property should be defined, instead was `undefined`.");
+  if (typeof filter.property !== "string")
+    throw new FilterError("body failed validation: body.filter.property should be defined, instead was `undefined`.");
   const name = filter.property;
   const type = source.properties[name];
   if (!type) throw new FilterError(`Could not find property with name or id: ${name}`);
   const kind = Object.keys(filter).find((key) => key !== "property")!;
   const condition = (filter[kind] ?? {}) as Record<string, unknown>;
-  if (kind !== type && !(type === "title" && kind === "rich_text")) throw new FilterError(`body failed validation: body.filter.${kind} does not match the type of property ${name} (${type}).`);
+  if (kind !== type && !(type === "title" && kind === "rich_text"))
+    throw new FilterError(`body failed validation: body.filter.${kind} does not match the type of property ${name} (${type}).`);
   const value = (page.page.properties as Record<string, Record<string, unknown>>)[name]?.[type];
   switch (type) {
     case "title":
     case "rich_text":
     case "url":
     case "email":
-      return textMatches(Array.isArray(value) ? (value as { plain_text: string }[]).map((item) => item.plain_text).join("") : String(value ?? ""), condition);
+      return textMatches(
+        Array.isArray(value) ? (value as { plain_text: string }[]).map((item) => item.plain_text).join("") : String(value ?? ""),
+        condition,
+      );
     case "select":
     case "status":
       return textMatches((value as { name?: string } | null)?.name ?? "", condition);
     case "multi_select": {
       const names = ((value as { name: string }[] | null) ?? []).map((option) => option.name);
       return Object.entries(condition).every(([op, expected]) =>
-        op === "contains" ? names.includes(String(expected)) : op === "does_not_contain" ? !names.includes(String(expected)) : op === "is_empty" ? (names.length === 0) === expected : op === "is_not_empty" ? (names.length > 0) === expected : true,
+        op === "contains"
+          ? names.includes(String(expected))
+          : op === "does_not_contain"
+            ? !names.includes(String(expected))
+            : op === "is_empty"
+              ? (names.length === 0) === expected
+              : op === "is_not_empty"
+                ? names.length > 0 === expected
+                : true,
       );
     }
     case "checkbox":
-      return Object.entries(condition).every(([op, expected]) => (op === "equals" ? value === expected : op === "does_not_equal" ? value !== expected : true));
+      return Object.entries(condition).every(([op, expected]) =>
+        op === "equals" ? value === expected : op === "does_not_equal" ? value !== expected : true,
+      );
     case "date":
       return dateMatches((value as { start?: string } | null)?.start ?? null, condition);
     default:
@@ -736,28 +894,43 @@ function queryDatabase(ctx: HandlerContext, id: string) {
     if (error instanceof FilterError) return apiError(400, "validation_error", error.message);
     throw error;
   }
-  const sorts = (Array.isArray(input.sorts) ? input.sorts : [{ timestamp: "created_time", direction: "descending" }]) as { property?: string; timestamp?: string; direction?: string }[];
+  const sorts = (Array.isArray(input.sorts) ? input.sorts : [{ timestamp: "created_time", direction: "descending" }]) as {
+    property?: string;
+    timestamp?: string;
+    direction?: string;
+  }[];
   for (const sort of sorts) {
-    if (sort.property !== undefined && !source.properties[sort.property]) return apiError(400, "validation_error", `Could not find sort property with name or id: ${sort.property}`);
+    if (sort.property !== undefined && !source.properties[sort.property])
+      return apiError(400, "validation_error", `Could not find sort property with name or id: ${sort.property}`);
   }
   const sortKey = (page: StoredPage, sort: (typeof sorts)[number]) => {
     if (sort.timestamp) return page.createdTime;
     const property = (page.page.properties as Record<string, Record<string, unknown>>)[sort.property!];
     const value = property?.[String(property.type)];
-    return Array.isArray(value) ? (value as { plain_text?: string }[]).map((item) => item.plain_text ?? "").join("") : JSON.stringify(value ?? "");
+    return Array.isArray(value)
+      ? (value as { plain_text?: string }[]).map((item) => item.plain_text ?? "").join("")
+      : JSON.stringify(value ?? "");
   };
   // Stable: ties keep creation order (newest first, as Notion's default).
-  pages = pages.map((page, index) => ({ page, index })).sort((a, b) => {
-    for (const sort of sorts) {
-      const left = sortKey(a.page, sort);
-      const right = sortKey(b.page, sort);
-      if (left !== right) return (left < right ? -1 : 1) * (sort.direction === "ascending" ? 1 : -1);
-    }
-    return b.index - a.index;
-  }).map((entry) => entry.page);
+  pages = pages
+    .map((page, index) => ({ page, index }))
+    .sort((a, b) => {
+      for (const sort of sorts) {
+        const left = sortKey(a.page, sort);
+        const right = sortKey(b.page, sort);
+        if (left !== right) return (left < right ? -1 : 1) * (sort.direction === "ascending" ? 1 : -1);
+      }
+      return b.index - a.index;
+    })
+    .map((entry) => entry.page);
   const window = pageWindow(pages, input.start_cursor, input.page_size);
   if ("error" in window) return window.error;
-  return json(listBody(window.slice.map((page) => page.page), window.next));
+  return json(
+    listBody(
+      window.slice.map((page) => page.page),
+      window.next,
+    ),
+  );
 }
 
 /** GET /v1/blocks/{id}/children: a page's (or block's) first-level blocks, paginated. */
@@ -767,11 +940,17 @@ function listBlockChildren(ctx: HandlerContext, id: string) {
   const { workspace } = auth;
   const page = pagesOf(ctx).find((candidate) => sameId(candidate.id, id) && candidate.workspaceId === workspace.id);
   const block = page ? undefined : blocksOf(ctx).find((candidate) => sameId(candidate.id, id));
-  const blockPage = block ? pagesOf(ctx).find((candidate) => candidate.id === block.pageId && candidate.workspaceId === workspace.id) : undefined;
+  const blockPage = block
+    ? pagesOf(ctx).find((candidate) => candidate.id === block.pageId && candidate.workspaceId === workspace.id)
+    : undefined;
   if (!page && !blockPage) return notShared("block", id);
   const childIds = page ? page.childIds : block!.childIds;
   const children = childIds.map((childId) => blocksOf(ctx).find((candidate) => candidate.id === childId)!);
-  const window = pageWindow(children, ctx.url.searchParams.get("start_cursor") ?? undefined, ctx.url.searchParams.get("page_size") ?? undefined);
+  const window = pageWindow(
+    children,
+    ctx.url.searchParams.get("start_cursor") ?? undefined,
+    ctx.url.searchParams.get("page_size") ?? undefined,
+  );
   if ("error" in window) return window.error;
   return json(blockListBody(window.slice.map(blockResponse), window.next));
 }
@@ -796,7 +975,8 @@ function route(request: EmuRequest): Route | null {
   const database = /^\/v1\/databases\/([^/]+)$/.exec(path);
   if (method === "GET" && database) return { endpoint: "list", handle: (ctx) => retrieveDatabase(ctx, decodeURIComponent(database[1]!)) };
   const children = /^\/v1\/blocks\/([^/]+)\/children$/.exec(path);
-  if (method === "GET" && children) return { endpoint: "lookup", handle: (ctx) => listBlockChildren(ctx, decodeURIComponent(children[1]!)) };
+  if (method === "GET" && children)
+    return { endpoint: "lookup", handle: (ctx) => listBlockChildren(ctx, decodeURIComponent(children[1]!)) };
   return null;
 }
 
@@ -814,7 +994,13 @@ function faultResponse(fault: ReplacingFault, ctx: HandlerContext, endpoint: End
       return malformedJson(endpoint === "deliver" ? '{"object":"page","id":"' : '{"access_token":"ntn_');
     case "oauth_error":
       if (endpoint === "authorize") {
-        return redirect(appendParams(redirectUriFor(ctx, "notion"), { error: fault.code, error_description: fault.description, state: ctx.param("state") ?? undefined }));
+        return redirect(
+          appendParams(redirectUriFor(ctx, "notion"), {
+            error: fault.code,
+            error_description: fault.description,
+            state: ctx.param("state") ?? undefined,
+          }),
+        );
       }
       if (oauthEndpoint) return oauthError(ctx, 400, fault.code, fault.description ?? fault.code);
       return apiError(400, fault.code, fault.description ?? fault.code);

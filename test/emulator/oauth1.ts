@@ -46,13 +46,7 @@ export function signatureBaseString(method: string, url: URL, params: [string, s
 }
 
 export async function hmacSha1Base64(key: string, message: string) {
-  const cryptoKey = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(key),
-    { name: "HMAC", hash: "SHA-1" },
-    false,
-    ["sign"],
-  );
+  const cryptoKey = await crypto.subtle.importKey("raw", new TextEncoder().encode(key), { name: "HMAC", hash: "SHA-1" }, false, ["sign"]);
   const signature = new Uint8Array(await crypto.subtle.sign("HMAC", cryptoKey, new TextEncoder().encode(message)));
   let binary = "";
   for (const byte of signature) binary += String.fromCharCode(byte);
@@ -101,12 +95,7 @@ export function signatureParams(request: OAuth1Request): [string, string][] {
 }
 
 export type OAuth1Failure =
-  | "missing_params"
-  | "unsupported_signature_method"
-  | "unsupported_version"
-  | "invalid_timestamp"
-  | "nonce_reused"
-  | "invalid_signature";
+  "missing_params" | "unsupported_signature_method" | "unsupported_version" | "invalid_timestamp" | "nonce_reused" | "invalid_signature";
 
 /**
  * Checks the signature, timestamp and nonce of a signed request. The caller

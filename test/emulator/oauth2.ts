@@ -36,14 +36,7 @@ export function issueCode(
   return code;
 }
 
-export type CodeProblem =
-  | "unknown"
-  | "used"
-  | "expired"
-  | "client_mismatch"
-  | "redirect_mismatch"
-  | "pkce_missing"
-  | "pkce_mismatch";
+export type CodeProblem = "unknown" | "used" | "expired" | "client_mismatch" | "redirect_mismatch" | "pkce_missing" | "pkce_mismatch";
 
 /**
  * Redeems a code: it must be this provider's, unused, unexpired, for this

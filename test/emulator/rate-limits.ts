@@ -121,14 +121,27 @@ export class RateLimiter {
     const allowed = !enforce || window.used + cost <= budget.limit;
     if (allowed) window.used += cost;
     const remaining = Math.max(0, budget.limit - window.used);
-    return { limit: budget.limit, used: window.used, remaining, resetAt, allowed, retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil((resetAt - now) / 1000)) };
+    return {
+      limit: budget.limit,
+      used: window.used,
+      remaining,
+      resetAt,
+      allowed,
+      retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil((resetAt - now) / 1000)),
+    };
   }
 
   /** The window as it stands, without counting anything. */
   peekWindow(key: string, budget: WindowBudget, now: number): WindowState {
     const window = this.windows.get(key);
-    if (!window || now >= window.start + budget.windowMs) return { limit: budget.limit, used: 0, remaining: budget.limit, resetAt: now + budget.windowMs };
-    return { limit: budget.limit, used: window.used, remaining: Math.max(0, budget.limit - window.used), resetAt: window.start + budget.windowMs };
+    if (!window || now >= window.start + budget.windowMs)
+      return { limit: budget.limit, used: 0, remaining: budget.limit, resetAt: now + budget.windowMs };
+    return {
+      limit: budget.limit,
+      used: window.used,
+      remaining: Math.max(0, budget.limit - window.used),
+      resetAt: window.start + budget.windowMs,
+    };
   }
 
   /**

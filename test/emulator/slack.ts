@@ -17,7 +17,12 @@ import {
 import { clientCredentials, consentDecision, issueCode, newGrantId, redeemCode, redirectUriFor } from "./oauth2";
 import type { Endpoint, IssuedToken } from "./state";
 import { buildSlackEventRequest, slackAppUninstalledEvent, slackTokensRevokedEvent } from "./webhooks";
-import type { ChatPostMessageResponse, ConversationsHistoryResponse, ConversationsInfoResponse, ConversationsListResponse } from "@slack/web-api";
+import type {
+  ChatPostMessageResponse,
+  ConversationsHistoryResponse,
+  ConversationsInfoResponse,
+  ConversationsListResponse,
+} from "@slack/web-api";
 
 type SlackChannelObject = NonNullable<ConversationsListResponse["channels"]>[number];
 
@@ -172,7 +177,8 @@ async function access(ctx: HandlerContext): Promise<Response> {
 }
 
 function refresh(ctx: HandlerContext) {
-  const old = ctx.fault?.kind === "invalid_code" ? undefined : ctx.state.usableRefreshToken("slack", ctx.param("refresh_token"), CLIENT.clientId);
+  const old =
+    ctx.fault?.kind === "invalid_code" ? undefined : ctx.state.usableRefreshToken("slack", ctx.param("refresh_token"), CLIENT.clientId);
   if (!old) {
     return ctx.options.slackRefreshErrorShape === "invalid_grant_400"
       ? json({ error: "invalid_grant" }, 400)
@@ -284,7 +290,11 @@ function postMessage(ctx: HandlerContext) {
   if (blocks !== undefined && !Array.isArray(blocks)) return slackError("invalid_blocks_format");
   if (Array.isArray(blocks)) {
     const problems = blockProblems(blocks);
-    if (problems.length) return slackError("invalid_blocks", { errors: problems.map((line) => line.replace(/^\[ERROR\] /, "")), response_metadata: { messages: problems } });
+    if (problems.length)
+      return slackError("invalid_blocks", {
+        errors: problems.map((line) => line.replace(/^\[ERROR\] /, "")),
+        response_metadata: { messages: problems },
+      });
   }
   const metadata = readMetadata(messageArg(ctx, "metadata"));
   if (!metadata.ok) return slackError(metadata.error);
@@ -316,7 +326,14 @@ function postMessage(ctx: HandlerContext) {
     ...(threadTs !== undefined ? { thread_ts: String(threadTs) } : {}),
   };
   seedHistory(ctx);
-  messagesOf(ctx).push({ teamId: team.id, channel: channel.id, ts, message, metadata: metadata.metadata, appId: token.kind === "bot" ? SLACK_APP_ID : null });
+  messagesOf(ctx).push({
+    teamId: team.id,
+    channel: channel.id,
+    ts,
+    message,
+    metadata: metadata.metadata,
+    appId: token.kind === "bot" ? SLACK_APP_ID : null,
+  });
   ctx.state.created.push({
     provider: "slack",
     kind: "message",
@@ -326,7 +343,12 @@ function postMessage(ctx: HandlerContext) {
     payload: ctx.body.json ?? Object.fromEntries(ctx.body.fields),
     at: ctx.state.now(),
   });
-  const answer: ChatPostMessageResponse = { ok: true, channel: channel.id, ts, message: { ...message, ...(metadata.metadata ? { metadata: metadata.metadata } : {}) } };
+  const answer: ChatPostMessageResponse = {
+    ok: true,
+    channel: channel.id,
+    ts,
+    message: { ...message, ...(metadata.metadata ? { metadata: metadata.metadata } : {}) },
+  };
   return json(answer);
 }
 
@@ -431,10 +453,18 @@ function conversationsList(ctx: HandlerContext) {
   const auth = authenticate(ctx);
   if (!auth.ok) return auth.response;
   const { token, team } = auth;
-  const types = String(messageArg(ctx, "types") ?? "public_channel").split(",").map((type) => type.trim()).filter(Boolean);
+  const types = String(messageArg(ctx, "types") ?? "public_channel")
+    .split(",")
+    .map((type) => type.trim())
+    .filter(Boolean);
   const known = ["public_channel", "private_channel", "mpim", "im"];
   if (!types.length || types.some((type) => !known.includes(type))) return slackError("invalid_types");
-  const scopeFor: Record<string, string> = { public_channel: "channels:read", private_channel: "groups:read", mpim: "mpim:read", im: "im:read" };
+  const scopeFor: Record<string, string> = {
+    public_channel: "channels:read",
+    private_channel: "groups:read",
+    mpim: "mpim:read",
+    im: "im:read",
+  };
   const needed = types.map((type) => scopeFor[type]!).filter((scope) => !token.scopes.includes(scope));
   if (needed.length) return missingScope(token, needed);
   const limited = rateLimited(ctx, team, "conversations.list");
@@ -475,13 +505,17 @@ function conversationsInfo(ctx: HandlerContext) {
   const channel = visibleChannel(team, channelId);
   if (!channel) {
     // Which read scope is missing cannot depend on a channel the token cannot see.
-    if (!token.scopes.includes("channels:read") && !token.scopes.includes("groups:read")) return missingScope(token, ["channels:read", "groups:read"]);
+    if (!token.scopes.includes("channels:read") && !token.scopes.includes("groups:read"))
+      return missingScope(token, ["channels:read", "groups:read"]);
     return slackError("channel_not_found");
   }
   if (!token.scopes.includes(readScope(channel))) return missingScope(token, [readScope(channel)]);
   const limited = rateLimited(ctx, team, "conversations.info");
   if (limited) return limited;
-  const body: ConversationsInfoResponse = { ok: true, channel: channelObject(team, channel, truthy(messageArg(ctx, "include_num_members"))) };
+  const body: ConversationsInfoResponse = {
+    ok: true,
+    channel: channelObject(team, channel, truthy(messageArg(ctx, "include_num_members"))),
+  };
   return json(body);
 }
 
@@ -505,10 +539,19 @@ function seedHistory(ctx: HandlerContext) {
   if (seeded.length) return;
   seeded.push(true);
   const team = SLACK_TEAMS[0];
-  for (const [channel, texts] of [["C0GENERAL1", ["Welcome to #general", "Lunch at noon?", "Deploy went fine"]], ["C0ALERTS01", ["Disk at 71% on db-1"]]] as const) {
+  for (const [channel, texts] of [
+    ["C0GENERAL1", ["Welcome to #general", "Lunch at noon?", "Deploy went fine"]],
+    ["C0ALERTS01", ["Disk at 71% on db-1"]],
+  ] as const) {
     texts.forEach((text, index) => {
       const ts = `${1_767_225_600 + index * 60}.${String(index + 1).padStart(6, "0")}`;
-      messagesOf(ctx).push({ teamId: team.id, channel, ts, appId: null, message: { type: "message", user: team.userId, text, ts, team: team.id } });
+      messagesOf(ctx).push({
+        teamId: team.id,
+        channel,
+        ts,
+        appId: null,
+        message: { type: "message", user: team.userId, text, ts, team: team.id },
+      });
     });
   }
 }
@@ -648,8 +691,10 @@ function readMetadata(value: unknown): { ok: true; metadata?: Metadata } | { ok:
   }
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return { ok: false, error: "invalid_metadata_format" };
   const candidate = parsed as Record<string, unknown>;
-  if (typeof candidate.event_type !== "string" || !/^[A-Za-z0-9_]+$/.test(candidate.event_type)) return { ok: false, error: "invalid_metadata_schema" };
-  if (!candidate.event_payload || typeof candidate.event_payload !== "object" || Array.isArray(candidate.event_payload)) return { ok: false, error: "invalid_metadata_schema" };
+  if (typeof candidate.event_type !== "string" || !/^[A-Za-z0-9_]+$/.test(candidate.event_type))
+    return { ok: false, error: "invalid_metadata_schema" };
+  if (!candidate.event_payload || typeof candidate.event_payload !== "object" || Array.isArray(candidate.event_payload))
+    return { ok: false, error: "invalid_metadata_schema" };
   return { ok: true, metadata: { event_type: candidate.event_type, event_payload: candidate.event_payload as Record<string, unknown> } };
 }
 
@@ -668,8 +713,14 @@ async function revocationWebhooks(input: Parameters<NonNullable<ProviderModule["
   const revokedEvent = slackTokensRevokedEvent({ teamId: team.id, oauth, bot, eventTimeSeconds: eventTime });
   const uninstalled = slackAppUninstalledEvent({ teamId: team.id, eventTimeSeconds: eventTime });
   return [
-    { event: "tokens_revoked", request: await buildSlackEventRequest(input.target.url, input.target.secret, revokedEvent, { nowMs: input.now }) },
-    { event: "app_uninstalled", request: await buildSlackEventRequest(input.target.url, input.target.secret, uninstalled, { nowMs: input.now }) },
+    {
+      event: "tokens_revoked",
+      request: await buildSlackEventRequest(input.target.url, input.target.secret, revokedEvent, { nowMs: input.now }),
+    },
+    {
+      event: "app_uninstalled",
+      request: await buildSlackEventRequest(input.target.url, input.target.secret, uninstalled, { nowMs: input.now }),
+    },
   ];
 }
 
@@ -707,7 +758,9 @@ function faultResponse(fault: ReplacingFault, ctx: HandlerContext, endpoint: End
     case "http":
       return rawHttpFault(fault);
     case "malformed_json":
-      return malformedJson(endpoint === "deliver" ? '{"ok":true,"channel":"C0GEN' : '{"ok":true,"app_id":"A0EMUAPP01","access_token":"xoxe.xoxb-1-');
+      return malformedJson(
+        endpoint === "deliver" ? '{"ok":true,"channel":"C0GEN' : '{"ok":true,"app_id":"A0EMUAPP01","access_token":"xoxe.xoxb-1-',
+      );
     case "oauth_error":
       if (endpoint === "authorize") {
         return redirect(appendParams(redirectUriFor(ctx, "slack"), { error: fault.code, state: ctx.param("state") ?? undefined }));
@@ -721,4 +774,12 @@ function faultResponse(fault: ReplacingFault, ctx: HandlerContext, endpoint: End
   }
 }
 
-export const slack: ProviderModule = { provider: "slack", label: "Slack", bases: { web: "", api: "/api" }, route, notFound, faultResponse, revocationWebhooks };
+export const slack: ProviderModule = {
+  provider: "slack",
+  label: "Slack",
+  bases: { web: "", api: "/api" },
+  route,
+  notFound,
+  faultResponse,
+  revocationWebhooks,
+};

@@ -46,26 +46,61 @@ export async function grantFor(emulator: Emulator, provider: Provider, options: 
   const read = async (response: Response) => {
     const body = (await response.json()) as Record<string, unknown>;
     if (typeof body.access_token !== "string") throw new Error(`${provider} token exchange failed: ${JSON.stringify(body)}`);
-    return { accessToken: body.access_token, refreshToken: typeof body.refresh_token === "string" ? body.refresh_token : undefined, response: body };
+    return {
+      accessToken: body.access_token,
+      refreshToken: typeof body.refresh_token === "string" ? body.refresh_token : undefined,
+      response: body,
+    };
   };
   switch (provider) {
     case "github": {
       const client = EMULATOR_CLIENTS.github;
-      const back = await approve(emulator, "/github/login/oauth/authorize", { client_id: client.clientId, redirect_uri: redirectUri, scope: options.scope ?? "repo", state: "s" }, options.account);
+      const back = await approve(
+        emulator,
+        "/github/login/oauth/authorize",
+        { client_id: client.clientId, redirect_uri: redirectUri, scope: options.scope ?? "repo", state: "s" },
+        options.account,
+      );
       return read(
-        await request(emulator, "/github/login/oauth/access_token", form({ code: back.searchParams.get("code")!, redirect_uri: redirectUri }, { Accept: "application/json", Authorization: basic(client.clientId, client.clientSecret) })),
+        await request(
+          emulator,
+          "/github/login/oauth/access_token",
+          form(
+            { code: back.searchParams.get("code")!, redirect_uri: redirectUri },
+            { Accept: "application/json", Authorization: basic(client.clientId, client.clientSecret) },
+          ),
+        ),
       );
     }
     case "slack": {
       const client = EMULATOR_CLIENTS.slack;
-      const params: Record<string, string> = { client_id: client.clientId, redirect_uri: redirectUri, scope: options.scope ?? "chat:write", state: "s" };
+      const params: Record<string, string> = {
+        client_id: client.clientId,
+        redirect_uri: redirectUri,
+        scope: options.scope ?? "chat:write",
+        state: "s",
+      };
       if (options.userScope) params.user_scope = options.userScope;
       const back = await approve(emulator, "/slack/oauth/v2/authorize", params, options.account);
-      return read(await request(emulator, "/slack/api/oauth.v2.access", form({ code: back.searchParams.get("code")!, redirect_uri: redirectUri }, { Authorization: basic(client.clientId, client.clientSecret) })));
+      return read(
+        await request(
+          emulator,
+          "/slack/api/oauth.v2.access",
+          form(
+            { code: back.searchParams.get("code")!, redirect_uri: redirectUri },
+            { Authorization: basic(client.clientId, client.clientSecret) },
+          ),
+        ),
+      );
     }
     case "notion": {
       const client = EMULATOR_CLIENTS.notion;
-      const back = await approve(emulator, "/notion/v1/oauth/authorize", { client_id: client.clientId, redirect_uri: redirectUri, response_type: "code", owner: "user", state: "s" }, options.account);
+      const back = await approve(
+        emulator,
+        "/notion/v1/oauth/authorize",
+        { client_id: client.clientId, redirect_uri: redirectUri, response_type: "code", owner: "user", state: "s" },
+        options.account,
+      );
       return read(
         await request(emulator, "/notion/v1/oauth/token", {
           method: "POST",
@@ -76,14 +111,26 @@ export async function grantFor(emulator: Emulator, provider: Provider, options: 
     }
     case "linear": {
       const client = EMULATOR_CLIENTS.linear;
-      const params: Record<string, string> = { client_id: client.clientId, redirect_uri: redirectUri, response_type: "code", scope: options.scope ?? "read,write", state: "s" };
+      const params: Record<string, string> = {
+        client_id: client.clientId,
+        redirect_uri: redirectUri,
+        response_type: "code",
+        scope: options.scope ?? "read,write",
+        state: "s",
+      };
       if (options.actor) params.actor = options.actor;
       const back = await approve(emulator, "/linear/oauth/authorize", params, options.account);
       return read(
         await request(
           emulator,
           "/linear/api/oauth/token",
-          form({ grant_type: "authorization_code", code: back.searchParams.get("code")!, redirect_uri: redirectUri, client_id: client.clientId, client_secret: client.clientSecret }),
+          form({
+            grant_type: "authorization_code",
+            code: back.searchParams.get("code")!,
+            redirect_uri: redirectUri,
+            client_id: client.clientId,
+            client_secret: client.clientSecret,
+          }),
         ),
       );
     }
@@ -92,7 +139,14 @@ export async function grantFor(emulator: Emulator, provider: Provider, options: 
       const back = await approve(
         emulator,
         "/trello/1/authorize",
-        { key: client.apiKey, name: "SpokeDo", scope: options.scope ?? "read,write", expiration: "never", response_type: "token", return_url: `${emulator.options.appOrigin}/trello-return` },
+        {
+          key: client.apiKey,
+          name: "SpokeDo",
+          scope: options.scope ?? "read,write",
+          expiration: "never",
+          response_type: "token",
+          return_url: `${emulator.options.appOrigin}/trello-return`,
+        },
         options.account,
       );
       const token = new URLSearchParams(back.hash.slice(1)).get("token");

@@ -189,7 +189,13 @@ function authorizeFragment(ctx: HandlerContext) {
   if (deny) return redirect(withoutHash);
   if (ctx.method === "POST") {
     const member = memberById(ctx.body.fields.get("account") ?? "") ?? TRELLO_MEMBERS[0]!;
-    const token = issueAccessToken(ctx, { accountId: member.id, scope: options.scope, expiration: options.expiration, name, via: "authorize" });
+    const token = issueAccessToken(ctx, {
+      accountId: member.id,
+      scope: options.scope,
+      expiration: options.expiration,
+      name,
+      via: "authorize",
+    });
     return redirect(`${withoutHash}#token=${token.accessToken}`);
   }
   const hidden: Record<string, string> = {};
@@ -233,18 +239,23 @@ function membersMe(ctx: HandlerContext) {
   const auth = session(ctx);
   if (!auth.ok) return auth.response;
   const { member, token, send } = auth.session;
-  return send(json({
-    id: member.id,
-    username: member.username,
-    fullName: member.fullName,
-    initials: member.fullName.split(" ").map((part) => part[0]).join(""),
-    url: `${ctx.options.origin}/trello/${member.username}`,
-    avatarUrl: null,
-    confirmed: true,
-    memberType: "normal",
-    idBoards: member.boards.map((board) => board.id),
-    ...(token.scopes.includes("account") ? { email: `${member.username}@trello.emu` } : { email: null }),
-  }));
+  return send(
+    json({
+      id: member.id,
+      username: member.username,
+      fullName: member.fullName,
+      initials: member.fullName
+        .split(" ")
+        .map((part) => part[0])
+        .join(""),
+      url: `${ctx.options.origin}/trello/${member.username}`,
+      avatarUrl: null,
+      confirmed: true,
+      memberType: "normal",
+      idBoards: member.boards.map((board) => board.id),
+      ...(token.scopes.includes("account") ? { email: `${member.username}@trello.emu` } : { email: null }),
+    }),
+  );
 }
 
 function tokenInfo(ctx: HandlerContext, value: string) {
@@ -336,7 +347,8 @@ function createCard(ctx: HandlerContext) {
     id,
     url: card.url,
     accountId: member.id,
-    payload: ctx.body.json ?? Object.fromEntries([...ctx.url.searchParams, ...ctx.body.fields].filter(([k]) => k !== "key" && k !== "token")),
+    payload:
+      ctx.body.json ?? Object.fromEntries([...ctx.url.searchParams, ...ctx.body.fields].filter(([k]) => k !== "key" && k !== "token")),
     at: ctx.state.now(),
   });
   return send(json(card));
@@ -353,11 +365,14 @@ function rateLimit(ctx: HandlerContext, token: IssuedToken) {
   const now = ctx.state.now();
   const enforce = settings.enabled;
   const tokenWindow = ctx.limits.takeWindow(`trello:token:${token.accessToken}`, settings.trello.token, now, enforce);
-  const keyWindow = tokenWindow.allowed ? ctx.limits.takeWindow(`trello:key:${CLIENT.apiKey}`, settings.trello.key, now, enforce) : ctx.limits.peekWindow(`trello:key:${CLIENT.apiKey}`, settings.trello.key, now);
+  const keyWindow = tokenWindow.allowed
+    ? ctx.limits.takeWindow(`trello:key:${CLIENT.apiKey}`, settings.trello.key, now, enforce)
+    : ctx.limits.peekWindow(`trello:key:${CLIENT.apiKey}`, settings.trello.key, now);
   const membersPath = ctx.path.startsWith("/api/1/members/");
-  const membersWindow = membersPath && tokenWindow.allowed && "allowed" in keyWindow && keyWindow.allowed
-    ? ctx.limits.takeWindow(`trello:members:${token.accessToken}`, settings.trello.members, now, enforce)
-    : null;
+  const membersWindow =
+    membersPath && tokenWindow.allowed && "allowed" in keyWindow && keyWindow.allowed
+      ? ctx.limits.takeWindow(`trello:members:${token.accessToken}`, settings.trello.members, now, enforce)
+      : null;
   const headers: Record<string, string> = {
     "x-rate-limit-api-token-interval-ms": String(settings.trello.token.windowMs),
     "x-rate-limit-api-token-max": String(settings.trello.token.limit),
@@ -375,8 +390,10 @@ function rateLimit(ctx: HandlerContext, token: IssuedToken) {
   };
   let refusal: Response | null = null;
   if (!tokenWindow.allowed) refusal = json({ error: "API_TOKEN_LIMIT_EXCEEDED", message: "Rate limit exceeded" }, 429);
-  else if ("allowed" in keyWindow && !keyWindow.allowed) refusal = json({ error: "API_KEY_LIMIT_EXCEEDED", message: "Rate limit exceeded" }, 429);
-  else if (membersWindow && !membersWindow.allowed) refusal = json({ error: "RATE_LIMIT_EXCEEDED", message: "Exceeded rate limit to /1/member" }, 429);
+  else if ("allowed" in keyWindow && !keyWindow.allowed)
+    refusal = json({ error: "API_KEY_LIMIT_EXCEEDED", message: "Rate limit exceeded" }, 429);
+  else if (membersWindow && !membersWindow.allowed)
+    refusal = json({ error: "RATE_LIMIT_EXCEEDED", message: "Exceeded rate limit to /1/member" }, 429);
   return { headers, refusal };
 }
 
@@ -489,7 +506,9 @@ function memberBoards(ctx: HandlerContext, who: string) {
   const filters = filter.split(",");
   const boards = s.member.boards.filter((board) => {
     const closed = board.closed ?? false;
-    return filters.some((value) => value === "all" || value === "members" || (value === "open" && !closed) || (value === "closed" && closed));
+    return filters.some(
+      (value) => value === "all" || value === "members" || (value === "open" && !closed) || (value === "closed" && closed),
+    );
   });
   const fields = ctx.url.searchParams.get("fields");
   return s.send(json(boards.map((board) => pick(boardObject(ctx, board, s.member), fields))));
@@ -516,7 +535,9 @@ function boardLists(ctx: HandlerContext, id: string) {
     .map((list, index) => ({ list, index }))
     .filter(({ list }) => filter === "all" || (filter === "open" && !list.closed) || (filter === "closed" && list.closed));
   const fields = ctx.url.searchParams.get("fields");
-  return auth.session.send(json(filter === "none" ? [] : lists.map(({ list, index }) => pick(listObject(list, found.board, index), fields))));
+  return auth.session.send(
+    json(filter === "none" ? [] : lists.map(({ list, index }) => pick(listObject(list, found.board, index), fields))),
+  );
 }
 
 function getList(ctx: HandlerContext, id: string) {
@@ -566,7 +587,8 @@ function searchCards(ctx: HandlerContext) {
   const wantCards = modelTypes.includes("all") || modelTypes.includes("cards");
   const idBoards = params.get("idBoards") ?? "mine";
   const boardIds = idBoards === "mine" ? s.member.boards.map((board) => board.id) : idBoards.split(",");
-  if (idBoards !== "mine" && !boardIds.every((boardId) => TRELLO_ID.test(boardId))) return s.send(trelloText("invalid value for idBoards", 400));
+  if (idBoards !== "mine" && !boardIds.every((boardId) => TRELLO_ID.test(boardId)))
+    return s.send(trelloText("invalid value for idBoards", 400));
   const cardsLimit = Number(params.get("cards_limit") ?? "10");
   const cardsPage = Number(params.get("cards_page") ?? "0");
   if (!Number.isInteger(cardsLimit) || cardsLimit < 1 || cardsLimit > 1000) return s.send(trelloText("invalid value for cards_limit", 400));
@@ -574,13 +596,23 @@ function searchCards(ctx: HandlerContext) {
   const partial = params.get("partial") === "true";
   const terms = [...query.matchAll(/"([^"]+)"|(\S+)/g)].map((match) => (match[1] ?? match[2]!).toLowerCase());
   const indexedBefore = ctx.state.now() - ctx.options.searchIndexDelayMs.trello;
-  const words = (text: string) => text.toLowerCase().split(/[^\p{L}\p{N}:_-]+/u).filter(Boolean);
+  const words = (text: string) =>
+    text
+      .toLowerCase()
+      .split(/[^\p{L}\p{N}:_-]+/u)
+      .filter(Boolean);
   const cards = wantCards
     ? cardsOf(ctx).filter((entry) => {
         if (entry.createdAt > indexedBefore || entry.member !== s.member.id || !boardIds.includes(entry.idBoard)) return false;
         const text = `${String(entry.card.name)}\n${String(entry.card.desc)}`.toLowerCase();
         const tokens = words(text);
-        return terms.every((term) => (term.includes(" ") ? text.includes(term) : partial ? tokens.some((token) => token.startsWith(term)) : tokens.includes(term) || text.includes(term)));
+        return terms.every((term) =>
+          term.includes(" ")
+            ? text.includes(term)
+            : partial
+              ? tokens.some((token) => token.startsWith(term))
+              : tokens.includes(term) || text.includes(term),
+        );
       })
     : [];
   const fields = params.get("card_fields");
@@ -653,4 +685,11 @@ function faultResponse(fault: ReplacingFault, _ctx: HandlerContext, endpoint: En
   }
 }
 
-export const trello: ProviderModule = { provider: "trello", label: "Trello", bases: { web: "", api: "/api" }, route, notFound, faultResponse };
+export const trello: ProviderModule = {
+  provider: "trello",
+  label: "Trello",
+  bases: { web: "", api: "/api" },
+  route,
+  notFound,
+  faultResponse,
+};

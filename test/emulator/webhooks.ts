@@ -184,7 +184,12 @@ export interface LinearOAuthAppRevoked {
   webhookTimestamp: number;
 }
 
-export function linearOAuthAppRevoked(input: { organizationId: string; oauthClientId: string; webhookId?: string; nowMs?: number }): LinearOAuthAppRevoked {
+export function linearOAuthAppRevoked(input: {
+  organizationId: string;
+  oauthClientId: string;
+  webhookId?: string;
+  nowMs?: number;
+}): LinearOAuthAppRevoked {
   const now = input.nowMs ?? Date.now();
   return {
     action: "revoked",
@@ -246,7 +251,13 @@ export interface WebhookDelivery {
   error?: string;
 }
 
-export async function deliverWebhook(provider: string, event: string, target: WebhookTarget, request: Request, at: number): Promise<WebhookDelivery> {
+export async function deliverWebhook(
+  provider: string,
+  event: string,
+  target: WebhookTarget,
+  request: Request,
+  at: number,
+): Promise<WebhookDelivery> {
   const body = await request.clone().text();
   const delivery: WebhookDelivery = {
     provider,

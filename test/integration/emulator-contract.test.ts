@@ -12,7 +12,16 @@ import { linearSchema } from "../emulator/linear-schema";
 // compile time instead: the emulator builds them typed with @notionhq/client and @slack/web-api.
 
 type OpenApi = {
-  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }>; requestBody?: { content: Record<string, { schema: unknown }> } }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
+        requestBody?: { content: Record<string, { schema: unknown }> };
+      }
+    >
+  >;
   "x-webhooks": Record<string, { post: { requestBody: { content: Record<string, { schema: unknown }> } } }>;
   components: { schemas: Record<string, unknown>; responses: Record<string, { content?: Record<string, { schema: unknown }> }> };
 };
@@ -43,7 +52,10 @@ function jsonSchema(root: unknown): Schema {
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(object)) {
       if (key === "nullable" || key === "discriminator" || key === "example" || key === "examples") continue;
-      out[key] = key === "properties" || key === "patternProperties" ? Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, convert(v)])) : convert(value);
+      out[key] =
+        key === "properties" || key === "patternProperties"
+          ? Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, convert(v)]))
+          : convert(value);
     }
     if (object.nullable === true) {
       if (typeof out.type === "string") out.type = [out.type, "null"];
@@ -57,7 +69,8 @@ function jsonSchema(root: unknown): Schema {
 }
 
 function responseSchema(path: string, method: string, status: number) {
-  let response = spec.paths[path]?.[method]?.responses[String(status)] as { $ref?: string; content?: Record<string, { schema: unknown }> } | undefined;
+  let response = spec.paths[path]?.[method]?.responses[String(status)] as
+    { $ref?: string; content?: Record<string, { schema: unknown }> } | undefined;
   if (response?.$ref) response = spec.components.responses[response.$ref.replace("#/components/responses/", "")];
   const schema = response?.content?.["application/json"]?.schema;
   if (!schema) throw new Error(`no ${status} schema for ${method.toUpperCase()} ${path}`);
@@ -66,21 +79,29 @@ function responseSchema(path: string, method: string, status: number) {
 
 function expectValid(schema: Schema, value: unknown) {
   const result = new Validator(schema, "2020-12", false).validate(value);
-  const errors = result.errors.filter((error) => error.keyword !== "properties" && error.keyword !== "items" && error.keyword !== "$ref" && error.keyword !== "allOf");
+  const errors = result.errors.filter(
+    (error) => error.keyword !== "properties" && error.keyword !== "items" && error.keyword !== "$ref" && error.keyword !== "allOf",
+  );
   // One line per distinct problem (array indexes folded), so a shape bug reads once.
   expect([...new Set(errors.map((error) => `${error.instanceLocation.replace(/\/\d+/g, "/*")}: ${error.error}`))]).toEqual([]);
   expect(result.valid).toBe(true);
 }
 
 const EMU = "https://emu.test";
-const gh = (token: string) => ({ Authorization: `Bearer ${token}`, "User-Agent": "spokedo-contract", Accept: "application/vnd.github+json", "Content-Type": "application/json" });
+const gh = (token: string) => ({
+  Authorization: `Bearer ${token}`,
+  "User-Agent": "spokedo-contract",
+  Accept: "application/vnd.github+json",
+  "Content-Type": "application/json",
+});
 
 describe("GitHub against its OpenAPI description", () => {
   let emu: Emulator;
   let octocat: string;
   let hubot: string;
   const get = (path: string, token: string) => emu.handle(new Request(`${EMU}/github/api${path}`, { headers: gh(token) }));
-  const post = (path: string, token: string, body: unknown) => emu.handle(new Request(`${EMU}/github/api${path}`, { method: "POST", headers: gh(token), body: JSON.stringify(body) }));
+  const post = (path: string, token: string, body: unknown) =>
+    emu.handle(new Request(`${EMU}/github/api${path}`, { method: "POST", headers: gh(token), body: JSON.stringify(body) }));
 
   beforeAll(async () => {
     emu = createEmulator({ origin: EMU, appOrigin: "https://spokedo.test" });
@@ -96,29 +117,51 @@ describe("GitHub against its OpenAPI description", () => {
     expectValid(responseSchema("/user/repos", "get", 200), await (await get("/user/repos?per_page=100&page=2", hubot)).json());
     expectValid(responseSchema("/repos/{owner}/{repo}", "get", 200), await (await get("/repos/octocat/co-write", hubot)).json());
     expectValid(responseSchema("/repos/{owner}/{repo}", "get", 404), await (await get("/repos/octocat/spokedo-inbox", hubot)).json());
-    expectValid(responseSchema("/repos/{owner}/{repo}/labels", "get", 200), await (await get("/repos/octocat/hello-world/labels?per_page=100", octocat)).json());
-    expectValid(responseSchema("/repos/{owner}/{repo}/assignees", "get", 200), await (await get("/repos/emu-org/monorepo/assignees", hubot)).json());
-    expectValid(responseSchema("/repos/{owner}/{repo}/assignees/{assignee}", "get", 404), await (await get("/repos/octocat/hello-world/assignees/hubot", octocat)).json());
+    expectValid(
+      responseSchema("/repos/{owner}/{repo}/labels", "get", 200),
+      await (await get("/repos/octocat/hello-world/labels?per_page=100", octocat)).json(),
+    );
+    expectValid(
+      responseSchema("/repos/{owner}/{repo}/assignees", "get", 200),
+      await (await get("/repos/emu-org/monorepo/assignees", hubot)).json(),
+    );
+    expectValid(
+      responseSchema("/repos/{owner}/{repo}/assignees/{assignee}", "get", 404),
+      await (await get("/repos/octocat/hello-world/assignees/hubot", octocat)).json(),
+    );
     expect((await get("/user/repos?type=owner&visibility=all", hubot)).status).toBe(422);
     expectValid(responseSchema("/user/repos", "get", 422), await (await get("/user/repos?type=owner&visibility=all", hubot)).json());
   });
 
   it("POST /repos/{o}/{r}/issues: SpokeDo's request body fits the request schema; 201, 403, 404, 410 and 422 fit theirs", async () => {
     const requestBody = spec.paths["/repos/{owner}/{repo}/issues"]!.post!.requestBody!.content["application/json"]!.schema;
-    const spokedoIssue = { title: "Disk almost full", body: "db-1 is at 93% disk usage.\n\n<!-- spokedo-delivery:4f0c1f0e-2f7b-4b7e-9d55-2d3f0a1b2c3d -->", labels: ["insight"], assignees: ["octocat"] };
+    const spokedoIssue = {
+      title: "Disk almost full",
+      body: "db-1 is at 93% disk usage.\n\n<!-- spokedo-delivery:4f0c1f0e-2f7b-4b7e-9d55-2d3f0a1b2c3d -->",
+      labels: ["insight"],
+      assignees: ["octocat"],
+    };
     expectValid(jsonSchema(requestBody), spokedoIssue);
     const path = "/repos/{owner}/{repo}/issues";
     expectValid(responseSchema(path, "post", 201), await (await post("/repos/octocat/hello-world/issues", octocat, spokedoIssue)).json());
     expectValid(responseSchema(path, "post", 403), await (await post("/repos/octocat/legacy/issues", octocat, { title: "x" })).json());
     expectValid(responseSchema(path, "post", 404), await (await post("/repos/octocat/spokedo-inbox/issues", hubot, { title: "x" })).json());
     expectValid(responseSchema(path, "post", 410), await (await post("/repos/octocat/archived/issues", octocat, { title: "x" })).json());
-    expectValid(responseSchema(path, "post", 422), await (await post("/repos/octocat/hello-world/issues", octocat, { title: "x", body: "x".repeat(70_000) })).json());
+    expectValid(
+      responseSchema(path, "post", 422),
+      await (await post("/repos/octocat/hello-world/issues", octocat, { title: "x", body: "x".repeat(70_000) })).json(),
+    );
   });
 
   it("GET /repos/{o}/{r}/issues (pull requests included) and GET /search/issues answer their schemas", async () => {
-    expectValid(responseSchema("/repos/{owner}/{repo}/issues", "get", 200), await (await get("/repos/octocat/hello-world/issues?state=all", octocat)).json());
+    expectValid(
+      responseSchema("/repos/{owner}/{repo}/issues", "get", 200),
+      await (await get("/repos/octocat/hello-world/issues?state=all", octocat)).json(),
+    );
     emu.advanceTime(60_000);
-    const search = await (await get(`/search/issues?q=${encodeURIComponent("repo:octocat/hello-world is:issue spokedo-delivery")}`, octocat)).json();
+    const search = await (
+      await get(`/search/issues?q=${encodeURIComponent("repo:octocat/hello-world is:issue spokedo-delivery")}`, octocat)
+    ).json();
     expect(search).toMatchObject({ total_count: 1 });
     expectValid(responseSchema("/search/issues", "get", 200), search);
     expectValid(responseSchema("/search/issues", "get", 422), await (await get("/search/issues?q=", octocat)).json());
@@ -126,7 +169,11 @@ describe("GitHub against its OpenAPI description", () => {
 
   it("the github_app_authorization webhook body fits x-webhooks' request schema", async () => {
     const received: string[] = [];
-    emu.setWebhookTarget("github", { url: "https://spokedo.test/webhooks/github", secret: "s", fetch: async (request) => (received.push(await request.text()), new Response(null, { status: 204 })) });
+    emu.setWebhookTarget("github", {
+      url: "https://spokedo.test/webhooks/github",
+      secret: "s",
+      fetch: async (request) => (received.push(await request.text()), new Response(null, { status: 204 })),
+    });
     await emu.revokeTokensOf("github", 1002);
     const schema = spec["x-webhooks"]["github-app-authorization-revoked"]!.post.requestBody.content["application/json"]!.schema;
     expect(received).toHaveLength(1);
@@ -147,7 +194,9 @@ const testSources = {
 /** String literals that parse as GraphQL operations (`query …`/`mutation …`, and `{ … }` shorthand when asked). */
 function graphqlStrings(files: Record<string, string>, shorthand = false) {
   const found = new Map<string, string>();
-  const pattern = shorthand ? /(["'`])((?:query|mutation)\b[^"'`]*?\{[^"'`]*\}|\{\s*\w+[^"'`]*\})\1/g : /(["'`])((?:query|mutation)\b[^"'`]*?\{[^"'`]*\})\1/g;
+  const pattern = shorthand
+    ? /(["'`])((?:query|mutation)\b[^"'`]*?\{[^"'`]*\}|\{\s*\w+[^"'`]*\})\1/g
+    : /(["'`])((?:query|mutation)\b[^"'`]*?\{[^"'`]*\})\1/g;
   for (const [file, text] of Object.entries(files)) {
     for (const match of text.matchAll(pattern)) {
       const literal = match[2]!.replaceAll('\\"', '"');
@@ -163,7 +212,11 @@ function graphqlStrings(files: Record<string, string>, shorthand = false) {
 }
 
 /** Queries the emulator tests send to see Linear's validation errors. */
-const INVALID_ON_PURPOSE = new Set(['{ viewer { id nmae } }', 'query { teams(first: \\"ten\\") { nodes { id } } }', 'query { teams(first: "ten") { nodes { id } } }']);
+const INVALID_ON_PURPOSE = new Set([
+  "{ viewer { id nmae } }",
+  'query { teams(first: \\"ten\\") { nodes { id } } }',
+  'query { teams(first: "ten") { nodes { id } } }',
+]);
 
 describe("Linear queries against schema.graphql", () => {
   let schema: GraphQLSchema;

@@ -14,7 +14,12 @@ afterEach(() => uninstall?.());
 
 const gh = (token: string) => ({ Authorization: `Bearer ${token}`, "User-Agent": "spokedo-test", "Content-Type": "application/json" });
 const createIssue = (token: string, title = "x", init: RequestInit = {}) =>
-  fetch(`${EMU}/github/api/repos/octocat/hello-world/issues`, { method: "POST", body: JSON.stringify({ title }), headers: gh(token), ...init });
+  fetch(`${EMU}/github/api/repos/octocat/hello-world/issues`, {
+    method: "POST",
+    body: JSON.stringify({ title }),
+    headers: gh(token),
+    ...init,
+  });
 
 describe("connection faults", () => {
   it("drop_after_commit: the issue is created, then fetch rejects with a network error", async () => {
@@ -58,7 +63,13 @@ describe("seeded chaos", () => {
     const outcomes: string[] = [];
     for (let i = 0; i < 200; i++) {
       try {
-        const response = await local.handle(new Request(`${EMU}/github/api/repos/octocat/hello-world/issues`, { method: "POST", body: JSON.stringify({ title: `n${i}` }), headers: gh(accessToken) }));
+        const response = await local.handle(
+          new Request(`${EMU}/github/api/repos/octocat/hello-world/issues`, {
+            method: "POST",
+            body: JSON.stringify({ title: `n${i}` }),
+            headers: gh(accessToken),
+          }),
+        );
         await response.arrayBuffer();
         outcomes.push(String(response.status));
       } catch {
@@ -84,30 +95,62 @@ describe("seeded chaos", () => {
     expect(count("201")).toBeGreaterThan(120);
     // Dropped requests were committed: more issues exist than 201s were seen.
     expect(first.local.created.length).toBe(count("201") + count("dropped"));
-    expect(first.local.chaosLog().length).toBe(200 - count("201") + first.local.chaosLog().filter((entry) => entry.fault === "slow_body").length);
+    expect(first.local.chaosLog().length).toBe(
+      200 - count("201") + first.local.chaosLog().filter((entry) => entry.fault === "slow_body").length,
+    );
     expect(() => first.local.setChaos({ seed: 1, rate429: 0.8, rate5xx: 0.5 })).toThrow(RangeError);
   });
 
   it("is driven over the admin API for the Worker mode", async () => {
     const admin = (method: string, body?: unknown) =>
-      emu.handle(new Request(`${EMU}/__emulator/chaos`, { method, ...(body ? { body: JSON.stringify(body), headers: { "Content-Type": "application/json" } } : {}) }));
+      emu.handle(
+        new Request(`${EMU}/__emulator/chaos`, {
+          method,
+          ...(body ? { body: JSON.stringify(body), headers: { "Content-Type": "application/json" } } : {}),
+        }),
+      );
     expect((await admin("POST", { seed: 3, rate5xx: 1, providers: ["slack"] })).status).toBe(200);
     const { accessToken } = await grantFor(emu, "slack");
-    const posted = await emu.handle(new Request(`${EMU}/slack/api/chat.postMessage`, { method: "POST", body: JSON.stringify({ channel: "C0GENERAL1", text: "x" }), headers: { Authorization: `Bearer ${accessToken}`, "Content-Type": "application/json" } }));
+    const posted = await emu.handle(
+      new Request(`${EMU}/slack/api/chat.postMessage`, {
+        method: "POST",
+        body: JSON.stringify({ channel: "C0GENERAL1", text: "x" }),
+        headers: { Authorization: `Bearer ${accessToken}`, "Content-Type": "application/json" },
+      }),
+    );
     expect([502, 503, 504]).toContain(posted.status);
-    expect(await (await admin("GET")).json()).toMatchObject({ settings: { seed: 3 }, drawn: [{ provider: "slack", endpoint: "deliver", fault: "http" }] });
+    expect(await (await admin("GET")).json()).toMatchObject({
+      settings: { seed: 3 },
+      drawn: [{ provider: "slack", endpoint: "deliver", fault: "http" }],
+    });
     expect((await admin("DELETE")).status).toBe(200);
     expect(emu.chaos).toBeNull();
     expect((await admin("POST", { seed: 1, rate429: 2 })).status).toBe(400);
 
     // The connection faults and the budgets are reachable over HTTP too.
-    const post = (path: string, body: unknown) => emu.handle(new Request(`${EMU}/__emulator/${path}`, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } }));
+    const post = (path: string, body: unknown) =>
+      emu.handle(
+        new Request(`${EMU}/__emulator/${path}`, {
+          method: "POST",
+          body: JSON.stringify(body),
+          headers: { "Content-Type": "application/json" },
+        }),
+      );
     expect((await post("faults", { provider: "slack", endpoint: "deliver", fault: { kind: "drop_after_commit" } })).status).toBe(200);
     expect((await post("faults", { provider: "slack", endpoint: "lookup", fault: { kind: "slow_body" } })).status).toBe(400);
     await expect(
-      emu.handle(new Request(`${EMU}/slack/api/chat.postMessage`, { method: "POST", body: JSON.stringify({ channel: "C0GENERAL1", text: "y" }), headers: { Authorization: `Bearer ${accessToken}`, "Content-Type": "application/json" } })),
+      emu.handle(
+        new Request(`${EMU}/slack/api/chat.postMessage`, {
+          method: "POST",
+          body: JSON.stringify({ channel: "C0GENERAL1", text: "y" }),
+          headers: { Authorization: `Bearer ${accessToken}`, "Content-Type": "application/json" },
+        }),
+      ),
     ).rejects.toThrow("Network connection lost.");
-    expect(await (await post("rate-limits", { github: { search: { limit: 5, windowMs: 60_000 } } })).json()).toMatchObject({ enabled: true, github: { core: { limit: 5000 }, search: { limit: 5 } } });
+    expect(await (await post("rate-limits", { github: { search: { limit: 5, windowMs: 60_000 } } })).json()).toMatchObject({
+      enabled: true,
+      github: { core: { limit: 5000 }, search: { limit: 5 } },
+    });
   });
 });
 
@@ -139,7 +182,14 @@ describe("rate-limit budgets", () => {
   it("Linear: request and complexity headers; RATELIMITED when the leaky bucket is empty; over 10,000 points is refused", async () => {
     emu.setRateLimits({ linear: { requests: { limit: 2, windowMs: 3_600_000 } } });
     const { accessToken } = await grantFor(emu, "linear");
-    const graphql = (query: string) => emu.handle(new Request(`${EMU}/linear/api/graphql`, { method: "POST", body: JSON.stringify({ query }), headers: { Authorization: `Bearer ${accessToken}`, "Content-Type": "application/json" } }));
+    const graphql = (query: string) =>
+      emu.handle(
+        new Request(`${EMU}/linear/api/graphql`, {
+          method: "POST",
+          body: JSON.stringify({ query }),
+          headers: { Authorization: `Bearer ${accessToken}`, "Content-Type": "application/json" },
+        }),
+      );
     const first = await graphql("{ viewer { id } }");
     expect(first.headers.get("X-Complexity")).toBe("2");
     expect(first.headers.get("X-RateLimit-Requests-Remaining")).toBe("1");
@@ -162,9 +212,18 @@ describe("rate-limit budgets", () => {
 
   it("Slack: per-method tiers and per-channel posting answer 429 with Retry-After and ratelimited", async () => {
     // Refills far slower than any test runs, so only advanceTime refills them.
-    emu.setRateLimits({ slack: { tiers: { 2: { perSecond: 1 / 600, burst: 2 } }, postMessagePerChannel: { perSecond: 1 / 100, burst: 2 } } });
+    emu.setRateLimits({
+      slack: { tiers: { 2: { perSecond: 1 / 600, burst: 2 } }, postMessagePerChannel: { perSecond: 1 / 100, burst: 2 } },
+    });
     const { accessToken } = await grantFor(emu, "slack", { scope: "chat:write,channels:read" });
-    const api = (method: string, body: object) => emu.handle(new Request(`${EMU}/slack/api/${method}`, { method: "POST", body: JSON.stringify(body), headers: { Authorization: `Bearer ${accessToken}`, "Content-Type": "application/json" } }));
+    const api = (method: string, body: object) =>
+      emu.handle(
+        new Request(`${EMU}/slack/api/${method}`, {
+          method: "POST",
+          body: JSON.stringify(body),
+          headers: { Authorization: `Bearer ${accessToken}`, "Content-Type": "application/json" },
+        }),
+      );
     expect((await api("conversations.list", {})).status).toBe(200);
     expect((await api("conversations.list", {})).status).toBe(200);
     const limited = await api("conversations.list", {});
@@ -182,7 +241,12 @@ describe("rate-limit budgets", () => {
   it("Notion answers 429 rate_limited with Retry-After; Trello sends x-rate-limit-* headers and 429 JSON", async () => {
     emu.setRateLimits({ notion: { perSecond: 1 / 100, burst: 2 }, trello: { token: { limit: 2, windowMs: 3_600_000 } } });
     const notion = await grantFor(emu, "notion");
-    const me = () => emu.handle(new Request(`${EMU}/notion/v1/users/me`, { headers: { Authorization: `Bearer ${notion.accessToken}`, "Notion-Version": "2022-06-28" } }));
+    const me = () =>
+      emu.handle(
+        new Request(`${EMU}/notion/v1/users/me`, {
+          headers: { Authorization: `Bearer ${notion.accessToken}`, "Notion-Version": "2022-06-28" },
+        }),
+      );
     await me();
     await me();
     const limited = await me();
@@ -190,7 +254,8 @@ describe("rate-limit budgets", () => {
     expect(await limited.json()).toMatchObject({ object: "error", status: 429, code: "rate_limited" });
 
     const trello = await grantFor(emu, "trello");
-    const board = () => emu.handle(new Request(`${EMU}/trello/api/1/boards/5e1b00000000000000000001?key=emu-trello-key&token=${trello.accessToken}`));
+    const board = () =>
+      emu.handle(new Request(`${EMU}/trello/api/1/boards/5e1b00000000000000000001?key=emu-trello-key&token=${trello.accessToken}`));
     const first = await board();
     expect(Object.fromEntries([...first.headers].filter(([name]) => name.startsWith("x-rate-limit")))).toEqual({
       "x-rate-limit-api-key-interval-ms": "10000",

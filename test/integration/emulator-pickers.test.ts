@@ -12,7 +12,13 @@ beforeEach(() => {
 
 const get = (path: string, headers: Record<string, string> = {}) => emu.handle(new Request(`${EMU}${path}`, { headers }));
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  emu.handle(new Request(`${EMU}${path}`, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json", ...headers } }));
+  emu.handle(
+    new Request(`${EMU}${path}`, {
+      method: "POST",
+      body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json", ...headers },
+    }),
+  );
 
 /** RFC 8288 Link header → rel → URL. */
 function links(response: Response) {
@@ -26,7 +32,13 @@ describe("GitHub", () => {
     const { accessToken } = await grantFor(emu, "github", { account: 1002 });
     const first = await get("/github/api/user/repos?per_page=100", gh(accessToken));
     expect(first.status).toBe(200);
-    const repos = (await first.json()) as { full_name: string; permissions: Record<string, boolean>; private: boolean; archived: boolean; has_issues: boolean }[];
+    const repos = (await first.json()) as {
+      full_name: string;
+      permissions: Record<string, boolean>;
+      private: boolean;
+      archived: boolean;
+      has_issues: boolean;
+    }[];
     expect(repos).toHaveLength(100);
     // Default sort full_name, ascending.
     expect(repos.map((repo) => repo.full_name).slice(0, 3)).toEqual(["emu-org/monorepo", "emu-org/website", "hubot/ops"]);
@@ -51,10 +63,19 @@ describe("GitHub", () => {
 
   it("filters by affiliation and visibility, sorts, and refuses type together with visibility (422)", async () => {
     const { accessToken } = await grantFor(emu, "github", { account: 1002 });
-    const names = async (query: string) => ((await (await get(`/github/api/user/repos?per_page=100&${query}`, gh(accessToken))).json()) as { full_name: string }[]).map((r) => r.full_name);
+    const names = async (query: string) =>
+      ((await (await get(`/github/api/user/repos?per_page=100&${query}`, gh(accessToken))).json()) as { full_name: string }[]).map(
+        (r) => r.full_name,
+      );
     expect(await names("affiliation=collaborator")).toEqual(["octocat/co-write", "octocat/shared-notes", "octocat/team-board"]);
     expect(await names("affiliation=organization_member")).toEqual(["emu-org/monorepo", "emu-org/website"]);
-    expect(await names("type=member")).toEqual(["emu-org/monorepo", "emu-org/website", "octocat/co-write", "octocat/shared-notes", "octocat/team-board"]);
+    expect(await names("type=member")).toEqual([
+      "emu-org/monorepo",
+      "emu-org/website",
+      "octocat/co-write",
+      "octocat/shared-notes",
+      "octocat/team-board",
+    ]);
     const privateOwned = await names("affiliation=owner&visibility=private");
     expect(privateOwned).toContain("hubot/ops");
     expect(privateOwned.every((name) => name === "hubot/ops" || Number(name.slice(-3)) % 3 === 0)).toBe(true);
@@ -68,11 +89,18 @@ describe("GitHub", () => {
   it("repo objects carry permissions per role; GET /repos/{o}/{r} is a 404 for an invisible repo", async () => {
     const { accessToken } = await grantFor(emu, "github", { account: 1002 });
     const repo = async (name: string) => get(`/github/api/repos/${name}`, gh(accessToken));
-    expect(await (await repo("octocat/shared-notes")).json()).toMatchObject({ private: true, permissions: { admin: false, maintain: false, push: false, triage: false, pull: true } });
+    expect(await (await repo("octocat/shared-notes")).json()).toMatchObject({
+      private: true,
+      permissions: { admin: false, maintain: false, push: false, triage: false, pull: true },
+    });
     expect(await (await repo("octocat/team-board")).json()).toMatchObject({ permissions: { push: false, triage: true, pull: true } });
     expect(await (await repo("octocat/co-write")).json()).toMatchObject({ permissions: { push: true, admin: false } });
     expect(await (await repo("hubot/ops")).json()).toMatchObject({ full_name: "hubot/ops", permissions: { admin: true, push: true } });
-    expect(await (await repo("octocat/legacy")).json()).toMatchObject({ archived: true, has_issues: true, permissions: { pull: true, push: false } });
+    expect(await (await repo("octocat/legacy")).json()).toMatchObject({
+      archived: true,
+      has_issues: true,
+      permissions: { pull: true, push: false },
+    });
     const hidden = await repo("octocat/spokedo-inbox");
     expect(hidden.status).toBe(404);
     expect(await hidden.json()).toMatchObject({ message: "Not Found" });
@@ -85,7 +113,10 @@ describe("GitHub", () => {
     expect(links(labels).last).toContain("page=2");
     const second = await get("/github/api/repos/octocat/hello-world/labels?per_page=100&page=2", gh(accessToken));
     expect(await second.json()).toHaveLength(20);
-    expect(links(second)).toMatchObject({ prev: expect.stringContaining("page=1") as string, first: expect.stringContaining("page=1") as string });
+    expect(links(second)).toMatchObject({
+      prev: expect.stringContaining("page=1") as string,
+      first: expect.stringContaining("page=1") as string,
+    });
 
     const hubot = await grantFor(emu, "github", { account: 1002 });
     const assignees = await get("/github/api/repos/emu-org/monorepo/assignees", gh(hubot.accessToken));
@@ -115,7 +146,8 @@ describe("GitHub", () => {
 
 describe("Slack", () => {
   const scopes = "chat:write,channels:read,groups:read,channels:history,groups:history";
-  const api = (method: string, token: string, body: Record<string, unknown> = {}) => post(`/slack/api/${method}`, body, { Authorization: `Bearer ${token}` });
+  const api = (method: string, token: string, body: Record<string, unknown> = {}) =>
+    post(`/slack/api/${method}`, body, { Authorization: `Bearer ${token}` });
 
   it("conversations.list pages 300+ channels by cursor; private ones only where the bot is a member", async () => {
     const { accessToken } = await grantFor(emu, "slack", { scope: scopes });
@@ -123,7 +155,9 @@ describe("Slack", () => {
     let cursor = "";
     let pages = 0;
     do {
-      const body = (await (await api("conversations.list", accessToken, { types: "public_channel,private_channel", limit: 100, cursor })).json()) as {
+      const body = (await (
+        await api("conversations.list", accessToken, { types: "public_channel,private_channel", limit: 100, cursor })
+      ).json()) as {
         ok: boolean;
         channels: typeof seen;
         response_metadata: { next_cursor: string };
@@ -142,10 +176,15 @@ describe("Slack", () => {
     expect(seen.find((channel) => channel.name === "random")).toMatchObject({ is_member: false, is_private: false });
     expect(seen.some((channel) => channel.is_archived)).toBe(true);
 
-    const open = (await (await api("conversations.list", accessToken, { exclude_archived: true, limit: 1000 })).json()) as { channels: typeof seen };
+    const open = (await (await api("conversations.list", accessToken, { exclude_archived: true, limit: 1000 })).json()) as {
+      channels: typeof seen;
+    };
     expect(open.channels.every((channel) => !channel.is_archived && !channel.is_private)).toBe(true);
     expect(await (await api("conversations.list", accessToken, { limit: 1001 })).json()).toEqual({ ok: false, error: "invalid_limit" });
-    expect(await (await api("conversations.list", accessToken, { cursor: "bm9wZQ==" })).json()).toEqual({ ok: false, error: "invalid_cursor" });
+    expect(await (await api("conversations.list", accessToken, { cursor: "bm9wZQ==" })).json()).toEqual({
+      ok: false,
+      error: "invalid_cursor",
+    });
   });
 
   it("answers missing_scope with needed and provided when the grant lacks the read scopes", async () => {
@@ -156,18 +195,32 @@ describe("Slack", () => {
       needed: "groups:read",
       provided: "chat:write,channels:read",
     });
-    expect(await (await api("conversations.info", accessToken, { channel: "C0PRIVATE1" })).json()).toMatchObject({ error: "missing_scope", needed: "groups:read" });
-    expect(await (await api("conversations.history", accessToken, { channel: "C0GENERAL1" })).json()).toMatchObject({ error: "missing_scope", needed: "channels:history" });
+    expect(await (await api("conversations.info", accessToken, { channel: "C0PRIVATE1" })).json()).toMatchObject({
+      error: "missing_scope",
+      needed: "groups:read",
+    });
+    expect(await (await api("conversations.history", accessToken, { channel: "C0GENERAL1" })).json()).toMatchObject({
+      error: "missing_scope",
+      needed: "channels:history",
+    });
   });
 
   it("conversations.info: channel_not_found for unknown and invisible private channels, is_archived in the object", async () => {
     const { accessToken } = await grantFor(emu, "slack", { scope: scopes });
-    expect(await (await api("conversations.info", accessToken, { channel: "C0NOPE0001" })).json()).toEqual({ ok: false, error: "channel_not_found" });
-    expect(await (await api("conversations.info", accessToken, { channel: "G0SECRET01" })).json()).toEqual({ ok: false, error: "channel_not_found" });
-    expect(await (await api("conversations.info", accessToken, { channel: "C0OLDNEWS1", include_num_members: true })).json()).toMatchObject({
-      ok: true,
-      channel: { id: "C0OLDNEWS1", is_archived: true, num_members: expect.any(Number) as number },
+    expect(await (await api("conversations.info", accessToken, { channel: "C0NOPE0001" })).json()).toEqual({
+      ok: false,
+      error: "channel_not_found",
     });
+    expect(await (await api("conversations.info", accessToken, { channel: "G0SECRET01" })).json()).toEqual({
+      ok: false,
+      error: "channel_not_found",
+    });
+    expect(await (await api("conversations.info", accessToken, { channel: "C0OLDNEWS1", include_num_members: true })).json()).toMatchObject(
+      {
+        ok: true,
+        channel: { id: "C0OLDNEWS1", is_archived: true, num_members: expect.any(Number) as number },
+      },
+    );
   });
 });
 
@@ -179,7 +232,13 @@ describe("Notion", () => {
     const ids: string[] = [];
     let cursor: string | null = null;
     do {
-      const body = (await (await post("/notion/v1/search", { filter: { property: "object", value: "database" }, page_size: 100, ...(cursor ? { start_cursor: cursor } : {}) }, headers(accessToken))).json()) as {
+      const body = (await (
+        await post(
+          "/notion/v1/search",
+          { filter: { property: "object", value: "database" }, page_size: 100, ...(cursor ? { start_cursor: cursor } : {}) },
+          headers(accessToken),
+        )
+      ).json()) as {
         object: string;
         results: { object: string; id: string; archived: boolean }[];
         next_cursor: string | null;
@@ -196,8 +255,12 @@ describe("Notion", () => {
     expect(ids).toHaveLength(146);
     expect(ids).not.toContain("d8000000-0000-4000-8000-000000000002");
 
-    const found = (await (await post("/notion/v1/search", { query: "tracker 01", filter: { property: "object", value: "database" } }, headers(accessToken))).json()) as { results: { title: { plain_text: string }[] }[] };
-    expect(found.results.map((result) => result.title[0]!.plain_text).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `Project Tracker 01${i}`));
+    const found = (await (
+      await post("/notion/v1/search", { query: "tracker 01", filter: { property: "object", value: "database" } }, headers(accessToken))
+    ).json()) as { results: { title: { plain_text: string }[] }[] };
+    expect(found.results.map((result) => result.title[0]!.plain_text).sort()).toEqual(
+      Array.from({ length: 10 }, (_, i) => `Project Tracker 01${i}`),
+    );
     const tooBig = await post("/notion/v1/search", { page_size: 101 }, headers(accessToken));
     expect(tooBig.status).toBe(400);
     expect(await tooBig.json()).toMatchObject({ object: "error", code: "validation_error" });
@@ -207,23 +270,43 @@ describe("Notion", () => {
 
   it("GET /v1/databases/{id} carries select, status and multi_select options; unshared is object_not_found; archived still reads", async () => {
     const { accessToken } = await grantFor(emu, "notion");
-    const tracker = (await (await get("/notion/v1/databases/d8100000-0000-4000-8000-000000000001", headers(accessToken))).json()) as { properties: Record<string, Record<string, unknown>> };
-    expect(tracker.properties.Status).toMatchObject({ type: "status", status: { options: [{ name: "Not started" }, { name: "In progress" }, { name: "Done" }], groups: expect.any(Array) as unknown[] } });
-    expect(tracker.properties.Priority).toMatchObject({ type: "select", select: { options: [{ name: "High" }, { name: "Medium" }, { name: "Low" }] } });
-    expect(tracker.properties.Tags).toMatchObject({ type: "multi_select", multi_select: { options: [{ name: "frontend" }, { name: "backend" }, { name: "infra" }] } });
+    const tracker = (await (await get("/notion/v1/databases/d8100000-0000-4000-8000-000000000001", headers(accessToken))).json()) as {
+      properties: Record<string, Record<string, unknown>>;
+    };
+    expect(tracker.properties.Status).toMatchObject({
+      type: "status",
+      status: { options: [{ name: "Not started" }, { name: "In progress" }, { name: "Done" }], groups: expect.any(Array) as unknown[] },
+    });
+    expect(tracker.properties.Priority).toMatchObject({
+      type: "select",
+      select: { options: [{ name: "High" }, { name: "Medium" }, { name: "Low" }] },
+    });
+    expect(tracker.properties.Tags).toMatchObject({
+      type: "multi_select",
+      multi_select: { options: [{ name: "frontend" }, { name: "backend" }, { name: "infra" }] },
+    });
     const hidden = await get("/notion/v1/databases/d8000000-0000-4000-8000-000000000002", headers(accessToken));
     expect(hidden.status).toBe(404);
     expect(await hidden.json()).toMatchObject({ code: "object_not_found" });
-    expect(await (await get("/notion/v1/databases/d8100000-0000-4000-8000-000000000025", headers(accessToken))).json()).toMatchObject({ archived: true, in_trash: true });
-    const write = await post("/notion/v1/pages", { parent: { database_id: "d8100000-0000-4000-8000-000000000025" }, properties: { Name: { title: [{ text: { content: "x" } }] } } }, headers(accessToken));
+    expect(await (await get("/notion/v1/databases/d8100000-0000-4000-8000-000000000025", headers(accessToken))).json()).toMatchObject({
+      archived: true,
+      in_trash: true,
+    });
+    const write = await post(
+      "/notion/v1/pages",
+      { parent: { database_id: "d8100000-0000-4000-8000-000000000025" }, properties: { Name: { title: [{ text: { content: "x" } }] } } },
+      headers(accessToken),
+    );
     expect(write.status).toBe(400);
     expect(await write.json()).toMatchObject({ code: "validation_error", message: expect.stringContaining("archived") as string });
   });
 });
 
 describe("Linear", () => {
-  const graphql = (token: string, query: string, variables?: Record<string, unknown>) => post("/linear/api/graphql", { query, variables }, { Authorization: `Bearer ${token}` });
-  const TEAMS = "query Teams($first: Int, $after: String, $filter: TeamFilter) { teams(first: $first, after: $after, filter: $filter) { nodes { id key name } pageInfo { hasNextPage endCursor } } }";
+  const graphql = (token: string, query: string, variables?: Record<string, unknown>) =>
+    post("/linear/api/graphql", { query, variables }, { Authorization: `Bearer ${token}` });
+  const TEAMS =
+    "query Teams($first: Int, $after: String, $filter: TeamFilter) { teams(first: $first, after: $after, filter: $filter) { nodes { id key name } pageInfo { hasNextPage endCursor } } }";
 
   it("teams(first, after) pages with pageInfo; archived teams are left out; a filter narrows by name", async () => {
     const { accessToken } = await grantFor(emu, "linear");
@@ -242,12 +325,27 @@ describe("Linear", () => {
     expect(keys).not.toContain("T020");
     const filtered = (await (await graphql(accessToken, TEAMS, { filter: { name: { containsIgnoreCase: "squad 10" } } })).json()) as Page;
     // Squad 100 is archived.
-    expect(filtered.data.teams.nodes.map((team) => team.key)).toEqual(["T101", "T102", "T103", "T104", "T105", "T106", "T107", "T108", "T109"]);
+    expect(filtered.data.teams.nodes.map((team) => team.key)).toEqual([
+      "T101",
+      "T102",
+      "T103",
+      "T104",
+      "T105",
+      "T106",
+      "T107",
+      "T108",
+      "T109",
+    ]);
   });
 
   it("team(id:) with its workflow states; workflowStates(filter: team) returns the same", async () => {
     const { accessToken } = await grantFor(emu, "linear");
-    const team = (await (await graphql(accessToken, 'query { team(id: "7e000000-0000-4000-8000-000000000001") { key states { nodes { id name type position } } } }')).json()) as {
+    const team = (await (
+      await graphql(
+        accessToken,
+        'query { team(id: "7e000000-0000-4000-8000-000000000001") { key states { nodes { id name type position } } } }',
+      )
+    ).json()) as {
       data: { team: { key: string; states: { nodes: { id: string; name: string; type: string; position: number }[] } } };
     };
     expect(team.data.team.key).toBe("ENG");
@@ -261,19 +359,30 @@ describe("Linear", () => {
       ["Duplicate", "canceled"],
     ]);
     expect(team.data.team.states.nodes[0]!.id).toBe("5a000000-0000-4000-8000-000000000001");
-    const states = (await (await graphql(accessToken, "query S($team: ID) { workflowStates(filter: { team: { id: { eq: $team } }, type: { eq: \"started\" } }) { nodes { name } } }", { team: "7e000000-0000-4000-8000-000000000001" })).json()) as {
+    const states = (await (
+      await graphql(
+        accessToken,
+        'query S($team: ID) { workflowStates(filter: { team: { id: { eq: $team } }, type: { eq: "started" } }) { nodes { name } } }',
+        { team: "7e000000-0000-4000-8000-000000000001" },
+      )
+    ).json()) as {
       data: { workflowStates: { nodes: { name: string }[] } };
     };
     expect(states.data.workflowStates.nodes.map((state) => state.name)).toEqual(["In Progress", "In Review"]);
     const missing = await graphql(accessToken, 'query { team(id: "nope") { id } }');
-    expect(await missing.json()).toMatchObject({ errors: [{ message: "Entity not found: Team", extensions: { code: "INPUT_ERROR" } }], data: null });
+    expect(await missing.json()).toMatchObject({
+      errors: [{ message: "Entity not found: Team", extensions: { code: "INPUT_ERROR" } }],
+      data: null,
+    });
   });
 
   it("answers queries that do not validate against Linear's schema with GraphQL errors", async () => {
     const { accessToken } = await grantFor(emu, "linear");
-    const bad = await graphql(accessToken, "query { teams(first: \"ten\") { nodes { id } } }");
+    const bad = await graphql(accessToken, 'query { teams(first: "ten") { nodes { id } } }');
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toMatchObject({ errors: [{ message: expect.stringContaining("Int cannot represent") as string, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }] });
+    expect(await bad.json()).toMatchObject({
+      errors: [{ message: expect.stringContaining("Int cannot represent") as string, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }],
+    });
     const unmodelled = await graphql(accessToken, "query { viewer { id timezone } }");
     expect(await unmodelled.json()).toMatchObject({ errors: [{ message: "The emulator does not model User.timezone" }] });
   });
@@ -284,9 +393,15 @@ describe("Trello", () => {
 
   it("GET /1/members/me/boards: filter=open and fields; 60+ boards for a search box", async () => {
     const { accessToken } = await grantFor(emu, "trello");
-    const all = (await (await get(`/trello/api/1/members/me/boards?${auth(accessToken)}`)).json()) as { id: string; closed: boolean; name: string }[];
+    const all = (await (await get(`/trello/api/1/members/me/boards?${auth(accessToken)}`)).json()) as {
+      id: string;
+      closed: boolean;
+      name: string;
+    }[];
     expect(all).toHaveLength(61);
-    const open = (await (await get(`/trello/api/1/members/me/boards?filter=open&fields=name,closed&${auth(accessToken)}`)).json()) as Record<string, unknown>[];
+    const open = (await (
+      await get(`/trello/api/1/members/me/boards?filter=open&fields=name,closed&${auth(accessToken)}`)
+    ).json()) as Record<string, unknown>[];
     expect(open).toHaveLength(55);
     expect(Object.keys(open[0]!).sort()).toEqual(["closed", "id", "name"]);
     expect((await get(`/trello/api/1/members/me/boards?filter=nope&${auth(accessToken)}`)).status).toBe(400);
@@ -294,15 +409,25 @@ describe("Trello", () => {
 
   it("boards and lists: 401 for someone else's, 404 unknown, 400 malformed; filter=open hides closed lists that still read by id", async () => {
     const { accessToken } = await grantFor(emu, "trello");
-    expect(await (await get(`/trello/api/1/boards/5e1b00000000000000000001?fields=name&${auth(accessToken)}`)).json()).toEqual({ id: "5e1b00000000000000000001", name: "SpokeDo Inbox" });
+    expect(await (await get(`/trello/api/1/boards/5e1b00000000000000000001?fields=name&${auth(accessToken)}`)).json()).toEqual({
+      id: "5e1b00000000000000000001",
+      name: "SpokeDo Inbox",
+    });
     const foreign = await get(`/trello/api/1/boards/5e1b00000000000000000002?${auth(accessToken)}`);
     expect([foreign.status, await foreign.text()]).toEqual([401, "unauthorized permission requested"]);
     expect((await get(`/trello/api/1/boards/5e1b0000000000000000ffff?${auth(accessToken)}`)).status).toBe(404);
     expect((await get(`/trello/api/1/boards/nope?${auth(accessToken)}`)).status).toBe(400);
-    const lists = (await (await get(`/trello/api/1/boards/5e1b00000000000000000001/lists?filter=open&${auth(accessToken)}`)).json()) as { name: string }[];
+    const lists = (await (await get(`/trello/api/1/boards/5e1b00000000000000000001/lists?filter=open&${auth(accessToken)}`)).json()) as {
+      name: string;
+    }[];
     expect(lists.map((list) => list.name)).toEqual(["To Do", "Doing"]);
-    const closed = (await (await get(`/trello/api/1/boards/5e1b00000000000000000001/lists?filter=closed&${auth(accessToken)}`)).json()) as { name: string }[];
+    const closed = (await (await get(`/trello/api/1/boards/5e1b00000000000000000001/lists?filter=closed&${auth(accessToken)}`)).json()) as {
+      name: string;
+    }[];
     expect(closed.map((list) => list.name)).toEqual(["Old ideas"]);
-    expect(await (await get(`/trello/api/1/lists/5e1c00000000000000000004?${auth(accessToken)}`)).json()).toMatchObject({ closed: true, idBoard: "5e1b00000000000000000001" });
+    expect(await (await get(`/trello/api/1/lists/5e1c00000000000000000004?${auth(accessToken)}`)).json()).toMatchObject({
+      closed: true,
+      idBoard: "5e1b00000000000000000001",
+    });
   });
 });

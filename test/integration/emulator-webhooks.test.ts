@@ -33,7 +33,9 @@ const capture = async (request: Request) => {
 
 async function hmac(hash: "SHA-256" | "SHA-1", secret: string, message: string) {
   const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash }, false, ["sign"]);
-  return Array.from(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(message))), (b) => b.toString(16).padStart(2, "0")).join("");
+  return Array.from(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(message))), (b) =>
+    b.toString(16).padStart(2, "0"),
+  ).join("");
 }
 
 describe("Slack Events API", () => {
@@ -65,7 +67,9 @@ describe("Slack Events API", () => {
       event_time: expect.any(Number) as number,
     });
     expect(uninstalled).toMatchObject({ type: "event_callback", event: { type: "app_uninstalled" } });
-    const test = await emu.handle(new Request(`${EMU}/slack/api/auth.test`, { method: "POST", headers: { Authorization: `Bearer ${accessToken}` } }));
+    const test = await emu.handle(
+      new Request(`${EMU}/slack/api/auth.test`, { method: "POST", headers: { Authorization: `Bearer ${accessToken}` } }),
+    );
     expect(await test.json()).toEqual({ ok: false, error: "token_revoked" });
     expect(emu.webhookDeliveries).toHaveLength(2);
   });
@@ -76,7 +80,9 @@ describe("Slack Events API", () => {
     const event = slackTokensRevokedEvent({ teamId: "T0EMU0001", bot: ["U0BOT0001"] });
     const bad = await buildSlackEventRequest(`${APP}/webhooks/slack`, SECRET, event, { variant: "bad_signature" });
     const badBody = await bad.text();
-    expect(bad.headers.get("X-Slack-Signature")).not.toBe(`v0=${await hmac("SHA-256", SECRET, `v0:${bad.headers.get("X-Slack-Request-Timestamp")}:${badBody}`)}`);
+    expect(bad.headers.get("X-Slack-Signature")).not.toBe(
+      `v0=${await hmac("SHA-256", SECRET, `v0:${bad.headers.get("X-Slack-Request-Timestamp")}:${badBody}`)}`,
+    );
     const stale = await buildSlackEventRequest(`${APP}/webhooks/slack`, SECRET, event, { variant: "stale", nowMs: 1_800_000_000_000 });
     const staleBody = await stale.text();
     expect(stale.headers.get("X-Slack-Request-Timestamp")).toBe(String(1_800_000_000 - 600));
@@ -100,7 +106,12 @@ describe("GitHub App webhook", () => {
     expect(request.headers.get("X-Hub-Signature")).toBe(`sha1=${await hmac("SHA-1", SECRET, body)}`);
     expect(JSON.parse(body)).toMatchObject({ action: "revoked", sender: { login: "hubot", id: 1002, type: "User" } });
 
-    const forged = await buildGitHubWebhookRequest(`${APP}/webhooks/github`, SECRET, { event: "github_app_authorization", payload: githubAppAuthorizationRevoked({ login: "hubot", id: 1002 }) }, { variant: "bad_signature" });
+    const forged = await buildGitHubWebhookRequest(
+      `${APP}/webhooks/github`,
+      SECRET,
+      { event: "github_app_authorization", payload: githubAppAuthorizationRevoked({ login: "hubot", id: 1002 }) },
+      { variant: "bad_signature" },
+    );
     expect(forged.headers.get("X-Hub-Signature-256")).not.toBe(`sha256=${await hmac("SHA-256", SECRET, await forged.clone().text())}`);
   });
 });
@@ -118,10 +129,20 @@ describe("Linear webhook", () => {
     expect(request.headers.get("Linear-Delivery")).toMatch(/^[0-9a-f-]{36}$/);
     expect(request.headers.get("User-Agent")).toBe("Linear-Webhook");
     const payload = JSON.parse(body) as Record<string, unknown>;
-    expect(payload).toMatchObject({ type: "OAuthApp", action: "revoked", oauthClientId: "emu-linear-client", organizationId: "0e000000-0000-4000-8000-000000000001" });
+    expect(payload).toMatchObject({
+      type: "OAuthApp",
+      action: "revoked",
+      oauthClientId: "emu-linear-client",
+      organizationId: "0e000000-0000-4000-8000-000000000001",
+    });
     expect(Math.abs((payload.webhookTimestamp as number) - emu.now())).toBeLessThan(60_000);
 
-    const replay = await buildLinearWebhookRequest(`${APP}/webhooks/linear`, SECRET, linearOAuthAppRevoked({ organizationId: "o", oauthClientId: "c" }), { variant: "stale", nowMs: 1_800_000_000_000, staleBySeconds: 120 });
+    const replay = await buildLinearWebhookRequest(
+      `${APP}/webhooks/linear`,
+      SECRET,
+      linearOAuthAppRevoked({ organizationId: "o", oauthClientId: "c" }),
+      { variant: "stale", nowMs: 1_800_000_000_000, staleBySeconds: 120 },
+    );
     const replayBody = await replay.text();
     expect((JSON.parse(replayBody) as { webhookTimestamp: number }).webhookTimestamp).toBe(1_800_000_000_000 - 120_000);
     expect(replay.headers.get("Linear-Signature")).toBe(await hmac("SHA-256", SECRET, replayBody));
@@ -139,10 +160,19 @@ describe("without a target, and over the admin API", () => {
 
     const uninstall = installEmulatorFetch(emu);
     try {
-      const admin = (path: string, body: unknown) => emu.handle(new Request(`${EMU}/__emulator/${path}`, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } }));
+      const admin = (path: string, body: unknown) =>
+        emu.handle(
+          new Request(`${EMU}/__emulator/${path}`, {
+            method: "POST",
+            body: JSON.stringify(body),
+            headers: { "Content-Type": "application/json" },
+          }),
+        );
       expect((await admin("webhook-target", { provider: "github", url: `${APP}/webhooks/github`, secret: SECRET })).status).toBe(200);
       await grantFor(emu, "github");
-      const revoked = (await (await admin("revoke", { provider: "github", accountId: 1001 })).json()) as { webhooks: { status: number | null; error?: string }[] };
+      const revoked = (await (await admin("revoke", { provider: "github", accountId: 1001 })).json()) as {
+        webhooks: { status: number | null; error?: string }[];
+      };
       // In-process without a fetch function the app is not reachable: the delivery records why.
       expect(revoked.webhooks).toMatchObject([{ status: null, error: expect.stringContaining("unexpected outbound fetch") as string }]);
       expect((await admin("webhook-target", { provider: "nope", url: "x", secret: "y" })).status).toBe(400);

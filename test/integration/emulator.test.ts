@@ -1,12 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  EMULATOR_CLIENTS,
-  createEmulator,
-  installEmulatorFetch,
-  readConsentForm,
-  submitConsent,
-  type Emulator,
-} from "../emulator";
+import { EMULATOR_CLIENTS, createEmulator, installEmulatorFetch, readConsentForm, submitConsent, type Emulator } from "../emulator";
 import { signatureBaseString } from "../emulator/oauth1";
 
 // The emulator is exercised directly here (emulator.handle), as a faithful
@@ -41,7 +34,11 @@ const basic = (id: string, secret: string) => `Basic ${btoa(`${id}:${secret}`)}`
 
 async function pkcePair() {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const encode = (data: Uint8Array) => btoa(String.fromCharCode(...data)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  const encode = (data: Uint8Array) =>
+    btoa(String.fromCharCode(...data))
+      .replaceAll("+", "-")
+      .replaceAll("/", "_")
+      .replace(/=+$/, "");
   const verifier = encode(bytes);
   const challenge = encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
   return { verifier, challenge };
@@ -122,7 +119,11 @@ function githubExchangeBasic(values: Record<string, string>, secret: string = EM
   );
 }
 
-const ghHeaders = (token: string) => ({ Authorization: `Bearer ${token}`, "User-Agent": "spokedo-test", Accept: "application/vnd.github+json" });
+const ghHeaders = (token: string) => ({
+  Authorization: `Bearer ${token}`,
+  "User-Agent": "spokedo-test",
+  Accept: "application/vnd.github+json",
+});
 
 describe("GitHub", () => {
   it("renders a script-free consent page listing the accounts", async () => {
@@ -148,7 +149,9 @@ describe("GitHub", () => {
     expect(unknown.headers.get("Location")).toBeNull();
     expect(unknown.headers.get("Content-Type")).toContain("text/html");
 
-    const foreign = await call(`/github/login/oauth/authorize?client_id=emu-github-client&state=x&redirect_uri=${encodeURIComponent("https://evil.example/cb")}`);
+    const foreign = await call(
+      `/github/login/oauth/authorize?client_id=emu-github-client&state=x&redirect_uri=${encodeURIComponent("https://evil.example/cb")}`,
+    );
     expect(foreign.status).toBe(302);
     const location = new URL(foreign.headers.get("Location")!);
     expect(`${location.origin}${location.pathname}`).toBe(callback("github"));
@@ -157,7 +160,11 @@ describe("GitHub", () => {
   });
 
   it("Deny redirects with access_denied and the state", async () => {
-    const url = authorizeUrl("/github/login/oauth/authorize", { client_id: "emu-github-client", redirect_uri: callback("github"), state: "st" });
+    const url = authorizeUrl("/github/login/oauth/authorize", {
+      client_id: "emu-github-client",
+      redirect_uri: callback("github"),
+      state: "st",
+    });
     const location = await submitConsent(emu, url, { decision: "deny" });
     expect(location.searchParams.get("error")).toBe("access_denied");
     expect(location.searchParams.get("state")).toBe("st");
@@ -226,7 +233,9 @@ describe("GitHub", () => {
     const { verifier, challenge } = await pkcePair();
     const code = await githubCode({ challenge });
     expect(await (await githubExchangeBasic({ code })).json()).toMatchObject({ error: "invalid_grant" });
-    expect(await (await githubExchangeBasic({ code, code_verifier: (await pkcePair()).verifier })).json()).toMatchObject({ error: "invalid_grant" });
+    expect(await (await githubExchangeBasic({ code, code_verifier: (await pkcePair()).verifier })).json()).toMatchObject({
+      error: "invalid_grant",
+    });
     expect(await (await githubExchangeBasic({ code, code_verifier: verifier })).json()).toHaveProperty("access_token");
 
     const plain = await call(`/github/login/oauth/authorize?client_id=emu-github-client&code_challenge=abc&code_challenge_method=plain`);
@@ -236,7 +245,10 @@ describe("GitHub", () => {
   it("rotates refresh tokens: the used refresh token and the old access token both die", async () => {
     const first = (await (await githubExchangeBasic({ code: await githubCode() })).json()) as Record<string, string>;
     const refresh = (token: string) =>
-      githubExchange({ grant_type: "refresh_token", refresh_token: token }, { Accept: "application/json", Authorization: basic("emu-github-client", "emu-github-secret") });
+      githubExchange(
+        { grant_type: "refresh_token", refresh_token: token },
+        { Accept: "application/json", Authorization: basic("emu-github-client", "emu-github-secret") },
+      );
 
     expect(emu.requestsTo("github", "refresh")).toHaveLength(0);
     const second = (await (await refresh(first.refresh_token!)).json()) as Record<string, string>;
@@ -246,7 +258,10 @@ describe("GitHub", () => {
 
     const again = await refresh(first.refresh_token!);
     expect(again.status).toBe(200);
-    expect(await again.json()).toMatchObject({ error: "bad_refresh_token", error_description: "The refresh token passed is incorrect or expired." });
+    expect(await again.json()).toMatchObject({
+      error: "bad_refresh_token",
+      error_description: "The refresh token passed is incorrect or expired.",
+    });
 
     const old = await call("/github/api/user", { headers: ghHeaders(first.access_token!) });
     expect(old.status).toBe(401);
@@ -274,7 +289,11 @@ describe("GitHub", () => {
   it("issues OAuth App tokens (gho_, no expiry, comma scopes, X-OAuth-Scopes) when switched", async () => {
     emu.setOptions({ githubTokenStyle: "oauth-app" });
     const body = (await (await githubExchangeBasic({ code: await githubCode({ scope: "repo user" }) })).json()) as Record<string, unknown>;
-    expect(body).toEqual({ access_token: expect.stringMatching(/^gho_[A-Za-z0-9]{36}$/) as string, token_type: "bearer", scope: "repo,user" });
+    expect(body).toEqual({
+      access_token: expect.stringMatching(/^gho_[A-Za-z0-9]{36}$/) as string,
+      token_type: "bearer",
+      scope: "repo,user",
+    });
     const user = await call("/github/api/user", { headers: ghHeaders(body.access_token as string) });
     expect(user.headers.get("X-OAuth-Scopes")).toBe("repo, user");
   });
@@ -283,7 +302,10 @@ describe("GitHub", () => {
     const a = (await (await githubExchangeBasic({ code: await githubCode() })).json()) as Record<string, string>;
     const b = (await (await githubExchangeBasic({ code: await githubCode() })).json()) as Record<string, string>;
     const revoke = (kind: string, token: string, auth = basic("emu-github-client", "emu-github-secret")) =>
-      call(`/github/api/applications/emu-github-client/${kind}`, jsonBody({ access_token: token }, { Authorization: auth, "User-Agent": "t" }, "DELETE"));
+      call(
+        `/github/api/applications/emu-github-client/${kind}`,
+        jsonBody({ access_token: token }, { Authorization: auth, "User-Agent": "t" }, "DELETE"),
+      );
 
     expect((await revoke("token", a.access_token!, basic("emu-github-client", "bad"))).status).toBe(401);
     expect((await revoke("token", a.access_token!)).status).toBe(204);
@@ -305,7 +327,12 @@ describe("GitHub", () => {
 
     it("creates issues (201) with numbers per repo and records them", async () => {
       const accessToken = await token();
-      const response = await createIssue(accessToken, "octocat/spokedo-inbox", { title: "Ship it", body: "details", labels: ["bug", { name: "p1" }], assignees: ["octocat"] });
+      const response = await createIssue(accessToken, "octocat/spokedo-inbox", {
+        title: "Ship it",
+        body: "details",
+        labels: ["bug", { name: "p1" }],
+        assignees: ["octocat"],
+      });
       expect(response.status).toBe(201);
       const issue = (await response.json()) as Record<string, unknown>;
       expect(issue).toMatchObject({
@@ -320,7 +347,9 @@ describe("GitHub", () => {
         user: { login: "octocat", id: 1001 },
       });
       expect(response.headers.get("Location")).toBe(issue.url);
-      expect((await (await createIssue(accessToken, "octocat/spokedo-inbox", { title: "Again" })).json()) as object).toMatchObject({ number: 2 });
+      expect((await (await createIssue(accessToken, "octocat/spokedo-inbox", { title: "Again" })).json()) as object).toMatchObject({
+        number: 2,
+      });
       expect(emu.created).toMatchObject([
         { provider: "github", kind: "issue", id: String(issue.id), url: issue.html_url, payload: { title: "Ship it" } },
         { provider: "github", kind: "issue", payload: { title: "Again" } },
@@ -345,18 +374,29 @@ describe("GitHub", () => {
       expect(noTitle.status).toBe(422);
       const emptyTitle = await createIssue(octocat, "octocat/hello-world", { title: "" });
       expect(emptyTitle.status).toBe(422);
-      expect(await emptyTitle.json()).toMatchObject({ message: "Validation Failed", errors: [{ resource: "Issue", code: "missing_field", field: "title" }] });
+      expect(await emptyTitle.json()).toMatchObject({
+        message: "Validation Failed",
+        errors: [{ resource: "Issue", code: "missing_field", field: "title" }],
+      });
 
       const badAssignee = await createIssue(octocat, "octocat/hello-world", { title: "x", assignees: ["stranger"] });
       expect(await badAssignee.json()).toMatchObject({ errors: [{ field: "assignees", code: "invalid", value: "stranger" }] });
 
-      const badJson = await call("/github/api/repos/octocat/hello-world/issues", { method: "POST", body: "{oops", headers: { ...ghHeaders(octocat), "Content-Type": "application/json" } });
+      const badJson = await call("/github/api/repos/octocat/hello-world/issues", {
+        method: "POST",
+        body: "{oops",
+        headers: { ...ghHeaders(octocat), "Content-Type": "application/json" },
+      });
       expect(badJson.status).toBe(400);
       expect(await badJson.json()).toMatchObject({ message: "Problems parsing JSON" });
     });
 
     it("silently drops labels and assignees from users without push access to a public repo", async () => {
-      const response = await createIssue(await token(1002), "octocat/hello-world", { title: "From hubot", labels: ["bug"], assignees: ["octocat"] });
+      const response = await createIssue(await token(1002), "octocat/hello-world", {
+        title: "From hubot",
+        labels: ["bug"],
+        assignees: ["octocat"],
+      });
       expect(response.status).toBe(201);
       expect(await response.json()).toMatchObject({ labels: [], assignees: [], author_association: "NONE" });
     });
@@ -400,7 +440,10 @@ function slackAccess(values: Record<string, string>, auth: string | null = basic
 }
 
 async function slackTokens(options: Parameters<typeof slackCode>[0] = {}) {
-  const body = (await (await slackAccess({ code: await slackCode(options), redirect_uri: callback("slack") })).json()) as Record<string, unknown>;
+  const body = (await (await slackAccess({ code: await slackCode(options), redirect_uri: callback("slack") })).json()) as Record<
+    string,
+    unknown
+  >;
   expect(body.ok).toBe(true);
   return body as { access_token: string; refresh_token: string; authed_user: Record<string, string> };
 }
@@ -421,7 +464,9 @@ describe("Slack", () => {
     expect(page).toContain("bot: chat:write");
     expect(page).toContain("user: users:read");
 
-    const badRedirect = await call(`/slack/oauth/v2/authorize?client_id=emu-slack-client&scope=chat:write&redirect_uri=${encodeURIComponent("https://evil.example/")}`);
+    const badRedirect = await call(
+      `/slack/oauth/v2/authorize?client_id=emu-slack-client&scope=chat:write&redirect_uri=${encodeURIComponent("https://evil.example/")}`,
+    );
     expect(badRedirect.status).toBe(400);
     expect(badRedirect.headers.get("Location")).toBeNull();
     expect(await badRedirect.text()).toContain("bad_redirect_uri");
@@ -429,7 +474,12 @@ describe("Slack", () => {
   });
 
   it("Deny redirects with error=access_denied", async () => {
-    const url = authorizeUrl("/slack/oauth/v2/authorize", { client_id: "emu-slack-client", scope: "chat:write", redirect_uri: callback("slack"), state: "s1" });
+    const url = authorizeUrl("/slack/oauth/v2/authorize", {
+      client_id: "emu-slack-client",
+      scope: "chat:write",
+      redirect_uri: callback("slack"),
+      state: "s1",
+    });
     const location = await submitConsent(emu, url, { decision: "deny" });
     expect(Object.fromEntries(location.searchParams)).toEqual({ error: "access_denied", state: "s1" });
   });
@@ -453,16 +503,25 @@ describe("Slack", () => {
     expect(body.access_token).toMatch(/^xoxe\.xoxb-1-[A-Za-z0-9]{64}$/);
     expect(body.refresh_token).toMatch(/^xoxe-1-[A-Za-z0-9]{96}$/);
     expect((body.authed_user as Record<string, string>).access_token).toMatch(/^xoxe\.xoxp-1-/);
-    expect(emu.tokens("slack").map((t) => [t.kind, t.accountId])).toEqual([["user", "T0EMU0002"], ["bot", "T0EMU0002"]]);
+    expect(emu.tokens("slack").map((t) => [t.kind, t.accountId])).toEqual([
+      ["user", "T0EMU0002"],
+      ["bot", "T0EMU0002"],
+    ]);
   });
 
   it("accepts client credentials in the body; rejects a bad secret, a bad redirect_uri and a reused code with ok:false", async () => {
     const code = await slackCode();
-    const secret = await slackAccess({ code, client_id: "emu-slack-client", client_secret: "wrong", redirect_uri: callback("slack") }, null);
+    const secret = await slackAccess(
+      { code, client_id: "emu-slack-client", client_secret: "wrong", redirect_uri: callback("slack") },
+      null,
+    );
     expect(secret.status).toBe(200);
     expect(await secret.json()).toEqual({ ok: false, error: "bad_client_secret" });
     expect(await (await slackAccess({ code, redirect_uri: `${APP}/other` })).json()).toEqual({ ok: false, error: "bad_redirect_uri" });
-    const ok = await slackAccess({ code, client_id: "emu-slack-client", client_secret: "emu-slack-secret", redirect_uri: callback("slack") }, null);
+    const ok = await slackAccess(
+      { code, client_id: "emu-slack-client", client_secret: "emu-slack-secret", redirect_uri: callback("slack") },
+      null,
+    );
     expect(await ok.json()).toMatchObject({ ok: true });
     expect(await (await slackAccess({ code, redirect_uri: callback("slack") })).json()).toEqual({ ok: false, error: "invalid_code" });
   });
@@ -535,7 +594,10 @@ describe("Slack", () => {
       });
       const viaForm = await call("/slack/api/chat.postMessage", form({ token: access_token, channel: "#alerts", text: "Hi" }));
       expect(await viaForm.json()).toMatchObject({ ok: true, channel: "C0ALERTS01" });
-      expect(emu.created.map((item) => [item.kind, item.id.split("/")[0]])).toEqual([["message", "C0GENERAL1"], ["message", "C0ALERTS01"]]);
+      expect(emu.created.map((item) => [item.kind, item.id.split("/")[0]])).toEqual([
+        ["message", "C0GENERAL1"],
+        ["message", "C0ALERTS01"],
+      ]);
     });
 
     it("answers channel_not_found, not_in_channel, is_archived, no_text and missing_scope with HTTP 200 ok:false", async () => {
@@ -557,12 +619,16 @@ describe("Slack", () => {
         needed: "chat:write.customize",
         provided: "chat:write",
       });
-      expect(await post({ channel: "C0GENERAL1", blocks: [{ type: "section", text: { type: "mrkdwn", text: "*hi*" } }] })).toMatchObject({ ok: true });
+      expect(await post({ channel: "C0GENERAL1", blocks: [{ type: "section", text: { type: "mrkdwn", text: "*hi*" } }] })).toMatchObject({
+        ok: true,
+      });
     });
 
     it("chat:write.public lets the bot post in public channels it has not joined", async () => {
       const { access_token } = await slackTokens({ scope: "chat:write,chat:write.public" });
-      expect(await (await slackApi("chat.postMessage", access_token, { channel: "C0RANDOM01", text: "x" })).json()).toMatchObject({ ok: true });
+      expect(await (await slackApi("chat.postMessage", access_token, { channel: "C0RANDOM01", text: "x" })).json()).toMatchObject({
+        ok: true,
+      });
     });
 
     it("rate limits with 429, Retry-After and ratelimited", async () => {
@@ -581,7 +647,10 @@ describe("Slack", () => {
     expect(await (await slackAccess({ code, redirect_uri: callback("slack") })).json()).toEqual({ ok: false, error: "invalid_client_id" });
     const { access_token } = (await (await slackAccess({ code, redirect_uri: callback("slack") })).json()) as { access_token: string };
     emu.failNext("slack", "deliver", { kind: "revoked_token" });
-    expect(await (await slackApi("chat.postMessage", access_token, { channel: "C0GENERAL1", text: "x" })).json()).toEqual({ ok: false, error: "token_revoked" });
+    expect(await (await slackApi("chat.postMessage", access_token, { channel: "C0GENERAL1", text: "x" })).json()).toEqual({
+      ok: false,
+      error: "token_revoked",
+    });
   });
 });
 
@@ -613,7 +682,11 @@ async function notionTokens(workspace?: string) {
   return (await response.json()) as Record<string, string>;
 }
 
-const notionApi = (token: string, extra: Record<string, string> = {}) => ({ Authorization: `Bearer ${token}`, "Notion-Version": NOTION_VERSION, ...extra });
+const notionApi = (token: string, extra: Record<string, string> = {}) => ({
+  Authorization: `Bearer ${token}`,
+  "Notion-Version": NOTION_VERSION,
+  ...extra,
+});
 
 function titleProperty(content: string) {
   return { Name: { title: [{ text: { content } }] } };
@@ -621,7 +694,12 @@ function titleProperty(content: string) {
 
 describe("Notion", () => {
   it("renders the consent page with workspaces and capabilities; Deny returns access_denied", async () => {
-    const url = authorizeUrl("/notion/v1/oauth/authorize", { client_id: "emu-notion-client", response_type: "code", owner: "user", state: "n1" });
+    const url = authorizeUrl("/notion/v1/oauth/authorize", {
+      client_id: "emu-notion-client",
+      response_type: "code",
+      owner: "user",
+      state: "n1",
+    });
     const page = await (await call(url.slice(EMU.length))).text();
     const consent = readConsentForm(page);
     expect(consent.title).toBe("Authorize SpokeDo — Notion (emulated)");
@@ -659,7 +737,10 @@ describe("Notion", () => {
     const exchange = (values: Record<string, string>, headers: Record<string, string> = notionBasic) =>
       call("/notion/v1/oauth/token", jsonBody({ grant_type: "authorization_code", code, ...values }, headers));
 
-    const inBody = await exchange({ redirect_uri: callback("notion"), client_id: "emu-notion-client", client_secret: "emu-notion-secret" }, {});
+    const inBody = await exchange(
+      { redirect_uri: callback("notion"), client_id: "emu-notion-client", client_secret: "emu-notion-secret" },
+      {},
+    );
     expect(inBody.status).toBe(401);
     expect(await inBody.json()).toMatchObject({ object: "error", status: 401, code: "invalid_client" });
     expect((await exchange({ redirect_uri: callback("notion") }, { Authorization: basic("emu-notion-client", "nope") })).status).toBe(401);
@@ -671,7 +752,12 @@ describe("Notion", () => {
     expect((await exchange({ redirect_uri: callback("notion") })).status).toBe(200);
     const reused = await exchange({ redirect_uri: callback("notion") });
     expect(reused.status).toBe(400);
-    expect(await reused.json()).toMatchObject({ object: "error", status: 400, code: "invalid_grant", message: "Invalid code: this code has been revoked." });
+    expect(await reused.json()).toMatchObject({
+      object: "error",
+      status: 400,
+      code: "invalid_grant",
+      message: "Invalid code: this code has been revoked.",
+    });
 
     emu.setOptions({ notionErrorShape: "error" });
     expect(await (await exchange({ redirect_uri: callback("notion") })).json()).toEqual({
@@ -682,7 +768,8 @@ describe("Notion", () => {
 
   it("rotates refresh tokens; a spent refresh token gets invalid_grant", async () => {
     const first = await notionTokens();
-    const refresh = (token: string) => call("/notion/v1/oauth/token", jsonBody({ grant_type: "refresh_token", refresh_token: token }, notionBasic));
+    const refresh = (token: string) =>
+      call("/notion/v1/oauth/token", jsonBody({ grant_type: "refresh_token", refresh_token: token }, notionBasic));
     const second = (await (await refresh(first.refresh_token!)).json()) as Record<string, string>;
     expect(second.access_token).not.toBe(first.access_token);
     expect(second.refresh_token).not.toBe(first.refresh_token);
@@ -696,7 +783,12 @@ describe("Notion", () => {
   it("users/me returns the bot; missing Notion-Version, revoked and expired tokens are refused", async () => {
     const { access_token, bot_id } = await notionTokens();
     const me = await call("/notion/v1/users/me", { headers: notionApi(access_token!) });
-    expect(await me.json()).toMatchObject({ object: "user", id: bot_id, type: "bot", bot: { workspace_name: "Emu Notes", owner: { type: "user" } } });
+    expect(await me.json()).toMatchObject({
+      object: "user",
+      id: bot_id,
+      type: "bot",
+      bot: { workspace_name: "Emu Notes", owner: { type: "user" } },
+    });
 
     const noVersion = await call("/notion/v1/users/me", { headers: { Authorization: `Bearer ${access_token}` } });
     expect(noVersion.status).toBe(400);
@@ -733,43 +825,74 @@ describe("Notion", () => {
       const { access_token } = await notionTokens();
       const response = await call(
         "/notion/v1/pages",
-        jsonBody({ parent: { database_id: INBOX_DB }, properties: { ...titleProperty("Weekly insight"), Tags: { multi_select: [{ name: "a" }] } } }, notionApi(access_token!)),
+        jsonBody(
+          {
+            parent: { database_id: INBOX_DB },
+            properties: { ...titleProperty("Weekly insight"), Tags: { multi_select: [{ name: "a" }] } },
+          },
+          notionApi(access_token!),
+        ),
       );
       expect(response.status).toBe(200);
       const page = (await response.json()) as Record<string, string>;
-      expect(page).toMatchObject({ object: "page", parent: { type: "database_id", database_id: INBOX_DB }, archived: false, in_trash: false });
+      expect(page).toMatchObject({
+        object: "page",
+        parent: { type: "database_id", database_id: INBOX_DB },
+        archived: false,
+        in_trash: false,
+      });
       expect(page.url).toBe(`${EMU}/notion/weekly-insight-${page.id!.replaceAll("-", "")}`);
 
       const bySource = await call(
         "/notion/v1/pages",
-        jsonBody({ parent: { data_source_id: "d5000000-0000-4000-8000-000000000004" }, properties: { Task: { title: [] } } }, notionApi(access_token!, { "Notion-Version": "2025-09-03" })),
+        jsonBody(
+          { parent: { data_source_id: "d5000000-0000-4000-8000-000000000004" }, properties: { Task: { title: [] } } },
+          notionApi(access_token!, { "Notion-Version": "2025-09-03" }),
+        ),
       );
-      expect(await bySource.json()).toMatchObject({ parent: { type: "data_source_id", database_id: "d8000000-0000-4000-8000-000000000003" } });
+      expect(await bySource.json()).toMatchObject({
+        parent: { type: "data_source_id", database_id: "d8000000-0000-4000-8000-000000000003" },
+      });
       expect(emu.created.map((item) => item.kind)).toEqual(["page", "page"]);
     });
 
     it("answers 404 object_not_found for unshared databases and 400 validation_error for schema mismatches", async () => {
       const { access_token } = await notionTokens();
-      const create = (body: unknown, version = NOTION_VERSION) => call("/notion/v1/pages", jsonBody(body, notionApi(access_token!, { "Notion-Version": version })));
+      const create = (body: unknown, version = NOTION_VERSION) =>
+        call("/notion/v1/pages", jsonBody(body, notionApi(access_token!, { "Notion-Version": version })));
 
       const privateDb = await create({ parent: { database_id: "d8000000-0000-4000-8000-000000000002" }, properties: titleProperty("x") });
       expect(privateDb.status).toBe(404);
       expect(await privateDb.json()).toMatchObject({
         code: "object_not_found",
-        message: "Could not find database with ID: d8000000-0000-4000-8000-000000000002. Make sure the relevant pages and databases are shared with your integration.",
+        message:
+          "Could not find database with ID: d8000000-0000-4000-8000-000000000002. Make sure the relevant pages and databases are shared with your integration.",
       });
       // Another workspace's database is just as invisible.
-      expect((await create({ parent: { database_id: "d8000000-0000-4000-8000-000000000005" }, properties: titleProperty("x") })).status).toBe(404);
+      expect(
+        (await create({ parent: { database_id: "d8000000-0000-4000-8000-000000000005" }, properties: titleProperty("x") })).status,
+      ).toBe(404);
 
-      const unknownProperty = await create({ parent: { database_id: INBOX_DB }, properties: { ...titleProperty("x"), Priority: { select: { name: "High" } } } });
+      const unknownProperty = await create({
+        parent: { database_id: INBOX_DB },
+        properties: { ...titleProperty("x"), Priority: { select: { name: "High" } } },
+      });
       expect(unknownProperty.status).toBe(400);
-      expect(await unknownProperty.json()).toMatchObject({ code: "validation_error", message: "Could not find property with name or id: Priority" });
-      expect(await (await create({ parent: { database_id: INBOX_DB }, properties: { Name: { rich_text: [] } } })).json()).toMatchObject({ message: "Name is expected to be title." });
+      expect(await unknownProperty.json()).toMatchObject({
+        code: "validation_error",
+        message: "Could not find property with name or id: Priority",
+      });
+      expect(await (await create({ parent: { database_id: INBOX_DB }, properties: { Name: { rich_text: [] } } })).json()).toMatchObject({
+        message: "Name is expected to be title.",
+      });
       expect((await create({ parent: { database_id: "d8000000-0000-4000-8000-000000000003" }, properties: {} })).status).toBe(400);
       expect((await create({ parent: { data_source_id: INBOX_SOURCE }, properties: {} })).status).toBe(400);
       expect((await create({ parent: { data_source_id: INBOX_SOURCE }, properties: titleProperty("ok") }, "2025-09-03")).status).toBe(200);
 
-      const missingVersion = await call("/notion/v1/pages", jsonBody({ parent: { database_id: INBOX_DB } }, { Authorization: `Bearer ${access_token}` }));
+      const missingVersion = await call(
+        "/notion/v1/pages",
+        jsonBody({ parent: { database_id: INBOX_DB } }, { Authorization: `Bearer ${access_token}` }),
+      );
       expect(missingVersion.status).toBe(400);
       expect(await missingVersion.json()).toMatchObject({ code: "missing_version" });
     });
@@ -777,7 +900,10 @@ describe("Notion", () => {
     it("rate limits with 429 rate_limited and Retry-After", async () => {
       const { access_token } = await notionTokens();
       emu.failNext("notion", "deliver", { kind: "rate_limited", retryAfterSeconds: 3 });
-      const response = await call("/notion/v1/pages", jsonBody({ parent: { database_id: INBOX_DB }, properties: titleProperty("x") }, notionApi(access_token!)));
+      const response = await call(
+        "/notion/v1/pages",
+        jsonBody({ parent: { database_id: INBOX_DB }, properties: titleProperty("x") }, notionApi(access_token!)),
+      );
       expect(response.status).toBe(429);
       expect(response.headers.get("Retry-After")).toBe("3");
       expect(await response.json()).toMatchObject({ object: "error", status: 429, code: "rate_limited" });
@@ -789,7 +915,8 @@ describe("Notion", () => {
 
 const ENG_TEAM = "7e000000-0000-4000-8000-000000000001";
 const OPS_TEAM = "7e000000-0000-4000-8000-000000000002";
-const ISSUE_CREATE = "mutation IssueCreate($input: IssueCreateInput!) { issueCreate(input: $input) { success issue { id identifier url title } } }";
+const ISSUE_CREATE =
+  "mutation IssueCreate($input: IssueCreateInput!) { issueCreate(input: $input) { success issue { id identifier url title } } }";
 
 async function linearCode(options: { account?: string; scope?: string; challenge?: { value: string; method: string } } = {}) {
   const params: Record<string, string> = {
@@ -799,8 +926,11 @@ async function linearCode(options: { account?: string; scope?: string; challenge
     scope: options.scope ?? "read,write",
     state: "st-linear",
   };
-  if (options.challenge) Object.assign(params, { code_challenge: options.challenge.value, code_challenge_method: options.challenge.method });
-  return (await submitConsent(emu, authorizeUrl("/linear/oauth/authorize", params), { account: options.account })).searchParams.get("code")!;
+  if (options.challenge)
+    Object.assign(params, { code_challenge: options.challenge.value, code_challenge_method: options.challenge.method });
+  return (await submitConsent(emu, authorizeUrl("/linear/oauth/authorize", params), { account: options.account })).searchParams.get(
+    "code",
+  )!;
 }
 
 function linearToken(values: Record<string, string>, headers: Record<string, string> = {}) {
@@ -824,15 +954,26 @@ const graphql = (token: string, query: string, variables?: unknown) =>
 
 describe("Linear", () => {
   it("renders the consent page with the workspaces; Deny returns access_denied; unknown scopes are refused", async () => {
-    const url = authorizeUrl("/linear/oauth/authorize", { client_id: "emu-linear-client", redirect_uri: callback("linear"), response_type: "code", scope: "read,write", state: "l1" });
+    const url = authorizeUrl("/linear/oauth/authorize", {
+      client_id: "emu-linear-client",
+      redirect_uri: callback("linear"),
+      response_type: "code",
+      scope: "read,write",
+      state: "l1",
+    });
     const consent = readConsentForm(await (await call(url.slice(EMU.length))).text());
     expect(consent.title).toBe("Authorize SpokeDo — Linear (emulated)");
     expect(consent.accounts).toHaveLength(2);
-    expect(Object.fromEntries((await submitConsent(emu, url, { decision: "deny" })).searchParams)).toEqual({ error: "access_denied", state: "l1" });
+    expect(Object.fromEntries((await submitConsent(emu, url, { decision: "deny" })).searchParams)).toEqual({
+      error: "access_denied",
+      state: "l1",
+    });
 
     const badScope = await call(url.slice(EMU.length).replace("scope=read%2Cwrite", "scope=read%2Cteleport"));
     expect(new URL(badScope.headers.get("Location")!).searchParams.get("error")).toBe("invalid_scope");
-    const badRedirect = await call(`/linear/oauth/authorize?client_id=emu-linear-client&response_type=code&redirect_uri=${encodeURIComponent(`${APP}/x`)}`);
+    const badRedirect = await call(
+      `/linear/oauth/authorize?client_id=emu-linear-client&response_type=code&redirect_uri=${encodeURIComponent(`${APP}/x`)}`,
+    );
     expect(badRedirect.status).toBe(400);
     expect(badRedirect.headers.get("Location")).toBeNull();
   });
@@ -853,7 +994,14 @@ describe("Linear", () => {
   it("rejects a wrong secret, a wrong redirect_uri, a reused code and a JSON body", async () => {
     const code = await linearCode();
     const exchange = (values: Record<string, string>) =>
-      linearToken({ grant_type: "authorization_code", code, redirect_uri: callback("linear"), client_id: "emu-linear-client", client_secret: "emu-linear-secret", ...values });
+      linearToken({
+        grant_type: "authorization_code",
+        code,
+        redirect_uri: callback("linear"),
+        client_id: "emu-linear-client",
+        client_secret: "emu-linear-secret",
+        ...values,
+      });
     const wrongSecret = await exchange({ client_secret: "nope" });
     expect(wrongSecret.status).toBe(400);
     expect(await wrongSecret.json()).toMatchObject({ error: "invalid_client" });
@@ -880,19 +1028,40 @@ describe("Linear", () => {
     expect(await (await exchange({ code_verifier: verifier })).json()).toHaveProperty("access_token");
 
     const plainCode = await linearCode({ challenge: { value: verifier, method: "plain" } });
-    const plain = await linearToken({ grant_type: "authorization_code", code: plainCode, redirect_uri: callback("linear"), client_id: "emu-linear-client", code_verifier: verifier });
+    const plain = await linearToken({
+      grant_type: "authorization_code",
+      code: plainCode,
+      redirect_uri: callback("linear"),
+      client_id: "emu-linear-client",
+      code_verifier: verifier,
+    });
     expect(plain.status).toBe(200);
   });
 
   it("rotates refresh tokens (Basic or body credentials); a spent refresh token gets invalid_grant", async () => {
     const first = await linearTokens();
-    const second = (await (await linearToken({ grant_type: "refresh_token", refresh_token: first.refresh_token! }, { Authorization: basic("emu-linear-client", "emu-linear-secret") })).json()) as Record<string, string>;
+    const second = (await (
+      await linearToken(
+        { grant_type: "refresh_token", refresh_token: first.refresh_token! },
+        { Authorization: basic("emu-linear-client", "emu-linear-secret") },
+      )
+    ).json()) as Record<string, string>;
     expect(second).toMatchObject({ token_type: "Bearer", expires_in: 86399, scope: "read,write" });
     expect(second.refresh_token).not.toBe(first.refresh_token);
-    const again = await linearToken({ grant_type: "refresh_token", refresh_token: first.refresh_token!, client_id: "emu-linear-client", client_secret: "emu-linear-secret" });
+    const again = await linearToken({
+      grant_type: "refresh_token",
+      refresh_token: first.refresh_token!,
+      client_id: "emu-linear-client",
+      client_secret: "emu-linear-secret",
+    });
     expect(again.status).toBe(400);
     expect(await again.json()).toMatchObject({ error: "invalid_grant" });
-    const third = await linearToken({ grant_type: "refresh_token", refresh_token: second.refresh_token!, client_id: "emu-linear-client", client_secret: "emu-linear-secret" });
+    const third = await linearToken({
+      grant_type: "refresh_token",
+      refresh_token: second.refresh_token!,
+      client_id: "emu-linear-client",
+      client_secret: "emu-linear-secret",
+    });
     expect(third.status).toBe(200);
   });
 
@@ -913,7 +1082,11 @@ describe("Linear", () => {
     const typo = await graphql(access_token!, "{ viewer { id nmae } }");
     expect(typo.status).toBe(400);
     // graphql-js's wording, suggestion included, as Linear answers (linear/linear#160).
-    expect(await typo.json()).toMatchObject({ errors: [{ message: 'Cannot query field "nmae" on type "User". Did you mean "name"?', extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }] });
+    expect(await typo.json()).toMatchObject({
+      errors: [
+        { message: 'Cannot query field "nmae" on type "User". Did you mean "name"?', extensions: { code: "GRAPHQL_VALIDATION_FAILED" } },
+      ],
+    });
   });
 
   it("answers AUTHENTICATION_ERROR for expired or revoked tokens (401 by default, 200 when switched)", async () => {
@@ -950,7 +1123,16 @@ describe("Linear", () => {
     expect((await revoke()).status).toBe(200);
     expect((await revoke()).status).toBe(400);
     expect((await graphql(access_token!, "{ viewer { id } }")).status).toBe(401);
-    expect((await linearToken({ grant_type: "refresh_token", refresh_token: refresh_token!, client_id: "emu-linear-client", client_secret: "emu-linear-secret" })).status).toBe(400);
+    expect(
+      (
+        await linearToken({
+          grant_type: "refresh_token",
+          refresh_token: refresh_token!,
+          client_id: "emu-linear-client",
+          client_secret: "emu-linear-secret",
+        })
+      ).status,
+    ).toBe(400);
 
     const other = await linearTokens();
     expect((await call("/linear/api/oauth/revoke", form({ refresh_token: other.refresh_token! }))).status).toBe(200);
@@ -961,10 +1143,16 @@ describe("Linear", () => {
     it("creates issues with identifiers counting per team", async () => {
       const { access_token } = await linearTokens();
       const create = async (teamId: string, title: string) =>
-        ((await (await graphql(access_token!, ISSUE_CREATE, { input: { teamId, title, description: "d" } })).json()) as { data: { issueCreate: { issue: Record<string, string> } } })
-          .data.issueCreate;
+        (
+          (await (await graphql(access_token!, ISSUE_CREATE, { input: { teamId, title, description: "d" } })).json()) as {
+            data: { issueCreate: { issue: Record<string, string> } };
+          }
+        ).data.issueCreate;
       const first = await create(ENG_TEAM, "First thing");
-      expect(first).toMatchObject({ success: true, issue: { identifier: "ENG-1", title: "First thing", url: `${EMU}/linear/emu/issue/ENG-1/first-thing` } });
+      expect(first).toMatchObject({
+        success: true,
+        issue: { identifier: "ENG-1", title: "First thing", url: `${EMU}/linear/emu/issue/ENG-1/first-thing` },
+      });
       expect(Object.keys(first.issue)).toEqual(["id", "identifier", "url", "title"]);
       expect((await create(ENG_TEAM, "Second")).issue.identifier).toBe("ENG-2");
       expect((await create(OPS_TEAM, "Ops")).issue.identifier).toBe("OPS-1");
@@ -982,12 +1170,16 @@ describe("Linear", () => {
       });
       const noTeam = await graphql(access_token!, ISSUE_CREATE, { input: { title: "x" } });
       expect(noTeam.status).toBe(400);
-      expect(((await noTeam.json()) as { errors: { message: string }[] }).errors[0]!.message).toContain('Field "teamId" of required type "String!" was not provided.');
+      expect(((await noTeam.json()) as { errors: { message: string }[] }).errors[0]!.message).toContain(
+        'Field "teamId" of required type "String!" was not provided.',
+      );
 
       const readOnly = await linearTokens({ scope: "read" });
-      expect(await (await graphql(readOnly.access_token!, ISSUE_CREATE, { input: { teamId: ENG_TEAM, title: "x" } })).json()).toMatchObject({
-        errors: [{ extensions: { code: "FORBIDDEN" } }],
-      });
+      expect(await (await graphql(readOnly.access_token!, ISSUE_CREATE, { input: { teamId: ENG_TEAM, title: "x" } })).json()).toMatchObject(
+        {
+          errors: [{ extensions: { code: "FORBIDDEN" } }],
+        },
+      );
       expect(emu.created).toHaveLength(0);
     });
 
@@ -1031,7 +1223,14 @@ async function oauthSignature(method: string, url: string, params: Record<string
 
 async function signedTrello(
   path: string,
-  options: { token?: string; tokenSecret?: string; extra?: Record<string, string>; consumerSecret?: string; timestamp?: number; nonce?: string } = {},
+  options: {
+    token?: string;
+    tokenSecret?: string;
+    extra?: Record<string, string>;
+    consumerSecret?: string;
+    timestamp?: number;
+    nonce?: string;
+  } = {},
 ) {
   const url = `${EMU}${path}`;
   const oauth: Record<string, string> = {
@@ -1043,7 +1242,13 @@ async function signedTrello(
     ...(options.token ? { oauth_token: options.token } : {}),
     ...options.extra,
   };
-  oauth.oauth_signature = await oauthSignature("POST", url, oauth, options.consumerSecret ?? EMULATOR_CLIENTS.trello.apiSecret, options.tokenSecret ?? "");
+  oauth.oauth_signature = await oauthSignature(
+    "POST",
+    url,
+    oauth,
+    options.consumerSecret ?? EMULATOR_CLIENTS.trello.apiSecret,
+    options.tokenSecret ?? "",
+  );
   const header = `OAuth realm="", ${Object.entries(oauth)
     .map(([k, v]) => `${rfc3986(k)}="${rfc3986(v)}"`)
     .join(", ")}`;
@@ -1122,7 +1327,11 @@ describe("Trello", () => {
     expect(back.searchParams.get("oauth_token")).toBe(request.get("oauth_token"));
     const verifier = back.searchParams.get("oauth_verifier")!;
 
-    const leg3 = { token: request.get("oauth_token")!, tokenSecret: request.get("oauth_token_secret")!, extra: { oauth_verifier: verifier } };
+    const leg3 = {
+      token: request.get("oauth_token")!,
+      tokenSecret: request.get("oauth_token_secret")!,
+      extra: { oauth_verifier: verifier },
+    };
     const wrongSecret = await signedTrello("/trello/1/OAuthGetAccessToken", { ...leg3, tokenSecret: "not-it" });
     expect(wrongSecret.status).toBe(401);
     expect(await wrongSecret.text()).toBe("invalid signature");
@@ -1136,7 +1345,9 @@ describe("Trello", () => {
 
     const me = await call(`/trello/api/1/members/me?${trelloQuery(token)}`);
     expect(await me.json()).toMatchObject({ id: "5e1a00000000000000000002", username: "trellomate", fullName: "Trello Mate" });
-    const viaHeader = await call("/trello/api/1/members/me", { headers: { Authorization: `OAuth oauth_consumer_key="emu-trello-key", oauth_token="${token}"` } });
+    const viaHeader = await call("/trello/api/1/members/me", {
+      headers: { Authorization: `OAuth oauth_consumer_key="emu-trello-key", oauth_token="${token}"` },
+    });
     expect(await viaHeader.json()).toMatchObject({ username: "trellomate" });
 
     const info = await call(`/trello/api/1/tokens/${token}?${trelloQuery(token)}`);
@@ -1156,7 +1367,9 @@ describe("Trello", () => {
     expect(badSecret.headers.get("Content-Type")).toContain("text/plain");
     expect(await badSecret.text()).toBe("invalid signature");
 
-    expect(await (await signedTrello("/trello/1/OAuthGetRequestToken", { extra: cb, timestamp: Math.floor(Date.now() / 1000) - 600 })).text()).toBe("invalid timestamp");
+    expect(
+      await (await signedTrello("/trello/1/OAuthGetRequestToken", { extra: cb, timestamp: Math.floor(Date.now() / 1000) - 600 })).text(),
+    ).toBe("invalid timestamp");
     const fixed = { extra: cb, nonce: "same-nonce", timestamp: Math.floor(Date.now() / 1000) };
     expect((await signedTrello("/trello/1/OAuthGetRequestToken", fixed)).status).toBe(200);
     expect(await (await signedTrello("/trello/1/OAuthGetRequestToken", fixed)).text()).toBe("invalid nonce");
@@ -1216,15 +1429,28 @@ describe("Trello", () => {
   describe("create card", () => {
     it("creates cards (query, JSON or form parameters) and records them", async () => {
       const token = await trelloAccessToken();
-      const response = await call(`/trello/api/1/cards?${trelloQuery(token)}&idList=${LIST_TODO}&name=${encodeURIComponent("Follow up")}&desc=details`, { method: "POST" });
+      const response = await call(
+        `/trello/api/1/cards?${trelloQuery(token)}&idList=${LIST_TODO}&name=${encodeURIComponent("Follow up")}&desc=details`,
+        { method: "POST" },
+      );
       expect(response.status).toBe(200);
       const card = (await response.json()) as Record<string, string>;
-      expect(card).toMatchObject({ name: "Follow up", desc: "details", idList: LIST_TODO, idBoard: "5e1b00000000000000000001", idShort: 1, closed: false });
+      expect(card).toMatchObject({
+        name: "Follow up",
+        desc: "details",
+        idList: LIST_TODO,
+        idBoard: "5e1b00000000000000000001",
+        idShort: 1,
+        closed: false,
+      });
       expect(card.shortUrl).toBe(`${EMU}/trello/c/${card.shortLink}`);
       expect(card.url).toBe(`${EMU}/trello/c/${card.shortLink}/1-follow-up`);
       const viaJson = await call(`/trello/api/1/cards?${trelloQuery(token)}`, jsonBody({ idList: LIST_TODO, name: "Second" }));
       expect(await viaJson.json()).toMatchObject({ idShort: 2, name: "Second" });
-      expect(emu.created.map((item) => item.payload)).toEqual([{ idList: LIST_TODO, name: "Follow up", desc: "details" }, { idList: LIST_TODO, name: "Second" }]);
+      expect(emu.created.map((item) => item.payload)).toEqual([
+        { idList: LIST_TODO, name: "Follow up", desc: "details" },
+        { idList: LIST_TODO, name: "Second" },
+      ]);
     });
 
     it("answers 400 text for a bad idList, 401 for a read-only token, 429 JSON when rate limited", async () => {
@@ -1233,7 +1459,9 @@ describe("Trello", () => {
       expect(badList.status).toBe(400);
       expect(await badList.text()).toBe("invalid value for idList");
       expect((await call(`/trello/api/1/cards?${trelloQuery(token)}&name=x`, { method: "POST" })).status).toBe(400);
-      expect((await call(`/trello/api/1/cards?${trelloQuery(token)}&idList=5e1c00000000000000000003`, { method: "POST" })).status).toBe(401);
+      expect((await call(`/trello/api/1/cards?${trelloQuery(token)}&idList=5e1c00000000000000000003`, { method: "POST" })).status).toBe(
+        401,
+      );
 
       const readOnly = `${EMU}/trello/1/authorize?${new URLSearchParams({ key: "emu-trello-key", scope: "read", return_url: callback("trello") })}`;
       const readToken = new URLSearchParams((await submitConsent(emu, readOnly)).hash.slice(1)).get("token")!;
@@ -1258,7 +1486,11 @@ describe("faults and recording", () => {
     expect((await get()).status).toBe(503);
     expect((await get()).status).toBe(503);
     expect((await get()).status).toBe(401);
-    expect(emu.requestsTo("github", "identity").map((r) => [r.status, r.faults])).toEqual([[503, ["http"]], [503, ["http"]], [401, []]]);
+    expect(emu.requestsTo("github", "identity").map((r) => [r.status, r.faults])).toEqual([
+      [503, ["http"]],
+      [503, ["http"]],
+      [401, []],
+    ]);
   });
 
   it("keeps a fault queued until a request it fits arrives (invalid_code waits for the token endpoint)", async () => {
@@ -1295,7 +1527,10 @@ describe("faults and recording", () => {
     expect(await notionRefresh.json()).toMatchObject({ object: "error", code: "invalid_grant", message: "gone" });
 
     emu.failNext("linear", "token", { kind: "oauth_error", code: "invalid_client" });
-    expect(await (await linearToken({ grant_type: "authorization_code", code: "x" })).json()).toEqual({ error: "invalid_client", error_description: "invalid_client" });
+    expect(await (await linearToken({ grant_type: "authorization_code", code: "x" })).json()).toEqual({
+      error: "invalid_client",
+      error_description: "invalid_client",
+    });
 
     emu.failNext("linear", "authorize", { kind: "oauth_error", code: "server_error" });
     const redirected = await call(`/linear/oauth/authorize?client_id=emu-linear-client&state=z`);
@@ -1306,7 +1541,13 @@ describe("faults and recording", () => {
     const { access_token } = await slackTokens();
     await slackApi("chat.postMessage", access_token, { channel: "C0GENERAL1", text: "hi" });
     const [post] = emu.requestsTo("slack", "deliver");
-    expect(post).toMatchObject({ provider: "slack", endpoint: "deliver", method: "POST", url: `${EMU}/slack/api/chat.postMessage`, status: 200 });
+    expect(post).toMatchObject({
+      provider: "slack",
+      endpoint: "deliver",
+      method: "POST",
+      url: `${EMU}/slack/api/chat.postMessage`,
+      status: 200,
+    });
     expect(post!.headers.authorization).toBe(`Bearer ${access_token}`);
     expect(JSON.parse(post!.body)).toEqual({ channel: "C0GENERAL1", text: "hi" });
     emu.failNext("slack", "deliver", { kind: "http", status: 500 });
@@ -1322,10 +1563,15 @@ describe("faults and recording", () => {
 
 describe("admin HTTP API and index page (worker mode)", () => {
   const admin = (path: string, body?: unknown) =>
-    call(`/__emulator/${path}`, body === undefined ? {} : { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
+    call(
+      `/__emulator/${path}`,
+      body === undefined ? {} : { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } },
+    );
 
   it("queues faults, lists tokens, requests and created items, revokes, expires and resets over HTTP", async () => {
-    expect((await admin("faults", { provider: "slack", endpoint: "identity", fault: { kind: "http", status: 500 }, times: 1 })).status).toBe(200);
+    expect(
+      (await admin("faults", { provider: "slack", endpoint: "identity", fault: { kind: "http", status: 500 }, times: 1 })).status,
+    ).toBe(200);
     expect((await call("/slack/api/auth.test", { method: "POST" })).status).toBe(500);
     expect((await admin("faults", { provider: "slack", endpoint: "nowhere", fault: { kind: "deny" } })).status).toBe(400);
 
