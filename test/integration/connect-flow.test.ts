@@ -210,7 +210,7 @@ describe("token endpoint failures: back to the form, nothing stored", () => {
     ["trello", { kind: "http", status: 500 } as const, /500/],
   ])("%s token endpoint: %j", async (provider, fault, message) => {
     const { browser } = await signedUpUser();
-    emulator().failNext(provider as never, "token", fault);
+    emulator().failNext(provider, "token", fault);
     const { response } = await connect(browser, emulator(), provider as never, `${provider}-broken`);
     expect(response.status).toBe(303);
     expect(response.headers.get("Location")).toMatch(/^\/integration-connections\/new\?/);

@@ -127,7 +127,7 @@ describe("test connection", () => {
       const { browser, path, id } = await connected(provider);
       const row = await connectionRow(id);
       const accountId = emulator().tokens(provider).at(-1)!.accountId;
-      emulator().revokeTokensOf(provider, accountId);
+      await emulator().revokeTokensOf(provider, accountId);
       const refreshes = emulator().requestsTo(provider, "refresh").length;
       const flash = await flashAfter(browser, await browser.post(path, { intent: "test" }));
       // Where a refresh token is held, SpokeDo tries it once before giving up on the connection.

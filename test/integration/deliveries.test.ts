@@ -84,7 +84,7 @@ describe("status changes", () => {
     ["trello", "revoked"],
   ] as const)("%s: an auth failure at delivery marks the connection %s, linking the insight", async (provider, status) => {
     const { browser, connectionId } = await deliveringSetup(emulator(), provider);
-    emulator().revokeTokensOf(provider, emulator().tokens(provider).at(-1)!.accountId);
+    await emulator().revokeTokensOf(provider, emulator().tokens(provider).at(-1)!.accountId);
     const insightId = await sendInsight(browser);
     await settle();
     const row = await connectionRow(connectionId);
