@@ -35,6 +35,11 @@ export const TEST_BINDINGS = {
   TRELLO_API_SECRET: "emu-trello-secret",
   TRELLO_WEB_URL: `${EMULATOR}/trello`,
   TRELLO_API_URL: `${EMULATOR}/trello/api`,
+  // The test-only sixth provider (test/integration/sixth-provider): settings are read from the names its module declares.
+  ACME_CLIENT_ID: "emu-acme-client",
+  ACME_CLIENT_SECRET: "emu-acme-secret",
+  ACME_WEB_URL: `${EMULATOR}/acme`,
+  ACME_API_URL: `${EMULATOR}/acme`,
 };
 
 // workers-types declares `process` as any; this config runs in Node.

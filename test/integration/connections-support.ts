@@ -3,7 +3,7 @@ import { afterEach, beforeEach } from "vitest";
 import { openTokens } from "~/lib/connections/vault.server";
 import { loadKeyRing } from "~/lib/platform/encryption.server";
 import type { ConnectionRow } from "~/lib/platform/schema";
-import { createEmulator, installEmulatorFetch, submitConsent, type Emulator, type Provider } from "../emulator";
+import { createEmulator, installEmulatorFetch, submitConsent, type Emulator, type Provider, type ProviderId } from "../emulator";
 import { type Browser, database } from "./helpers";
 
 /** A fresh in-process provider emulator for every test, serving the app's outbound fetches. */
@@ -27,7 +27,7 @@ export function useEmulator(): () => Emulator {
 export const PROVIDERS: Provider[] = ["github", "slack", "notion", "linear", "trello"];
 
 /** Starts an authorization from SpokeDo: returns the provider URL the browser is sent to. */
-export async function startConnect(browser: Browser, provider: Provider, name: string) {
+export async function startConnect(browser: Browser, provider: ProviderId, name: string) {
   const response = await browser.post("/integration-connections/new", { provider, name });
   if (response.status !== 303) throw new Error(`starting ${provider} answered ${response.status}: ${await response.text()}`);
   return response.headers.get("Location")!;
