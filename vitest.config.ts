@@ -14,7 +14,7 @@ export const TEST_BINDINGS = {
   TOKEN_ENCRYPTION_KEYS: `test1:${randomBytes(32).toString("base64url")},test2:${randomBytes(32).toString("base64url")}`,
   TOKEN_ENCRYPTION_PRIMARY_KEY_ID: "test2",
   // Tests drive deliveries step by step; background work must not outlive a test.
-  DELIVERIES_IN_BACKGROUND: "false",
+  DELIVERY_DISPATCH: "manual",
   GITHUB_CLIENT_ID: "emu-github-client",
   GITHUB_CLIENT_SECRET: "emu-github-secret",
   GITHUB_WEB_URL: `${EMULATOR}/github`,

@@ -1,8 +1,10 @@
 import { createRequestHandler } from "@remix-run/cloudflare";
 import * as build from "virtual:remix/server-build";
 import { runMaintenance } from "./jobs/maintenance.server";
+import { consumeDeadLetters, consumeDeliveries } from "./jobs/queue.server";
 import { bookmarkCookie, createRequestContext } from "./lib/platform/context.server";
 import { runInScope } from "./lib/platform/db.server";
+import type { DeliveryMessage } from "./lib/platform/queues";
 import { applySecurityHeaders, createCspNonce, rejectCrossSiteRequest } from "./lib/platform/security.server";
 import { getSettings, providerWebOrigins } from "./lib/platform/settings.server";
 
@@ -38,5 +40,11 @@ export default {
 
   scheduled(controller, env, ctx) {
     ctx.waitUntil(runMaintenance(env, controller.scheduledTime));
+  },
+
+  async queue(batch, env) {
+    const messages = batch as MessageBatch<DeliveryMessage>;
+    if (batch.queue.endsWith("-dlq")) await consumeDeadLetters(messages, env);
+    else await consumeDeliveries(messages, env);
   },
 } satisfies ExportedHandler<Env>;

@@ -2,7 +2,11 @@ import { prunePendingReauthorizations } from "~/lib/connections/authorization.se
 import { reencryptConnections, refreshExpiringConnections } from "~/lib/connections/vault.server";
 import { pruneLoginAttempts } from "~/lib/accounts/rate-limits.server";
 import { pruneSessions } from "~/lib/accounts/sessions.server";
+import { probeConnectionsInError } from "~/lib/connections/health.server";
+import { sweepOverdueDeliveries } from "~/lib/delivery/dispatch.server";
 import { processDueDeliveries } from "~/lib/delivery/outbox.server";
+import { pruneIdempotencyKeys } from "~/lib/delivery/submission.server";
+import { deliveryQueue } from "~/lib/platform/queues";
 import { getDatabase, runOnPrimary } from "~/lib/platform/db.server";
 import { getSettings } from "~/lib/platform/settings.server";
 import { pruneOAuthFlows } from "~/lib/oauth/flows.server";
@@ -20,14 +24,20 @@ export async function runMaintenance(env: Env, now = Date.now()) {
     ["prune sign-in failures", () => pruneLoginAttempts(db, now)],
     ["prune authorization flows", () => pruneOAuthFlows(db, now)],
     ["prune pending re-authorizations", () => prunePendingReauthorizations(db, now)],
+    ["prune idempotency keys", () => pruneIdempotencyKeys(db, now)],
   ];
   if (settings.keyRing) {
     const ring = await settings.keyRing;
     const deps = { db, settings, ring };
+    const queue = deliveryQueue(env, settings);
     steps.push(
-      // Retries that came due, and deliveries whose worker died holding the lease.
-      ["due deliveries", () => processDueDeliveries(deps, { limit: 50, now })],
+      // The queue brings deliveries back itself; the sweep catches the ones whose message was
+      // never sent or got lost. Without a queue, due deliveries are attempted here.
+      queue
+        ? ["overdue deliveries", () => sweepOverdueDeliveries(db, queue, { now })]
+        : ["due deliveries", () => processDueDeliveries(deps, { limit: 50, now })],
       ["token refresh", () => refreshExpiringConnections(deps, { now })],
+      ["connections in error", () => probeConnectionsInError(deps, { now })],
       ["key rotation", () => reencryptConnections(db, ring)],
     );
   }

@@ -1,63 +1,81 @@
 import { json, type ActionFunctionArgs } from "@remix-run/cloudflare";
 import * as v from "valibot";
 import { authenticateApiKey } from "~/lib/accounts/api-keys.server";
-import { startDeliveries } from "~/lib/delivery/outbox.server";
-import { createInsight } from "~/lib/delivery/insights.server";
+import type { CreateInsightResult } from "~/lib/delivery/insights.server";
+import { submitInsight, submitInsightIdempotently, type ApiAnswer } from "~/lib/delivery/submission.server";
 import { fieldErrors } from "~/lib/platform/forms";
 import { readBodyWithin } from "~/lib/platform/http.server";
 import { InsightBodySchema, InsightTitleSchema } from "~/lib/platform/validation";
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-const CreateInsightSchema = v.strictObject(
-  {
-    title: InsightTitleSchema,
-    body: InsightBodySchema,
-    intents: v.optional(
-      v.pipe(
-        v.array(
-          v.pipe(
-            v.string("Each intent is a name or an id."),
-            v.nonEmpty("Each intent is a name or an id."),
-            v.maxLength(64, "Intent names and ids have at most 64 characters."),
-          ),
-          "intents must be an array of intent names or ids.",
+const CreateInsightSchema = v.strictObject({
+  title: InsightTitleSchema,
+  body: InsightBodySchema,
+  intents: v.optional(
+    v.pipe(
+      v.array(
+        v.pipe(
+          v.string("Each intent is a name or an id."),
+          v.nonEmpty("Each intent is a name or an id."),
+          v.maxLength(64, "Intent names and ids have at most 64 characters."),
         ),
-        v.maxLength(50, "At most 50 intents per insight."),
+        "intents must be an array of intent names or ids.",
       ),
+      v.maxLength(50, "At most 50 intents per insight."),
     ),
-  },
-  "Unknown field: send only title, body and intents.",
-);
+  ),
+});
+
+// An Idempotency-Key is an opaque string (IETF httpapi draft: a quoted or bare token); we keep it
+// printable and bounded.
+const IdempotencyKeySchema = v.pipe(v.string(), v.regex(/^"?[\x21-\x7e]{1,255}"?$/));
 
 function error(status: number, code: string, message: string, extra: Record<string, unknown> = {}, headers: HeadersInit = {}) {
   return json({ error: { code, message, ...extra } }, { status, headers: { "Cache-Control": "no-store", ...headers } });
+}
+
+function answer({ status, body }: ApiAnswer, headers: HeadersInit = {}) {
+  const location = (body as { url?: string }).url;
+  return json(body, { status, headers: { "Cache-Control": "no-store", ...(location ? { Location: location } : {}), ...headers } });
+}
+
+function refusal(created: Extract<CreateInsightResult, { ok: false }>) {
+  if (created.reason === "unknown_intents") {
+    return error(404, "intent_not_found", `No intent in this workspace is named or identified as: ${created.unknown.join(", ")}.`, {
+      intents: created.unknown,
+    });
+  }
+  return error(400, "validation_failed", "Some intents are disabled.", {
+    fields: { intents: [`Disabled: ${created.disabled.join(", ")}.`] },
+  });
 }
 
 export function loader() {
   return error(405, "method_not_allowed", "Use POST to create an insight.", {}, { Allow: "POST" });
 }
 
-/** POST /api/v1/insights with `Authorization: Bearer <workspace API key>`. */
+/** POST /api/v1/insights with `Authorization: Bearer <workspace API key>` (and optionally `Idempotency-Key`). */
 export async function action({ request, context }: ActionFunctionArgs) {
   if (request.method !== "POST") return error(405, "method_not_allowed", "Use POST to create an insight.", {}, { Allow: "POST" });
   const key = await authenticateApiKey(context.db, request.headers.get("Authorization"));
-  if (!key)
-    return error(
-      401,
-      "unauthorized",
-      "Send a valid workspace API key as `Authorization: Bearer <key>`.",
-      {},
-      { "WWW-Authenticate": 'Bearer realm="SpokeDo"' },
-    );
+  if (!key) {
+    const challenge = { "WWW-Authenticate": 'Bearer realm="SpokeDo"' };
+    return error(401, "unauthorized", "Send a valid workspace API key as `Authorization: Bearer <key>`.", {}, challenge);
+  }
+  const idempotencyKey = request.headers.get("Idempotency-Key");
+  if (idempotencyKey !== null && !v.is(IdempotencyKeySchema, idempotencyKey)) {
+    return error(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable characters.");
+  }
 
   if (!(request.headers.get("Content-Type") ?? "").startsWith("application/json"))
     return error(415, "unsupported_media_type", "Send JSON with Content-Type: application/json.");
   const raw = await readBodyWithin(request, MAX_BODY_BYTES);
   if (!raw) return error(413, "too_large", "The request body is larger than 64 KiB.");
+  const rawBody = new TextDecoder().decode(raw);
   let payload: unknown;
   try {
-    payload = JSON.parse(new TextDecoder().decode(raw));
+    payload = JSON.parse(rawBody);
   } catch {
     return error(400, "invalid_json", "The request body is not valid JSON.");
   }
@@ -65,25 +83,33 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!parsed.success) return error(400, "validation_failed", "Some fields are invalid.", { fields: fieldErrors(parsed.issues) });
 
   const { title, body, intents } = parsed.output;
-  const created = await createInsight(context.db, key.workspaceId, {
-    title,
-    body,
-    source: "api",
-    targets: intents?.length ? { names: intents } : { all: true },
+  const input = { title, body, source: "api" as const, targets: intents?.length ? { names: intents } : { all: true as const } };
+  const origin = context.settings.appUrl ?? new URL(request.url).origin;
+  const answerFor = ({ insightId, deliveryIds }: { insightId: string; deliveryIds: string[] }): ApiAnswer => ({
+    status: 202,
+    body: { id: insightId, url: `${origin}/insights/${insightId}`, deliveries: deliveryIds.length },
   });
-  if (!created.ok && created.reason === "unknown_intents") {
-    return error(404, "intent_not_found", `No intent in this workspace is named or identified as: ${created.unknown.join(", ")}.`, {
-      intents: created.unknown,
-    });
+
+  if (idempotencyKey === null) {
+    const created = await submitInsight(context.db, context.deliveryQueue, key.workspaceId, input);
+    return created.ok ? answer(answerFor(created)) : refusal(created);
   }
-  if (!created.ok)
-    return error(400, "validation_failed", "Some intents are disabled.", {
-      fields: { intents: [`Disabled: ${created.disabled.join(", ")}.`] },
-    });
-  startDeliveries(context.env, context.settings, context.db, created.insightId, context.waitUntil);
-  const url = `${context.settings.appUrl ?? new URL(request.url).origin}/insights/${created.insightId}`;
-  return json(
-    { id: created.insightId, url, deliveries: created.deliveryIds.length },
-    { status: 202, headers: { Location: url, "Cache-Control": "no-store" } },
+  const result = await submitInsightIdempotently(
+    context.db,
+    context.deliveryQueue,
+    key.workspaceId,
+    input,
+    { key: idempotencyKey, rawBody },
+    answerFor,
   );
+  switch (result.kind) {
+    case "created":
+      return answer(result.answer);
+    case "replayed":
+      return answer(result.answer, { "Idempotent-Replayed": "true" });
+    case "refused":
+      return refusal(result.created);
+    case "key_reused":
+      return error(422, "idempotency_key_reused", "This Idempotency-Key was already used with a different request body.");
+  }
 }

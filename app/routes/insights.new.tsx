@@ -5,11 +5,10 @@ import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
 import { ErrorList, Field, SubmitButton } from "~/components/forms";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
-import { startDeliveries } from "~/lib/delivery/outbox.server";
 import { listEnabledIntentNames } from "~/lib/delivery/intents.server";
 import { parseForm } from "~/lib/platform/forms";
 import { readFormData } from "~/lib/platform/http.server";
-import { createInsight } from "~/lib/delivery/insights.server";
+import { submitInsight } from "~/lib/delivery/submission.server";
 import { InsightBodySchema, InsightTitleSchema } from "~/lib/platform/validation";
 
 const NewInsightSchema = v.object({
@@ -40,7 +39,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const submission = parseForm(await readFormData(request), NewInsightSchema);
   if (submission.status !== "success") return json(submission.reply(), { status: 400 });
   const { title, body, intents } = submission.value;
-  const created = await createInsight(context.db, workspace.id, {
+  const created = await submitInsight(context.db, context.deliveryQueue, workspace.id, {
     title,
     body,
     source: "form",
@@ -50,7 +49,6 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const names = created.reason === "unknown_intents" ? created.unknown : created.disabled;
     return json(submission.reply({ fieldErrors: { intents: [`Not available: ${names.join(", ")}.`] } }), { status: 400 });
   }
-  startDeliveries(context.env, context.settings, context.db, created.insightId, context.waitUntil);
   return redirect(`/insights/${created.insightId}`, 303);
 }
 

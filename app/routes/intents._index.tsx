@@ -62,7 +62,17 @@ export default function IntentsIndex() {
                       `${intent.overrideCount} field${intent.overrideCount === 1 ? "" : "s"}`
                     )}
                   </td>
-                  <td>{intent.enabled ? "Enabled" : <span className="muted">Disabled</span>}</td>
+                  <td>
+                    {intent.enabled ? "Enabled" : <span className="muted">Disabled</span>}
+                    {intent.attention ? (
+                      <>
+                        {" "}
+                        <span className="badge status status--error" title={intent.attention}>
+                          Needs attention
+                        </span>
+                      </>
+                    ) : null}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -66,7 +66,7 @@ it(`delivers ${N} insights and reports throughput, D1 queries per delivery and r
   const concurrentPerSecond = concurrent.length / ((performance.now() - concurrentStart) / 1000);
   const refreshes = emulator().requestsTo("github", "refresh").length - refreshesBefore;
 
-  expect(outcomes.every((outcome) => outcome?.kind === "succeeded")).toBe(true);
+  expect(outcomes.every((outcome) => outcome.outcome === "succeeded")).toBe(true);
   expect(emulator().created.length).toBe(N + N + 50);
 
   const rows: [string, string][] = [

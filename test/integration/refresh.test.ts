@@ -40,7 +40,7 @@ describe("token refresh", () => {
 
     const outcomes = await Promise.all(deliveries.map((delivery) => processDelivery(deps, delivery.id)));
     expect(emulator().requestsTo("github", "refresh")).toHaveLength(1);
-    expect(outcomes.every((outcome) => outcome?.kind === "succeeded")).toBe(true);
+    expect(outcomes.every((outcome) => outcome.outcome === "succeeded")).toBe(true);
     expect(emulator().created).toHaveLength(50);
 
     const row = await connectionRow(connectionId);
@@ -69,7 +69,8 @@ describe("token refresh", () => {
     const insight = await createInsight(deps.db, workspaceId, { title: "t", body: "b", source: "api", targets: { all: true } });
     const [delivery] = await deliveriesOf(insight.ok ? insight.insightId : "");
     const outcome = await processDelivery(deps, delivery!.id);
-    expect(outcome).toMatchObject({ kind: "failed", errorClass: "user" });
+    expect(outcome).toMatchObject({ kind: "done", outcome: "failed" });
+    expect((await attemptsOf(insight.ok ? insight.insightId : "")).at(-1)).toMatchObject({ error_class: "user", sent: 0 });
     const row = await connectionRow(connectionId);
     expect(row.status).toBe("revoked");
     expect(row.status_reason).toContain("refused to refresh the token");
@@ -89,14 +90,14 @@ describe("token refresh", () => {
     const insightId = insight.ok ? insight.insightId : "";
     const [delivery] = await deliveriesOf(insightId);
     const outcome = await processDelivery(deps, delivery!.id);
-    expect(outcome).toMatchObject({ kind: "retry" });
+    expect(outcome).toMatchObject({ kind: "later", outcome: "retry" });
     expect((await connectionRow(connectionId)).status).toBe("active");
     const [attempt] = await attemptsOf(insightId);
     expect(attempt).toMatchObject({ outcome: "retrying" });
     if (status) expect(attempt!.http_status).toBe(status);
     // The next attempt refreshes and delivers.
     const [pending] = await deliveriesOf(insightId);
-    expect(await processDelivery(deps, delivery!.id, pending!.next_attempt_at + 1)).toMatchObject({ kind: "succeeded" });
+    expect(await processDelivery(deps, delivery!.id, pending!.next_attempt_at + 1)).toMatchObject({ outcome: "succeeded" });
   });
 });
 

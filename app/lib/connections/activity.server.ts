@@ -48,3 +48,19 @@ export function latestDeliveries(db: Db, workspaceId: string, connectionId: stri
     .limit(limit)
     .execute();
 }
+
+/** Failed deliveries this recent can be redelivered from the connection's page. */
+export const REDELIVERY_WINDOW_MS = 30 * 24 * 60 * 60 * 1000;
+
+/** How many deliveries through a connection failed in the last 30 days. */
+export async function countRedeliverable(db: Db, workspaceId: string, connectionId: string, now = Date.now()) {
+  const row = await db
+    .selectFrom("deliveries")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("workspace_id", "=", workspaceId)
+    .where("connection_id", "=", connectionId)
+    .where("status", "=", "failed")
+    .where("completed_at", ">", now - REDELIVERY_WINDOW_MS)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

@@ -45,3 +45,25 @@ export async function testConnection(deps: VaultDeps, connection: ConnectionRow)
   await changeStatus(deps.db, connection, change);
   return { status: change.status, message };
 }
+
+/** Connections in error are probed no sooner than this after they went into error. */
+const PROBE_AFTER_MS = 5 * 60_000;
+
+/**
+ * The cron's probe: connections in error (oldest first, a bounded number per run) are tested, so
+ * one that works again returns to active without waiting for a delivery.
+ */
+export async function probeConnectionsInError(deps: VaultDeps, options: { now?: number; limit?: number } = {}) {
+  const now = options.now ?? Date.now();
+  const rows = await deps.db
+    .selectFrom("connections")
+    .selectAll()
+    .where("status", "=", "error")
+    .where("status_changed_at", "<=", now - PROBE_AFTER_MS)
+    .orderBy("status_changed_at")
+    .limit(options.limit ?? 10)
+    .execute();
+  let healed = 0;
+  for (const row of rows) if ((await testConnection(deps, row)).status === "active") healed += 1;
+  return { probed: rows.length, healed };
+}

@@ -1,7 +1,7 @@
 import type { Db } from "../platform/db.server";
 import type { Settings } from "../platform/settings.server";
 import type { FlowActor } from "../oauth/flows.server";
-import { deliveryHistory, latestDeliveries } from "./activity.server";
+import { countRedeliverable, deliveryHistory, latestDeliveries } from "./activity.server";
 import { getPendingReauthorization } from "./authorization.server";
 import {
   getConnection,
@@ -20,12 +20,13 @@ import { connectionDetailView, connectionSummaryView } from "./views.server";
 export async function loadConnectionPage(db: Db, settings: Settings, actor: FlowActor, id: string) {
   const row = id.length <= 64 ? await getConnection(db, actor.workspaceId, id) : undefined;
   if (!row) return null;
-  const [dependents, pending, history, latest, targets] = await Promise.all([
+  const [dependents, pending, history, latest, targets, redeliverable] = await Promise.all([
     listDependentIntents(db, actor.workspaceId, row.id),
     getPendingReauthorization(db, actor, row.id),
     deliveryHistory(db, actor.workspaceId, row.id),
     latestDeliveries(db, actor.workspaceId, row.id),
     listConnectionChoices(db, actor.workspaceId, { provider: row.provider, excludeId: row.id, limit: 100 }),
+    countRedeliverable(db, actor.workspaceId, row.id),
   ]);
   return {
     ...connectionDetailView(row, settings),
@@ -35,6 +36,7 @@ export async function loadConnectionPage(db: Db, settings: Settings, actor: Flow
     latest,
     repointTargets: dependents.total > 0 ? targets.choices : [],
     pending,
+    redeliverable,
   };
 }
 

@@ -20,6 +20,8 @@ export async function createInsight(
   db: Db,
   workspaceId: string,
   input: { title: string; body: string; source: "form" | "api"; targets: InsightTargets },
+  /** More writes that must succeed or fail with the insight (e.g. the idempotent API answer). */
+  alongside: (created: { insightId: string; deliveryIds: string[] }) => Compilable[] = () => [],
 ): Promise<CreateInsightResult> {
   let query = db
     .selectFrom("intents as i")
@@ -85,7 +87,7 @@ export async function createInsight(
       }),
     );
   }
-  await runBatch(db, writes);
+  await runBatch(db, [...writes, ...alongside({ insightId, deliveryIds })]);
   return { ok: true, insightId, deliveryIds };
 }
 

@@ -24,7 +24,15 @@ export async function loadIntentPage(db: Db, workspaceId: string, id: string) {
     ? choices.choices
     : [{ id: connection.id, name: connection.name, provider: connection.provider, status: connection.status }, ...choices.choices];
   return {
-    intent: { id: intent.id, name: intent.name, enabled: intent.enabled === 1, connectionId: intent.connection_id },
+    intent: {
+      id: intent.id,
+      name: intent.name,
+      enabled: intent.enabled === 1,
+      connectionId: intent.connection_id,
+      attention: intent.attention_reason
+        ? { reason: intent.attention_reason, insightId: intent.attention_insight_id, at: intent.attention_at }
+        : null,
+    },
     connection: { id: connection.id, name: connection.name, status: connection.status },
     provider: providerView(provider.id),
     fields,

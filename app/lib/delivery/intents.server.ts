@@ -15,6 +15,8 @@ export interface IntentSummary {
   provider: ProviderId;
   connectionStatus: ConnectionStatus;
   overrideCount: number;
+  /** Why the intent's own settings need attention (its last delivery failed on them), if so. */
+  attention: string | null;
 }
 
 export const INTENTS_PAGE_SIZE = 50;
@@ -30,6 +32,7 @@ export async function listIntents(db: Db, workspaceId: string, page = 1): Promis
         "i.name",
         "i.enabled",
         "i.overrides_json",
+        "i.attention_reason",
         "c.id as connection_id",
         "c.name as connection_name",
         "c.provider",
@@ -55,6 +58,7 @@ export async function listIntents(db: Db, workspaceId: string, page = 1): Promis
     provider: row.provider,
     connectionStatus: row.status,
     overrideCount: Object.keys(JSON.parse(row.overrides_json) as object).length,
+    attention: row.attention_reason,
   }));
   return { intents, total: Number(count.n) };
 }
@@ -133,6 +137,10 @@ async function updateIntent(
         enabled: input.enabled ? 1 : 0,
         overrides_json: JSON.stringify(input.overrides),
         updated_at: Date.now(),
+        // Edited: whatever needed attention is the user's to check again.
+        attention_reason: null,
+        attention_insight_id: null,
+        attention_at: null,
       })
       .where("workspace_id", "=", workspaceId)
       .where("id", "=", id)

@@ -1,4 +1,5 @@
 import type { Db } from "../platform/db.server";
+import { getProvider, isProviderId } from "../providers/registry";
 import { getInsight } from "./insights.server";
 
 /** An insight's integration log: its deliveries (a page at a time) and every attempt they made. */
@@ -20,6 +21,7 @@ export async function loadInsightPage(db: Db, workspaceId: string, id: string, p
       .select((eb) => [
         eb.fn.countAll<number>().as("n"),
         eb.fn.sum<number>(eb.case().when("status", "=", "pending").then(1).else(0).end()).as("pending"),
+        eb.fn.sum<number>(eb.case().when("status", "=", "failed").then(1).else(0).end()).as("failed"),
       ])
       .executeTakeFirstOrThrow(),
   ]);
@@ -52,5 +54,23 @@ export async function loadInsightPage(db: Db, workspaceId: string, id: string, p
         .orderBy("a.attempt")
         .execute()
     : [];
-  return { insight, deliveries, attempts, total: Number(count.n), pending: Number(count.pending ?? 0) };
+  return {
+    insight: { id: insight.id, title: insight.title, body: insight.body, source: insight.source, createdAt: insight.created_at },
+    deliveries: deliveries.map((d) => ({
+      id: d.id,
+      intentName: d.intent_name,
+      intentId: d.intent_id,
+      connectionName: d.connection_name,
+      connectionId: d.connection_id,
+      providerName: isProviderId(d.provider) ? getProvider(d.provider).name : d.provider,
+      status: d.status,
+      attempts: d.attempts,
+      nextAttemptAt: d.status === "pending" ? d.next_attempt_at : null,
+      itemUrl: d.item_url,
+    })),
+    attempts: attempts.map((a) => ({ ...a, providerName: isProviderId(a.provider) ? getProvider(a.provider).name : a.provider })),
+    total: Number(count.n),
+    pending: Number(count.pending ?? 0),
+    failed: Number(count.failed ?? 0),
+  };
 }

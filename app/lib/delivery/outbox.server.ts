@@ -1,50 +1,87 @@
 import type { Compilable } from "kysely";
-import { statusAfterAuthFailure, statusAfterProviderFailure, statusChangeQuery, type StatusChange } from "../connections/status.server";
+import {
+  ACTIVE,
+  statusAfterAuthFailure,
+  statusAfterProviderFailure,
+  statusChangeQuery,
+  type StatusChange,
+} from "../connections/status.server";
 import { withTokens, type VaultDeps } from "../connections/vault.server";
-import { runBatch, runOnPrimary, type Db } from "../platform/db.server";
+import { runBatch, type Db } from "../platform/db.server";
 import type { ConnectionRow, DeliveryRow, ErrorClass } from "../platform/schema";
-import { providerContext, type Settings } from "../platform/settings.server";
-import { describeProviderError, isAuthFailure, isTransient, type ProviderError } from "../providers/errors";
+import { providerContext } from "../platform/settings.server";
+import { describeProviderError, isAuthFailure, isTransient, ProviderError } from "../providers/errors";
 import { getProvider } from "../providers/registry";
-import type { DeliveredItem } from "../providers/types";
+import type { DeliveredItem, DeliveryInput, ProviderModule } from "../providers/types";
 
 /**
- * Deliveries live in a durable outbox in D1 (see docs/decisions/005-delivery-outbox.md): a
- * claimed delivery is leased, so a worker that dies mid-call loses nothing (the lease expires and
- * the delivery is due again); its log row, its new state and the connection's status change are
- * written in one batch.
+ * One attempt of one delivery (docs/decisions/013-deliveries-on-queues.md). D1 is the record: a
+ * claimed delivery is leased, so a worker that dies mid-call loses nothing (the lease runs out
+ * and the delivery is attempted again); the attempt's log row, the delivery's new state, and the
+ * connection's and intent's updates are written in one batch. An attempt that may have reached
+ * the provider without a known result (a timeout, a garbled answer, a worker that died) makes the
+ * next attempt look the delivery up at the provider before sending anything: effectively once.
  */
-const DELIVERY_LEASE_MS = 60_000;
+export const DELIVERY_LEASE_MS = 60_000;
+/** Attempts per round; a redelivery starts a new round. */
 const MAX_ATTEMPTS = 5;
 const BACKOFF_BASE_MS = 30_000;
 const BACKOFF_CAP_MS = 15 * 60_000;
 
-function backoffMs(attempt: number, random = Math.random()) {
+export function backoffMs(attempt: number, random = Math.random()) {
   const exponential = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
   // Full jitter on the upper half, so retries of many deliveries do not arrive together.
   return Math.round(exponential / 2 + (random * exponential) / 2);
 }
 
-type Outcome =
-  | { kind: "succeeded"; item: DeliveredItem }
+/**
+ * What the queue should do with a delivery's message: drop it, or bring it back later; and what
+ * the attempt came to (none when the delivery was not due or someone else held it).
+ */
+export type Disposition = { kind: "done"; outcome?: "succeeded" | "failed" } | { kind: "later"; delayMs: number; outcome?: "retry" };
+
+type Outcome = {
+  /** Whether this attempt called the provider's create endpoint. */
+  sent: boolean;
+  /** When an attempt whose result is unknown started (null: nothing unconfirmed remains). */
+  unconfirmedSince: number | null;
+} & (
+  | { kind: "succeeded"; item: DeliveredItem; note?: string }
   | { kind: "retry"; errorClass: ErrorClass; message: string; status?: number; delayMs: number }
-  | { kind: "failed"; errorClass: ErrorClass; message: string; status?: number; connectionChange?: StatusChange };
+  | { kind: "failed"; errorClass: ErrorClass; message: string; status?: number; connectionChange?: StatusChange; intentAttention?: boolean }
+);
 
 interface Claimed {
   delivery: DeliveryRow;
   insight: { title: string; body: string };
   connection: ConnectionRow | undefined;
+  /** The intent carries a failure of its own settings (cleared by this delivery's success). */
+  intentNeedsAttention: boolean;
+  startedAt: number;
 }
 
+type ClaimResult = { claimed: Claimed } | { claimed: null; disposition: Disposition };
+
 /**
- * Claims a due delivery and reads what it needs (the insight and the connection) in one round
- * trip: a batch whose second statement only sees the row if the first one leased it to us.
+ * Claims a due delivery and reads what it needs (the insight, the connection, the intent's
+ * state) in one round trip: a batch whose second statement only sees the row if the first one
+ * leased it to us. A lease found still held but expired means its holder died mid-attempt: that
+ * attempt is unconfirmed.
  */
-async function claim(db: Db, deliveryId: string, owner: string, now: number): Promise<Claimed | null> {
+async function claim(db: Db, deliveryId: string, owner: string, now: number): Promise<ClaimResult> {
   const [claimed, read] = await runBatch(db, [
     db
       .updateTable("deliveries")
-      .set({ lease_owner: owner, lease_expires_at: now + DELIVERY_LEASE_MS })
+      .set((eb) => ({
+        lease_owner: owner,
+        lease_expires_at: now + DELIVERY_LEASE_MS,
+        unconfirmed_since: eb
+          .case()
+          .when("lease_owner", "is not", null)
+          .then(eb.fn.coalesce("unconfirmed_since", eb("lease_expires_at", "-", DELIVERY_LEASE_MS)))
+          .else(eb.ref("unconfirmed_since"))
+          .end(),
+      }))
       .where("id", "=", deliveryId)
       .where("status", "=", "pending")
       .where("next_attempt_at", "<=", now)
@@ -54,92 +91,169 @@ async function claim(db: Db, deliveryId: string, owner: string, now: number): Pr
       .selectFrom("deliveries as d")
       .innerJoin("insights as n", "n.id", "d.insight_id")
       .leftJoin("connections as c", "c.id", "d.connection_id")
+      .leftJoin("intents as i", "i.id", "d.intent_id")
       .selectAll("c")
-      .select(["n.title as insight_title", "n.body as insight_body"])
+      .select(["n.title as insight_title", "n.body as insight_body", "i.attention_reason as intent_attention"])
       .where("d.id", "=", deliveryId)
       .where("d.lease_owner", "=", owner),
   ]);
   const delivery = claimed?.results[0] as DeliveryRow | undefined;
-  const row = read?.results[0] as (Partial<ConnectionRow> & { insight_title: string; insight_body: string }) | undefined;
-  if (!delivery || !row) return null;
-  const { insight_title: title, insight_body: body, ...connection } = row;
-  return { delivery, insight: { title, body }, connection: connection.id ? (connection as ConnectionRow) : undefined };
+  const row = read?.results[0] as
+    (Partial<ConnectionRow> & { insight_title: string; insight_body: string; intent_attention: string | null }) | undefined;
+  if (delivery && row) {
+    const { insight_title: title, insight_body: body, intent_attention: intentAttention, ...connection } = row;
+    const found = connection.id ? (connection as ConnectionRow) : undefined;
+    return {
+      claimed: {
+        delivery,
+        insight: { title, body },
+        connection: found,
+        intentNeedsAttention: typeof intentAttention === "string",
+        startedAt: now,
+      },
+    };
+  }
+  // Not claimed (rare: a duplicate message, or one that came early): say when to look again.
+  const current = await db
+    .selectFrom("deliveries")
+    .select(["status", "next_attempt_at", "lease_expires_at"])
+    .where("id", "=", deliveryId)
+    .executeTakeFirst();
+  if (!current || current.status !== "pending") return { claimed: null, disposition: { kind: "done" } };
+  const wakeAt = Math.max(current.next_attempt_at, (current.lease_expires_at ?? 0) + 1000);
+  return { claimed: null, disposition: { kind: "later", delayMs: Math.max(1000, wakeAt - now) } };
 }
 
-/** Claims and performs one delivery attempt. Returns null when another worker holds it or it is not due. */
-export async function processDelivery(deps: VaultDeps, deliveryId: string, now = Date.now()) {
+/** Claims and performs one attempt of a delivery; says what the queue should do next. */
+export async function processDelivery(deps: VaultDeps, deliveryId: string, now = Date.now()): Promise<Disposition> {
   const owner = crypto.randomUUID();
-  const claimed = await claim(deps.db, deliveryId, owner, now);
-  if (!claimed) return null;
+  const result = await claim(deps.db, deliveryId, owner, now);
+  if (!result.claimed) return result.disposition;
+  const { claimed } = result;
   const attempt = claimed.delivery.attempts + 1;
   const outcome = await attemptDelivery(deps, claimed, attempt);
   await recordOutcome(deps.db, claimed, attempt, owner, outcome);
-  return outcome;
+  return outcome.kind === "retry" ? { kind: "later", delayMs: outcome.delayMs, outcome: "retry" } : { kind: "done", outcome: outcome.kind };
 }
 
-async function attemptDelivery(deps: VaultDeps, { delivery, insight, connection }: Claimed, attempt: number): Promise<Outcome> {
+async function attemptDelivery(deps: VaultDeps, claimed: Claimed, attempt: number): Promise<Outcome> {
+  const { delivery, insight, connection } = claimed;
   const provider = getProvider(delivery.provider);
+  const unconfirmedSince = delivery.unconfirmed_since;
+  const notSent = { sent: false, unconfirmedSince };
   if (!connection) {
-    return {
-      kind: "failed",
-      errorClass: "user",
-      message: `The connection ${delivery.connection_name} was deleted. Point the intent at another connection.`,
-    };
+    const message = `The connection ${delivery.connection_name} was deleted. Point the intent at another connection.`;
+    return { ...notSent, kind: "failed", errorClass: "user", message };
   }
-  // A connection that is not active fails the delivery without calling the provider.
-  if (connection.status !== "active") {
-    const fix = connection.status === "error" ? "Test the connection or re-authorize it" : "Re-authorize it";
-    return {
-      kind: "failed",
-      errorClass: "user",
-      message: `Not delivered: connection ${connection.name} is ${connection.status === "error" ? "in error" : connection.status}${connection.status_reason ? ` (${connection.status_reason})` : ""}. ${fix} from its page.`,
-    };
+  // A token known to be dead fails the delivery without calling the provider. A connection in
+  // error still delivers: its next success brings it back to active.
+  if (connection.status === "revoked" || connection.status === "expired") {
+    const reason = connection.status_reason ? ` (${connection.status_reason})` : "";
+    const message = `Not delivered: connection ${connection.name} is ${connection.status}${reason}. Re-authorize it from its page, then redeliver.`;
+    return { ...notSent, kind: "failed", errorClass: "user", message };
   }
   const config = JSON.parse(delivery.config_json) as Record<string, unknown>;
   const missing = provider.requiredForDelivery.filter((field) => config[field] === undefined || config[field] === "");
   if (missing.length) {
     const labels = missing.map((field) => provider.configFields.find((f) => f.name === field)?.label ?? field);
-    return {
-      kind: "failed",
-      errorClass: "config",
-      message: `Not delivered: no ${labels.join(", ").toLowerCase()} is set. Set it on the connection or override it on intent ${delivery.intent_name}.`,
-    };
+    const message = `Not delivered: no ${labels.join(", ").toLowerCase()} is set. Set it on the connection or override it on intent ${delivery.intent_name}.`;
+    return { ...notSent, kind: "failed", errorClass: "config", message, intentAttention: true };
   }
   const context = providerContext(deps.settings, connection.provider);
-  if (!context) return { kind: "failed", errorClass: "config", message: `${provider.name} is not configured on this server.` };
+  if (!context) return { ...notSent, kind: "failed", errorClass: "config", message: `${provider.name} is not configured on this server.` };
 
-  const result = await withTokens(deps, connection, (tokens, current) =>
-    provider.deliver(context, tokens, {
-      title: insight.title,
-      body: insight.body,
-      config,
-      idempotencyKey: delivery.idempotency_key,
-      accountUrl: current.account_url,
-    }),
-  );
-  if (result.ok) return { kind: "succeeded", item: result.value };
+  const input: DeliveryInput = {
+    title: insight.title,
+    body: insight.body,
+    config,
+    idempotencyKey: delivery.idempotency_key,
+    accountUrl: connection.account_url,
+  };
+  // Which stage an error came from decides whether the provider may have acted.
+  let stage: "lookup" | "send" | null = null;
+  let lookedUp = false;
+  const result = await withTokens(deps, connection, async (tokens, current) => {
+    const withAccount = { ...input, accountUrl: current.account_url };
+    if (unconfirmedSince !== null && !lookedUp) {
+      stage = "lookup";
+      const found = await lookUp(provider, context, tokens, { ...withAccount, since: unconfirmedSince });
+      lookedUp = true;
+      if (found) return { item: found, found: true };
+    }
+    stage = "send";
+    return { item: await provider.deliver(context, tokens, withAccount), found: false };
+  });
+  if (result.ok) {
+    if (result.value.found) {
+      const note = "Found at the provider: an earlier attempt had arrived although its answer was lost. Not sent again.";
+      return { sent: false, unconfirmedSince: null, kind: "succeeded", item: result.value.item, note };
+    }
+    return { sent: true, unconfirmedSince: null, kind: "succeeded", item: result.value.item };
+  }
+  const sent = stage === "send";
+  // Nothing was sent this time, and the earlier attempt was looked up and not found: settled.
+  const remaining = lookedUp ? null : unconfirmedSince;
   switch (result.problem) {
     case "unreadable":
-      return { kind: "failed", errorClass: "user", message: result.change.reason!, connectionChange: result.change };
+      return {
+        sent: false,
+        unconfirmedSince: remaining,
+        kind: "failed",
+        errorClass: "user",
+        message: result.change.reason!,
+        connectionChange: result.change,
+      };
     case "refused": {
       const refusal = describeProviderError(result.error);
       const message = result.rejection
         ? `${describeProviderError(result.rejection)}; refreshing the token was refused too (${refusal}).`
         : refusal;
-      return { kind: "failed", errorClass: "user", message, status: result.rejection?.details.status, connectionChange: result.change };
+      const status = result.rejection?.details.status;
+      return {
+        sent: false,
+        unconfirmedSince: remaining,
+        kind: "failed",
+        errorClass: "user",
+        message,
+        status,
+        connectionChange: result.change,
+      };
     }
     case "unavailable":
-      return classify(result.error, connection, provider.name, attempt);
-    case "provider":
-      return classify(result.error, result.connection, provider.name, attempt);
+      return classify(result.error, connection, provider.name, claimed, attempt, { sent: false, unconfirmedSince: remaining });
+    case "provider": {
+      // A send that timed out or got a garbled or 5xx answer may have created the item.
+      const ambiguous = sent && isTransient(result.error) && result.error.kind !== "rate_limited";
+      const since = ambiguous ? (remaining ?? claimed.startedAt) : remaining;
+      return classify(result.error, result.connection, provider.name, claimed, attempt, { sent, unconfirmedSince: since });
+    }
   }
 }
 
-function classify(error: ProviderError, connection: ConnectionRow, providerName: string, attempt: number): Outcome {
+/** Looks the delivery up; a provider without look-ups cannot confirm, so nothing is resent blindly. */
+async function lookUp(provider: ProviderModule, ...args: Parameters<NonNullable<ProviderModule["findDelivered"]>>) {
+  if (!provider.findDelivered) {
+    throw new ProviderError(
+      "client_error",
+      `${provider.name} offers no way to check whether the earlier attempt arrived; not sent again to avoid a duplicate.`,
+    );
+  }
+  return provider.findDelivered(...args);
+}
+
+function classify(
+  error: ProviderError,
+  connection: ConnectionRow,
+  providerName: string,
+  claimed: Claimed,
+  attempt: number,
+  facts: { sent: boolean; unconfirmedSince: number | null },
+): Outcome {
   const message = describeProviderError(error);
   const status = error.details.status;
   if (isAuthFailure(error)) {
     return {
+      ...facts,
       kind: "failed",
       errorClass: "user",
       message,
@@ -147,17 +261,30 @@ function classify(error: ProviderError, connection: ConnectionRow, providerName:
       connectionChange: statusAfterAuthFailure(error, connection, providerName),
     };
   }
-  if (isTransient(error) && attempt < MAX_ATTEMPTS) {
-    const delayMs = error.kind === "rate_limited" ? (error.details.retryAfterSeconds ?? 60) * 1000 : backoffMs(attempt);
-    return { kind: "retry", errorClass: error.kind === "rate_limited" ? "rate_limit" : "provider", message, status, delayMs };
+  const round = attempt - claimed.delivery.retry_base;
+  if (isTransient(error) && round < MAX_ATTEMPTS) {
+    const delayMs = error.kind === "rate_limited" ? (error.details.retryAfterSeconds ?? 60) * 1000 : backoffMs(round);
+    return { ...facts, kind: "retry", errorClass: error.kind === "rate_limited" ? "rate_limit" : "provider", message, status, delayMs };
   }
-  const errorClass: ErrorClass = error.kind === "rate_limited" ? "rate_limit" : error.kind === "client_error" ? "config" : "provider";
-  return { kind: "failed", errorClass, message, status, connectionChange: statusAfterProviderFailure(error, providerName) };
+  if (isTransient(error)) {
+    const errorClass = error.kind === "rate_limited" ? "rate_limit" : "provider";
+    return { ...facts, kind: "failed", errorClass, message, status, connectionChange: statusAfterProviderFailure(error, providerName) };
+  }
+  // The provider refused what this intent asked for (a repository it cannot see, a deleted list,
+  // a value it rejects): the intent needs attention, the connection itself is fine.
+  return { ...facts, kind: "failed", errorClass: "config", message, status, intentAttention: true };
 }
 
-/** The log row, the delivery's new state, the connection's status and last use: one batch. */
-async function recordOutcome(db: Db, { delivery, connection }: Claimed, attempt: number, owner: string, outcome: Outcome) {
+/** The log row, the delivery's new state, the connection's and the intent's updates: one batch. */
+async function recordOutcome(
+  db: Db,
+  { delivery, connection, intentNeedsAttention }: Claimed,
+  attempt: number,
+  owner: string,
+  outcome: Outcome,
+) {
   const now = Date.now();
+  const failure = outcome.kind === "succeeded" ? null : outcome;
   const writes: Compilable[] = [
     db.insertInto("delivery_attempts").values({
       id: crypto.randomUUID(),
@@ -166,40 +293,44 @@ async function recordOutcome(db: Db, { delivery, connection }: Claimed, attempt:
       attempt,
       at: now,
       outcome: outcome.kind === "succeeded" ? "succeeded" : outcome.kind === "retry" ? "retrying" : "failed",
-      http_status: outcome.kind === "succeeded" ? null : (outcome.status ?? null),
-      error_class: outcome.kind === "succeeded" ? null : outcome.errorClass,
-      message: outcome.kind === "succeeded" ? null : outcome.message,
+      http_status: failure?.status ?? null,
+      error_class: failure?.errorClass ?? null,
+      message: failure?.message ?? (outcome.kind === "succeeded" ? (outcome.note ?? null) : null),
       item_url: outcome.kind === "succeeded" ? outcome.item.url : null,
+      sent: outcome.sent ? 1 : 0,
     }),
   ];
   const leased = db.updateTable("deliveries").where("id", "=", delivery.id).where("lease_owner", "=", owner);
-  const release = { lease_owner: null, lease_expires_at: null };
+  const release = { lease_owner: null, lease_expires_at: null, attempts: attempt, unconfirmed_since: outcome.unconfirmedSince };
+  const intent = delivery.intent_id ? db.updateTable("intents").where("id", "=", delivery.intent_id) : null;
   if (outcome.kind === "succeeded") {
-    writes.push(
-      leased.set({
-        status: "succeeded",
-        attempts: attempt,
-        item_id: outcome.item.id,
-        item_url: outcome.item.url,
-        completed_at: now,
-        ...release,
-      }),
-    );
-    if (connection) writes.push(db.updateTable("connections").set({ last_used_at: now }).where("id", "=", connection.id));
+    writes.push(leased.set({ ...release, status: "succeeded", item_id: outcome.item.id, item_url: outcome.item.url, completed_at: now }));
+    if (connection) {
+      writes.push(db.updateTable("connections").set({ last_used_at: now }).where("id", "=", connection.id));
+      // A connection in error heals itself with a success.
+      if (connection.status === "error") writes.push(statusChangeQuery(db, connection, ACTIVE, now));
+    }
+    if (intent && intentNeedsAttention) writes.push(intent.set({ attention_reason: null, attention_insight_id: null, attention_at: null }));
   } else if (outcome.kind === "retry") {
-    writes.push(leased.set({ attempts: attempt, next_attempt_at: now + outcome.delayMs, ...release }));
+    writes.push(leased.set({ ...release, next_attempt_at: now + outcome.delayMs }));
   } else {
-    writes.push(leased.set({ status: "failed", attempts: attempt, completed_at: now, ...release }));
+    writes.push(leased.set({ ...release, status: "failed", completed_at: now }));
     if (connection && outcome.connectionChange) {
       // The connection page links the insight whose delivery failed, in the provider's words.
       const change = { ...outcome.connectionChange, error: { message: outcome.message, insightId: delivery.insight_id } };
       writes.push(statusChangeQuery(db, connection, change, now));
     }
+    if (intent && outcome.intentAttention) {
+      writes.push(intent.set({ attention_reason: outcome.message, attention_insight_id: delivery.insight_id, attention_at: now }));
+    }
   }
   await runBatch(db, writes);
 }
 
-/** Deliveries that are due: pending and not leased (or whose holder's lease ran out). */
+/**
+ * Due deliveries, attempted here (no queue): what the tests drive step by step and what the cron
+ * does when the app runs without a queue. One delivery's failure never cuts off another's.
+ */
 export async function processDueDeliveries(deps: VaultDeps, options: { limit?: number; insightId?: string; now?: number } = {}) {
   const now = options.now ?? Date.now();
   let query = deps.db
@@ -213,7 +344,6 @@ export async function processDueDeliveries(deps: VaultDeps, options: { limit?: n
     .orderBy("next_attempt_at")
     .limit(options.limit ?? 50)
     .execute();
-  // One delivery's failure never cuts off another's.
   const settled = await Promise.allSettled(due.map((row) => processDelivery(deps, row.id, now)));
   const failures = settled.filter((result): result is PromiseRejectedResult => result.status === "rejected");
   if (failures.length) {
@@ -222,17 +352,5 @@ export async function processDueDeliveries(deps: VaultDeps, options: { limit?: n
       `${failures.length} deliveries failed unexpectedly`,
     );
   }
-  return settled.filter((result) => result.status === "fulfilled" && result.value !== null).length;
-}
-
-/** Runs an insight's deliveries in the background of the request that created it. */
-export function startDeliveries(env: Env, settings: Settings, db: Db, insightId: string, waitUntil: (promise: Promise<unknown>) => void) {
-  if (!settings.keyRing || !settings.deliveriesInBackground) return;
-  const ring = settings.keyRing;
-  waitUntil(
-    // Background work reads from the primary: token rows must never come from a stale replica.
-    runOnPrimary(env.DB, async () => {
-      await processDueDeliveries({ db, settings, ring: await ring }, { insightId });
-    }).catch((error: unknown) => console.error("deliveries failed to start", error instanceof Error ? error.message : "unknown error")),
-  );
+  return due.length;
 }

@@ -1,6 +1,7 @@
 import type { AppLoadContext } from "@remix-run/cloudflare";
 import { cookieName, readCookie, serializeCookie } from "./cookies.server";
 import { getDatabase, openScope, type DatabaseScope, type Db } from "./db.server";
+import { deliveryQueue, type DeliveryQueue } from "./queues";
 import { getSettings, type Settings } from "./settings.server";
 
 const BOOKMARK_COOKIE = "spokedo_d1";
@@ -13,6 +14,8 @@ export interface RequestContext {
   db: Db;
   /** This request's D1 session (replica reads at least as new as the client's bookmark). */
   scope: DatabaseScope;
+  /** Where new deliveries go; null when something else drives them (DELIVERY_DISPATCH=manual). */
+  deliveryQueue: DeliveryQueue | null;
   cspNonce: string;
   /** True when the request reached us over HTTPS: decides cookie prefixes and HSTS. */
   secure: boolean;
@@ -41,9 +44,11 @@ export function createRequestContext(options: {
   const secure = new URL(request.url).protocol === "https:";
   const bookmark = readCookie(request, cookieName(BOOKMARK_COOKIE, secure));
   const country = (request as Request & { cf?: { country?: unknown } }).cf?.country;
+  const settings = getSettings(env);
   return {
     env,
-    settings: getSettings(env),
+    settings,
+    deliveryQueue: deliveryQueue(env, settings),
     db: getDatabase(env.DB),
     scope: openScope(env.DB, bookmark),
     cspNonce: options.cspNonce,

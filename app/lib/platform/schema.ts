@@ -126,6 +126,10 @@ export interface IntentsTable {
   overrides_json: string;
   created_at: number;
   updated_at: number;
+  /** A failure caused by the intent's own target or fields, until its next success or edit. */
+  attention_reason: Generated<string | null>;
+  attention_insight_id: Generated<string | null>;
+  attention_at: Generated<number | null>;
 }
 export type IntentRow = Selectable<IntentsTable>;
 
@@ -172,6 +176,10 @@ export interface DeliveriesTable {
   item_url: string | null;
   created_at: number;
   completed_at: number | null;
+  /** When an attempt that may have reached the provider without a known result started. */
+  unconfirmed_since: Generated<number | null>;
+  /** Attempts made before the current round of retries (a redelivery starts a new round). */
+  retry_base: Generated<number>;
 }
 export type DeliveryRow = Selectable<DeliveriesTable>;
 
@@ -187,8 +195,19 @@ export interface DeliveryAttemptsTable {
   error_class: ErrorClass | null;
   message: string | null;
   item_url: string | null;
+  /** Whether this attempt called the provider's create endpoint. */
+  sent: Generated<number>;
 }
 export type DeliveryAttemptRow = Selectable<DeliveryAttemptsTable>;
+
+export interface ApiIdempotencyKeysTable {
+  workspace_id: string;
+  key: string;
+  request_hash: string;
+  status: number;
+  response_json: string;
+  created_at: number;
+}
 
 export interface Database {
   users: UsersTable;
@@ -204,4 +223,5 @@ export interface Database {
   insights: InsightsTable;
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
+  api_idempotency_keys: ApiIdempotencyKeysTable;
 }

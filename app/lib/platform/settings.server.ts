@@ -16,8 +16,8 @@ export interface Settings {
   /** Public origin of this deployment; redirect URIs are built from it, never from requests. */
   appUrl: string | null;
   keyRing: Promise<KeyRing> | null;
-  /** Start an insight's deliveries right away (default), or leave them to the cron sweep. */
-  deliveriesInBackground: boolean;
+  /** queue: deliveries go through the delivery queue (default); manual: something else drives them (the tests). */
+  dispatch: "queue" | "manual";
   /** A provider's endpoints and credentials, read from the env names its module declares. */
   provider(id: ProviderId): ProviderSettings;
   /** What is misconfigured, in words an operator can act on (logged once per isolate). */
@@ -96,9 +96,9 @@ function parseSettings(raw: Record<string, unknown>): Settings {
   else problems.push("TOKEN_ENCRYPTION_KEYS and TOKEN_ENCRYPTION_PRIMARY_KEY_ID are not set: connections are disabled.");
   if (!appUrl) problems.push("APP_URL is not set: connections are disabled.");
 
-  const deliveriesInBackground = read("DELIVERIES_IN_BACKGROUND", OptionalString) !== "false";
+  const dispatch = read("DELIVERY_DISPATCH", OptionalString) === "manual" ? "manual" : "queue";
 
-  return { appUrl, keyRing, deliveriesInBackground, provider, problems };
+  return { appUrl, keyRing, dispatch, provider, problems };
 }
 
 export function isProviderConfigured(settings: Settings, id: ProviderId): boolean {

@@ -7,6 +7,14 @@ import * as v from "valibot";
 v.setSpecificMessage(v.object, (issue) =>
   issue.received === "undefined" && issue.path?.length ? "This field is required." : "Invalid form submission.",
 );
+// The API's bodies: a missing field is "required"; a field it does not know is named as such.
+v.setSpecificMessage(v.strictObject, (issue) =>
+  issue.expected === "never"
+    ? "Unknown field: send only the fields this endpoint documents."
+    : issue.received === "undefined" && issue.path?.length
+      ? "This field is required."
+      : "Send a JSON object.",
+);
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();

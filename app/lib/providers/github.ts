@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { optionalList, optionalText } from "./config-schema";
 import { ProviderError } from "./errors";
 import {
+  asRecord,
   asString,
   basicAuth,
   jsonObject,
@@ -91,7 +92,7 @@ export const github: ProviderModule = {
   configSchema: v.object({
     repository: optionalText({
       max: 140,
-      pattern: /^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/,
+      pattern: /^[A-Za-z0-9-]{1,39}\/(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}$/,
       message: "Use owner/name, like octocat/hello-world.",
     }),
     labels: optionalList({ maxItems: 10, maxLength: 50 }),
@@ -120,15 +121,16 @@ export const github: ProviderModule = {
   ],
   overridableFields: ["repository", "labels", "assignee"],
   requiredForDelivery: ["repository"],
-  // GitHub offers no idempotency key for issues: a retry after a lost response can duplicate.
+  // GitHub has no idempotency key for issues: the body carries a hidden marker instead, and
+  // findDelivered looks for it before an unconfirmed attempt is resent.
   async deliver(context, tokens, input) {
     const { repository, labels, assignee } = input.config as { repository: string; labels?: string[]; assignee?: string };
-    const response = await providerFetch(context, `${context.endpoints.api}/repos/${repository}/issues`, {
+    const response = await providerFetch(context, `${repoUrl(context, repository)}/issues`, {
       method: "POST",
       headers: { ...API_HEADERS, Authorization: `Bearer ${tokens.accessToken}`, "Content-Type": "application/json" },
       body: JSON.stringify({
         title: input.title,
-        body: input.body,
+        body: `${input.body}\n\n${marker(input.idempotencyKey)}`,
         ...(labels?.length ? { labels } : {}),
         ...(assignee ? { assignees: [assignee] } : {}),
       }),
@@ -139,4 +141,40 @@ export const github: ProviderModule = {
     if (!number) throw new ProviderError("malformed_response", "The created issue has no number.", { status: 201 });
     return { id: `${repository}#${number}`, url: asString(issue.html_url) ?? null };
   },
+  // The repository's issue list is consistent at once (search lags behind by seconds).
+  async findDelivered(context, tokens, input) {
+    const { repository } = input.config as { repository: string };
+    const wanted = marker(input.idempotencyKey);
+    const since = new Date(input.since - 60_000).toISOString();
+    for (let page = 1; page <= LOOKUP_PAGES; page++) {
+      const query = new URLSearchParams({ state: "all", since, sort: "created", direction: "desc", per_page: "100", page: String(page) });
+      const response = await providerFetch(context, `${repoUrl(context, repository)}/issues?${query}`, {
+        headers: { ...API_HEADERS, Authorization: `Bearer ${tokens.accessToken}` },
+      });
+      if (!response.ok) throw githubError(response, [tokens.accessToken]);
+      const issues = parseJson(response.text);
+      if (!Array.isArray(issues))
+        throw new ProviderError("malformed_response", "The issue list is not a list.", { status: response.status });
+      for (const issue of issues.map(asRecord)) {
+        if (issue.pull_request === undefined && asString(issue.body)?.includes(wanted)) {
+          return { id: `${repository}#${asString(issue.number)}`, url: asString(issue.html_url) ?? null };
+        }
+      }
+      if (issues.length < 100) break;
+    }
+    return null;
+  },
 };
+
+const LOOKUP_PAGES = 5;
+
+/** Hidden in the rendered issue, kept in its body. */
+function marker(key: string) {
+  return `<!-- spokedo-delivery: ${key} -->`;
+}
+
+/** `/repos/{owner}/{repo}`, each segment encoded (the config schema already refuses `.` and `..`). */
+function repoUrl(context: { endpoints: { api: string } }, repository: string) {
+  const [owner = "", name = ""] = repository.split("/");
+  return `${context.endpoints.api}/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`;
+}

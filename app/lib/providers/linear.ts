@@ -137,13 +137,30 @@ export const linear: ProviderModule = {
         { input: { id: input.idempotencyKey, teamId, title: input.title, description: input.body, ...(stateId ? { stateId } : {}) } },
       );
     } catch (error) {
-      if (error instanceof ProviderError && /already exists/i.test(error.message)) return { id: input.idempotencyKey, url: null };
+      if (error instanceof ProviderError && /already exists/i.test(error.message)) {
+        const existing = await findIssue(context, tokens, input.idempotencyKey);
+        if (existing) return existing;
+      }
       throw error;
     }
-    const payload = (data.issueCreate ?? {}) as Record<string, unknown>;
-    const issue = (payload.issue ?? {}) as Record<string, unknown>;
+    const payload = asRecord(data.issueCreate);
+    const issue = asRecord(payload.issue);
     const identifier = asString(issue.identifier) ?? asString(issue.id);
     if (payload.success !== true || !identifier) throw new ProviderError("client_error", "issueCreate did not succeed.");
     return { id: identifier, url: asString(issue.url) ?? null };
   },
+  findDelivered: (context, tokens, input) => findIssue(context, tokens, input.idempotencyKey),
 };
+
+/** The issue created with this client-chosen id, or null when Linear has none. */
+async function findIssue(context: ProviderContext, tokens: StoredTokens, id: string) {
+  try {
+    const data = await linearGraphql(context, tokens, "query FindIssue($id: String!) { issue(id: $id) { id identifier url } }", { id });
+    const issue = asRecord(data.issue);
+    const identifier = asString(issue.identifier) ?? asString(issue.id);
+    return identifier ? { id: identifier, url: asString(issue.url) ?? null } : null;
+  } catch (error) {
+    if (error instanceof ProviderError && error.kind === "client_error" && /not found/i.test(error.message)) return null;
+    throw error;
+  }
+}

@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { optionalMappings, optionalText } from "./config-schema";
 import { ProviderError } from "./errors";
 import {
+  asRecord,
   asString,
   basicAuth,
   jsonObject,
@@ -124,7 +125,11 @@ export const notion: ProviderModule = {
     const response = await providerFetch(context, `${context.endpoints.api}/v1/pages`, {
       method: "POST",
       headers: { ...notionHeaders(tokens), "Content-Type": "application/json" },
-      body: JSON.stringify({ parent: { database_id: databaseId }, properties, children: paragraphs(input.body) }),
+      body: JSON.stringify({
+        parent: { database_id: databaseId },
+        properties,
+        children: [...paragraphs(input.body, MAX_BLOCKS - 1), footer(input.idempotencyKey)],
+      }),
     });
     if (!response.ok) throw notionError(response, [tokens.accessToken]);
     const page = jsonObject(response);
@@ -132,7 +137,70 @@ export const notion: ProviderModule = {
     if (!id) throw new ProviderError("malformed_response", "The created page has no id.");
     return { id, url: asString(page.url) ?? null };
   },
+  // Pages created since the attempt began, with the same title, whose footer names this delivery.
+  async findDelivered(context, tokens, input) {
+    const { databaseId } = input.config as { databaseId: string };
+    const title = input.title.slice(0, 2000);
+    const wanted = footerText(input.idempotencyKey);
+    // Notion keeps created_time to the minute.
+    const since = new Date(Math.floor((input.since - 60_000) / 60_000) * 60_000).toISOString();
+    let cursor: string | undefined;
+    for (let round = 0; round < LOOKUP_PAGES; round++) {
+      const response = await providerFetch(context, `${context.endpoints.api}/v1/databases/${encodeURIComponent(databaseId)}/query`, {
+        method: "POST",
+        headers: { ...notionHeaders(tokens), "Content-Type": "application/json" },
+        body: JSON.stringify({
+          filter: { timestamp: "created_time", created_time: { on_or_after: since } },
+          sorts: [{ timestamp: "created_time", direction: "descending" }],
+          page_size: 100,
+          ...(cursor ? { start_cursor: cursor } : {}),
+        }),
+      });
+      if (!response.ok) throw notionError(response, [tokens.accessToken]);
+      const data = jsonObject(response);
+      const pages = Array.isArray(data.results) ? data.results.map(asRecord) : [];
+      for (const page of pages.filter((candidate) => pageTitle(candidate) === title)) {
+        const id = asString(page.id);
+        if (id && (await pageMentions(context, tokens, id, wanted))) return { id, url: asString(page.url) ?? null };
+      }
+      cursor = data.has_more === true ? asString(data.next_cursor) : undefined;
+      if (!cursor) break;
+    }
+    return null;
+  },
 };
+
+const MAX_BLOCKS = 100;
+const LOOKUP_PAGES = 3;
+
+function pageTitle(page: Record<string, unknown>): string | undefined {
+  const property = Object.values(asRecord(page.properties))
+    .map(asRecord)
+    .find((candidate) => candidate.type === "title");
+  return Array.isArray(property?.title) ? property.title.map((part) => asString(asRecord(part).plain_text) ?? "").join("") : undefined;
+}
+
+async function pageMentions(context: ProviderContext, tokens: StoredTokens, pageId: string, text: string) {
+  const response = await providerFetch(context, `${context.endpoints.api}/v1/blocks/${encodeURIComponent(pageId)}/children?page_size=100`, {
+    headers: notionHeaders(tokens),
+  });
+  if (!response.ok) throw notionError(response, [tokens.accessToken]);
+  const blocks = jsonObject(response).results;
+  return Array.isArray(blocks) && blocks.some((block) => JSON.stringify(block).includes(text));
+}
+
+function footerText(key: string) {
+  return `Sent by SpokeDo · ref ${key}`;
+}
+
+/** The delivery's reference, in a quiet last paragraph (Notion has no hidden place on a page). */
+function footer(key: string) {
+  return {
+    object: "block",
+    type: "paragraph",
+    paragraph: { rich_text: [{ type: "text", text: { content: footerText(key) }, annotations: { color: "gray" } }] },
+  };
+}
 
 function notionPropertyValue(type: string, value: string): unknown {
   switch (type) {
@@ -165,14 +233,26 @@ function notionPropertyValue(type: string, value: string): unknown {
 }
 
 /** The insight body as paragraph blocks: Notion caps rich text at 2,000 characters and a request at 100 blocks. */
-function paragraphs(body: string) {
-  const blocks = [];
-  for (let start = 0; start < body.length && blocks.length < 100; start += 2000) {
-    blocks.push({
-      object: "block",
-      type: "paragraph",
-      paragraph: { rich_text: [{ type: "text", text: { content: body.slice(start, start + 2000) } }] },
-    });
+function paragraphs(body: string, maxBlocks: number) {
+  return splitText(body, 2000)
+    .slice(0, maxBlocks)
+    .map((content) => ({ object: "block", type: "paragraph", paragraph: { rich_text: [{ type: "text", text: { content } }] } }));
+}
+
+/**
+ * Notion caps a text object at 2,000 UTF-16 code units. Chunks end on code-point boundaries, so
+ * a surrogate pair (an emoji) is never cut in two.
+ */
+export function splitText(text: string, maxUnits: number): string[] {
+  const chunks: string[] = [];
+  let current = "";
+  for (const codePoint of text) {
+    if (current.length + codePoint.length > maxUnits) {
+      chunks.push(current);
+      current = "";
+    }
+    current += codePoint;
   }
-  return blocks;
+  if (current) chunks.push(current);
+  return chunks;
 }

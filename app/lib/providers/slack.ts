@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { optionalText } from "./config-schema";
 import { ProviderError } from "./errors";
-import { asString, jsonObject, providerError, providerFetch, type ErrorVocabulary, type ProviderResponse } from "./http.server";
+import { asRecord, asString, jsonObject, providerError, providerFetch, type ErrorVocabulary, type ProviderResponse } from "./http.server";
 import type { ProviderContext, ProviderModule, StoredTokens } from "./types";
 
 const ERRORS: ErrorVocabulary = {
@@ -30,15 +30,35 @@ function readSlackError(response: ProviderResponse) {
   return { code, message: needed && code ? `${code} (needed: ${needed})` : undefined };
 }
 
-/** Slack answers errors as HTTP 200 `{ok:false, error}` (429 for rate limits). */
-async function slackCall(context: ProviderContext, method: string, tokens: StoredTokens, body?: Record<string, unknown>) {
+/**
+ * A Web API call. Write methods take JSON; read methods (conversations.*) are sent as form
+ * fields, which every method accepts. Slack answers errors as HTTP 200 `{ok:false, error}`
+ * (429 for rate limits).
+ */
+async function slackCall(
+  context: ProviderContext,
+  method: string,
+  tokens: StoredTokens,
+  body?: Record<string, string | number | boolean | object>,
+  encoding: "json" | "form" = "json",
+) {
+  const form =
+    encoding === "form" && body
+      ? new URLSearchParams(
+          Object.entries(body).map(([key, value]) => [key, typeof value === "object" ? JSON.stringify(value) : String(value)]),
+        )
+      : null;
   const response = await providerFetch(context, `${context.endpoints.api}/${method}`, {
     method: "POST",
     headers: {
       Authorization: `Bearer ${tokens.accessToken}`,
-      ...(body ? { "Content-Type": "application/json; charset=utf-8" } : {}),
+      ...(form
+        ? { "Content-Type": "application/x-www-form-urlencoded" }
+        : body
+          ? { "Content-Type": "application/json; charset=utf-8" }
+          : {}),
     },
-    body: body ? JSON.stringify(body) : undefined,
+    body: form ?? (body ? JSON.stringify(body) : undefined),
   });
   if (response.status === 429 || response.status >= 500) throw providerError(response, ERRORS, readSlackError, [tokens.accessToken]);
   const data = jsonObject(response);
@@ -57,7 +77,16 @@ export const slack: ProviderModule = {
     protocol: "oauth2",
     authorizeUrl: "{web}/oauth/v2/authorize",
     tokenUrl: "{api}/oauth.v2.access",
-    scopes: ["chat:write", "chat:write.public", "chat:write.customize"],
+    // Posting (chat:*), and reading a channel's history to find a message whose answer was lost.
+    scopes: [
+      "chat:write",
+      "chat:write.public",
+      "chat:write.customize",
+      "channels:history",
+      "groups:history",
+      "channels:read",
+      "groups:read",
+    ],
     scopeSeparator: ",",
     // PKCE would turn the app into a public client with 30-day refresh tokens.
     pkce: false,
@@ -117,12 +146,72 @@ export const slack: ProviderModule = {
       channel,
       text: text.length > 39_000 ? `${text.slice(0, 39_000)}…` : text,
       ...(username ? { username } : {}),
+      // Kept with the message, so an attempt whose answer was lost can find it again.
+      metadata: { event_type: MARKER_EVENT, event_payload: { delivery: input.idempotencyKey } },
     });
     const ts = asString(data.ts);
     const postedChannel = asString(data.channel) ?? channel;
     if (!ts) throw new ProviderError("malformed_response", "chat.postMessage answered without ts.");
-    // Slack's permalink format; it saves a chat.getPermalink call per message.
-    const url = input.accountUrl ? `${input.accountUrl.replace(/\/+$/, "")}/archives/${postedChannel}/p${ts.replace(".", "")}` : null;
+    const url = input.accountUrl ? permalink(input.accountUrl, postedChannel, ts) : null;
     return { id: `${postedChannel}:${ts}`, url };
   },
+  async findDelivered(context, tokens, input) {
+    const { channel } = input.config as { channel: string };
+    const channelId = channel.startsWith("#") ? await channelIdByName(context, tokens, channel.slice(1)) : channel;
+    if (!channelId) return null;
+    let cursor: string | undefined;
+    for (let page = 0; page < LOOKUP_PAGES; page++) {
+      const data = await slackCall(
+        context,
+        "conversations.history",
+        tokens,
+        {
+          channel: channelId,
+          oldest: ((input.since - 60_000) / 1000).toFixed(6),
+          include_all_metadata: true,
+          limit: 200,
+          ...(cursor ? { cursor } : {}),
+        },
+        "form",
+      );
+      const messages = Array.isArray(data.messages) ? data.messages.map(asRecord) : [];
+      const found = messages.find((message) => {
+        const metadata = asRecord(message.metadata);
+        return metadata.event_type === MARKER_EVENT && asRecord(metadata.event_payload).delivery === input.idempotencyKey;
+      });
+      const ts = found && asString(found.ts);
+      if (ts) return { id: `${channelId}:${ts}`, url: input.accountUrl ? permalink(input.accountUrl, channelId, ts) : null };
+      cursor = asString(asRecord(data.response_metadata).next_cursor) || undefined;
+      if (!cursor) break;
+    }
+    return null;
+  },
 };
+
+const MARKER_EVENT = "spokedo_delivery";
+const LOOKUP_PAGES = 3;
+
+// Slack's permalink format; it saves a chat.getPermalink call per message.
+function permalink(accountUrl: string, channel: string, ts: string) {
+  return `${accountUrl.replace(/\/+$/, "")}/archives/${channel}/p${ts.replace(".", "")}`;
+}
+
+/** conversations.history needs a channel id: a "#name" default is resolved through conversations.list. */
+async function channelIdByName(context: ProviderContext, tokens: StoredTokens, name: string): Promise<string | null> {
+  let cursor: string | undefined;
+  for (let page = 0; page < 10; page++) {
+    const data = await slackCall(
+      context,
+      "conversations.list",
+      tokens,
+      { types: "public_channel,private_channel", exclude_archived: true, limit: 1000, ...(cursor ? { cursor } : {}) },
+      "form",
+    );
+    const channels = Array.isArray(data.channels) ? data.channels.map(asRecord) : [];
+    const match = channels.find((item) => item.name === name);
+    if (match) return asString(match.id) ?? null;
+    cursor = asString(asRecord(data.response_metadata).next_cursor) || undefined;
+    if (!cursor) return null;
+  }
+  return null;
+}

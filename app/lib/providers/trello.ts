@@ -1,7 +1,16 @@
 import * as v from "valibot";
 import { optionalText } from "./config-schema";
 import { ProviderError } from "./errors";
-import { asString, jsonObject, parseJson, providerError, providerFetch, type ErrorVocabulary, type ProviderResponse } from "./http.server";
+import {
+  asRecord,
+  asString,
+  jsonObject,
+  parseJson,
+  providerError,
+  providerFetch,
+  type ErrorVocabulary,
+  type ProviderResponse,
+} from "./http.server";
 import type { ProviderContext, ProviderModule, StoredTokens } from "./types";
 
 const TRELLO_ID = /^[0-9a-f]{24}$/i;
@@ -83,7 +92,7 @@ export const trello: ProviderModule = {
     const response = await providerFetch(context, `${context.endpoints.api}/1/cards`, {
       method: "POST",
       headers: { Authorization: trelloAuthorization(context, tokens), "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ idList: listId, name: input.title, desc: input.body, pos: "top" }),
+      body: JSON.stringify({ idList: listId, name: input.title, desc: `${input.body}\n\n${footer(input.idempotencyKey)}`, pos: "top" }),
     });
     if (!response.ok) throw trelloError(response, [tokens.accessToken]);
     const card = jsonObject(response);
@@ -91,4 +100,27 @@ export const trello: ProviderModule = {
     if (!id) throw new ProviderError("malformed_response", "The created card has no id.");
     return { id, url: asString(card.url) ?? asString(card.shortUrl) ?? null };
   },
+  // A list's cards are consistent at once (Trello's search index lags behind).
+  async findDelivered(context, tokens, input) {
+    const { listId } = input.config as { listId: string };
+    const response = await providerFetch(
+      context,
+      `${context.endpoints.api}/1/lists/${encodeURIComponent(listId)}/cards?fields=id,desc,url,shortUrl`,
+      {
+        headers: { Authorization: trelloAuthorization(context, tokens), Accept: "application/json" },
+      },
+    );
+    if (!response.ok) throw trelloError(response, [tokens.accessToken]);
+    const cards = parseJson(response.text);
+    if (!Array.isArray(cards))
+      throw new ProviderError("malformed_response", "The list's cards are not a list.", { status: response.status });
+    const wanted = footer(input.idempotencyKey);
+    const card = cards.map(asRecord).find((item) => asString(item.desc)?.includes(wanted));
+    return card ? { id: asString(card.id)!, url: asString(card.url) ?? asString(card.shortUrl) ?? null } : null;
+  },
 };
+
+/** Trello shows descriptions as Markdown, without hidden comments: a quiet footer carries the delivery's reference. */
+function footer(key: string) {
+  return `_Sent by SpokeDo · ref ${key}_`;
+}

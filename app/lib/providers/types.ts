@@ -111,7 +111,10 @@ export interface DeliveryInput {
   body: string;
   /** The intent's effective config (connection defaults plus overrides). */
   config: Record<string, unknown>;
-  /** Stable across retries of one delivery, for providers that can de-duplicate. */
+  /**
+   * Stable across every attempt of one delivery: the provider keeps it with the item (a hidden
+   * comment, message metadata, a client-chosen id, a footer) so the item can be found again.
+   */
   idempotencyKey: string;
   /** The connection's account URL (e.g. the Slack team's), for building links. */
   accountUrl: string | null;
@@ -120,6 +123,11 @@ export interface DeliveryInput {
 export interface DeliveredItem {
   id: string;
   url: string | null;
+}
+
+export interface LookupInput extends DeliveryInput {
+  /** No item for this delivery can be older than this (ms since the epoch). */
+  since: number;
 }
 
 export interface ProviderModule {
@@ -143,6 +151,12 @@ export interface ProviderModule {
   requiredForDelivery: string[];
   /** Delivers an insight: creates the issue, message, page or card. Throws ProviderError. */
   deliver(context: ProviderContext, tokens: StoredTokens, input: DeliveryInput): Promise<DeliveredItem>;
+  /**
+   * Finds the item an earlier attempt of this delivery created (by its idempotency key), or null
+   * when there is none. Called before resending an attempt whose outcome is unknown. Throws
+   * ProviderError when the provider cannot be asked. Absent: the outcome cannot be checked.
+   */
+  findDelivered?(context: ProviderContext, tokens: StoredTokens, input: LookupInput): Promise<DeliveredItem | null>;
 }
 
 /** "{web}/login/oauth/authorize" → "https://github.com/login/oauth/authorize". */

@@ -7,6 +7,7 @@ import { testConnection } from "~/lib/connections/health.server";
 import { updateConnectionSettings } from "~/lib/connections/repository.server";
 import type { VaultDeps } from "~/lib/connections/vault.server";
 import { repointIntents } from "~/lib/delivery/intents.server";
+import { redeliverConnection } from "~/lib/delivery/redelivery.server";
 import type { RequestContext } from "~/lib/platform/context.server";
 import { redirectWithFlash, type Flash } from "~/lib/platform/flash.server";
 import { parseForm } from "~/lib/platform/forms";
@@ -105,6 +106,17 @@ async function repoint({ context, member, connection, formData }: ActionArgs) {
   return back(context, connection, { type: "success", message });
 }
 
+async function redeliverFailed({ context, member, connection }: ActionArgs) {
+  if (connection.status === "revoked" || connection.status === "expired") {
+    return back(context, connection, { type: "error", message: "Re-authorize the connection first: its deliveries would fail again." });
+  }
+  const count = await redeliverConnection(context.db, context.deliveryQueue, member.workspace.id, connection.id);
+  const message = count
+    ? `Redelivering ${count} failed deliver${count === 1 ? "y" : "ies"}: each is checked at the provider first, so nothing arrives twice.`
+    : "No failed delivery to redeliver.";
+  return back(context, connection, { type: count ? "success" : "info", message });
+}
+
 export const ACTIONS: Record<DetailIntent, (args: ActionArgs) => Promise<Response>> = {
   save,
   test,
@@ -112,4 +124,5 @@ export const ACTIONS: Record<DetailIntent, (args: ActionArgs) => Promise<Respons
   "confirm-account": confirmAccount,
   "cancel-account": cancelAccount,
   "repoint-intents": repoint,
+  "redeliver-failed": redeliverFailed,
 };

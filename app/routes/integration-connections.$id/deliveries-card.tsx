@@ -1,12 +1,25 @@
+import { Form } from "@remix-run/react";
 import { DeliveryChart } from "~/components/delivery-chart";
+import { SubmitButton } from "~/components/forms";
 import { RelativeTime } from "~/components/time";
 import type { PageData } from "./route";
 
 export function DeliveriesCard({ data }: { data: PageData }) {
-  const { now } = data;
+  const { now, redeliverable, connection } = data;
+  const canRedeliver = redeliverable > 0 && connection.status !== "revoked" && connection.status !== "expired";
   return (
     <div className="card">
-      <h2>Deliveries</h2>
+      <div className="card__header">
+        <h2>Deliveries</h2>
+        {canRedeliver ? (
+          <Form method="post">
+            <input type="hidden" name="intent" value="redeliver-failed" />
+            <SubmitButton variant="secondary" match={{ name: "intent", value: "redeliver-failed" }} pendingText="Redelivering…">
+              Redeliver {redeliverable} failed deliver{redeliverable === 1 ? "y" : "ies"}
+            </SubmitButton>
+          </Form>
+        ) : null}
+      </div>
       <DeliveryChart series={data.history} />
       {data.latest.length ? (
         <table className="table">

@@ -27,8 +27,8 @@ export function StatusCard({ data }: { data: PageData }) {
         {connection.status === "active"
           ? "Intents deliver through this connection."
           : connection.status === "error"
-            ? "Deliveries fail while the connection is in error. A successful Test connection or a re-authorization makes it active again."
-            : "Deliveries fail until you re-authorize."}
+            ? "Intents still deliver through it: the next successful delivery, a successful Test connection or SpokeDo's periodic check makes it active again."
+            : "Deliveries fail until you re-authorize; then redeliver the failed ones from this page."}
       </p>
     </div>
   );

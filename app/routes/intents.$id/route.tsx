@@ -108,6 +108,23 @@ export default function IntentDetail() {
         {data.connection.status === "active" ? null : <StatusBadge status={data.connection.status} />}
       </header>
 
+      {data.intent.attention ? (
+        <div className="card card--warning">
+          <h2>This intent's settings need attention</h2>
+          <p>
+            Its last delivery failed on what the intent asked for, not on the connection:{" "}
+            <span className="provider-message">{data.intent.attention.reason}</span>
+            {data.intent.attention.insightId ? (
+              <>
+                {" "}
+                (<a href={`/insights/${data.intent.attention.insightId}`}>see the insight</a>)
+              </>
+            ) : null}
+          </p>
+          <p className="muted small">Fix the overrides below (or the connection&apos;s defaults), save, then retry the insight.</p>
+        </div>
+      ) : null}
+
       <div className="card">
         <h2>Effective configuration</h2>
         <table className="table">

@@ -1,0 +1,49 @@
+import { processDelivery } from "~/lib/delivery/outbox.server";
+import { giveUpDelivery } from "~/lib/delivery/give-up.server";
+import { getDatabase, runOnPrimary } from "~/lib/platform/db.server";
+import type { DeliveryMessage } from "~/lib/platform/queues";
+import { getSettings } from "~/lib/platform/settings.server";
+
+/** Queue messages may be brought back after at most 12 hours. */
+const MAX_DELAY_SECONDS = 12 * 60 * 60;
+/** A consumer that failed unexpectedly tries the message again after this long. */
+const CRASH_RETRY_SECONDS = 30;
+
+/**
+ * The delivery queue's consumer: one attempt per message, side by side (one failure never cuts
+ * off another), each from the D1 primary. The outbox says whether the message is done or should
+ * come back, and when: after the provider's Retry-After, a jittered backoff, or a lease running out.
+ */
+export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, env: Env) {
+  const settings = getSettings(env);
+  if (!settings.keyRing) {
+    batch.retryAll({ delaySeconds: 300 });
+    return;
+  }
+  const deps = { db: getDatabase(env.DB), settings, ring: await settings.keyRing };
+  await Promise.allSettled(
+    batch.messages.map(async (message) => {
+      try {
+        const disposition = await runOnPrimary(env.DB, () => processDelivery(deps, message.body.deliveryId));
+        if (disposition.kind === "done") message.ack();
+        else message.retry({ delaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(1, Math.ceil(disposition.delayMs / 1000))) });
+      } catch (error) {
+        console.error(`delivery ${message.body.deliveryId} failed unexpectedly:`, error instanceof Error ? error.message : "unknown error");
+        message.retry({ delaySeconds: CRASH_RETRY_SECONDS });
+      }
+    }),
+  );
+}
+
+/**
+ * The dead-letter queue: messages the consumer could not settle after every retry. Each delivery
+ * still pending is recorded as failed, with its reason in the integration log, so nothing stays
+ * "pending" forever; it can be redelivered from its insight's page.
+ */
+export async function consumeDeadLetters(batch: MessageBatch<DeliveryMessage>, env: Env) {
+  const db = getDatabase(env.DB);
+  for (const message of batch.messages) {
+    await runOnPrimary(env.DB, () => giveUpDelivery(db, message.body.deliveryId, message.attempts));
+    message.ack();
+  }
+}

@@ -1,0 +1,62 @@
+import { REDELIVERY_WINDOW_MS } from "../connections/activity.server";
+import type { Db } from "../platform/db.server";
+import type { DeliveryQueue } from "../platform/queues";
+import { enqueueDeliveries } from "./dispatch.server";
+
+/**
+ * Sending failed deliveries again: the same delivery rows (same ids, same idempotency keys, so
+ * the provider-side look-up still protects against duplicates), a new round of retries, and no
+ * new insight.
+ */
+
+/** At most this many deliveries per click; the page offers the rest again. */
+const REDELIVERY_LIMIT = 500;
+
+function reopen(db: Db, workspaceId: string, now: number) {
+  return db
+    .updateTable("deliveries")
+    .set((eb) => ({ status: "pending", next_attempt_at: now, completed_at: null, retry_base: eb.ref("attempts") }))
+    .where("workspace_id", "=", workspaceId)
+    .where("status", "=", "failed");
+}
+
+async function redeliver(queue: DeliveryQueue | null, ids: string[]) {
+  if (queue) await enqueueDeliveries(queue, ids);
+  return ids.length;
+}
+
+/** "Retry failed deliveries" on an insight's page. */
+export async function redeliverInsight(db: Db, queue: DeliveryQueue | null, workspaceId: string, insightId: string) {
+  const now = Date.now();
+  const rows = await reopen(db, workspaceId, now).where("insight_id", "=", insightId).returning("id").execute();
+  return redeliver(
+    queue,
+    rows.map((row) => row.id),
+  );
+}
+
+function failedThrough(db: Db, workspaceId: string, connectionId: string, now: number) {
+  return db
+    .selectFrom("deliveries")
+    .where("workspace_id", "=", workspaceId)
+    .where("connection_id", "=", connectionId)
+    .where("status", "=", "failed")
+    .where("completed_at", ">", now - REDELIVERY_WINDOW_MS);
+}
+
+/** "Redeliver N failed deliveries" on a connection's page, once it works again. */
+export async function redeliverConnection(db: Db, queue: DeliveryQueue | null, workspaceId: string, connectionId: string) {
+  const now = Date.now();
+  const rows = await reopen(db, workspaceId, now)
+    .where(
+      "id",
+      "in",
+      failedThrough(db, workspaceId, connectionId, now).select("id").orderBy("completed_at", "desc").limit(REDELIVERY_LIMIT),
+    )
+    .returning("id")
+    .execute();
+  return redeliver(
+    queue,
+    rows.map((row) => row.id),
+  );
+}
