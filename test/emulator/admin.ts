@@ -1,5 +1,5 @@
 import { EMULATOR_ACCOUNTS, EMULATOR_CLIENTS, registeredRedirectUri } from "./fixtures";
-import { escapeHtml, html, json } from "./http";
+import { asText, escapeHtml, html, json } from "./http";
 import type { Emulator } from "./index";
 import type { ChaosSettings } from "./chaos";
 import type { RateLimitPatch } from "./rate-limits";
@@ -90,7 +90,7 @@ export async function handleAdmin(request: Request, url: URL, emulator: Emulator
       case "POST revoke": {
         const body = await readJson(request);
         if (body.accountId === undefined) throw new AdminInputError("accountId is required");
-        const webhooks = await emulator.revokeTokensOf(requireProvider(body.provider), String(body.accountId));
+        const webhooks = await emulator.revokeTokensOf(requireProvider(body.provider), asText(body.accountId));
         return json({ ok: true, webhooks });
       }
       case "POST webhook-target": {

@@ -21,6 +21,7 @@ import {
 } from "./github-data";
 import {
   appendParams,
+  asText,
   authorizationToken,
   escapeHtml,
   formEncoded,
@@ -738,7 +739,7 @@ async function createIssue(ctx: HandlerContext, owner: string, name: string) {
   const labelNames =
     pushing && Array.isArray(body.labels)
       ? body.labels
-          .map((label) => (typeof label === "object" && label ? String((label as { name?: unknown }).name ?? "") : String(label)))
+          .map((label) => (typeof label === "object" && label ? asText((label as { name?: unknown }).name ?? "") : String(label)))
           .filter(Boolean)
       : [];
   const assignees = pushing && Array.isArray(body.assignees) ? body.assignees.map(String) : [];

@@ -61,6 +61,19 @@ export function appendParams(url: string, params: Record<string, string | undefi
   return target.toString();
 }
 
+/**
+ * A request value as text: strings as they are, other primitives as String() gives them, objects
+ * and arrays as JSON (String() would make "[object Object]" of them).
+ */
+export function asText(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint" || value === null || value === undefined) {
+    return String(value);
+  }
+  if (typeof value === "symbol" || typeof value === "function") return value.toString();
+  return JSON.stringify(value);
+}
+
 export function escapeHtml(value: string) {
   return value.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;").replaceAll("'", "&#39;");
 }

@@ -24,7 +24,7 @@ import {
 } from "graphql";
 import type { HandlerContext } from "./context";
 import { LINEAR_ACCOUNTS } from "./fixtures";
-import { authorizationToken, json, slugify } from "./http";
+import { asText, authorizationToken, json, slugify } from "./http";
 import { linearSchema } from "./linear-schema";
 import type { IssuedToken } from "./state";
 
@@ -275,7 +275,7 @@ const COMPARATORS = new Set([
 
 function compare(value: unknown, comparator: Comparator): boolean {
   return Object.entries(comparator).every(([op, expected]) => {
-    const text = typeof value === "string" ? value : value == null ? null : String(value);
+    const text = value == null ? null : asText(value);
     const lower = text?.toLowerCase() ?? null;
     const want = typeof expected === "string" ? expected : null;
     switch (op) {

@@ -8,7 +8,7 @@ import {
   type NotionDataSource,
   type NotionPropertyType,
 } from "./fixtures";
-import { appendParams, authorizationToken, json, malformedJson, rawHttpFault, randomBase62, redirect, slugify, text } from "./http";
+import { appendParams, asText, authorizationToken, json, malformedJson, rawHttpFault, randomBase62, redirect, slugify, text } from "./http";
 import { clientCredentials, consentDecision, issueCode, newGrantId, redeemCode, redirectUriFor } from "./oauth2";
 import type { Endpoint, IssuedToken } from "./state";
 import type {
@@ -679,7 +679,7 @@ function pageWindow<T extends { id: string }>(
   let start = 0;
   if (startCursor !== undefined && startCursor !== null) {
     start = items.findIndex((item) => typeof startCursor === "string" && sameId(item.id, startCursor));
-    if (start === -1) return { error: apiError(400, "validation_error", `The start_cursor provided is invalid: ${String(startCursor)}`) };
+    if (start === -1) return { error: apiError(400, "validation_error", `The start_cursor provided is invalid: ${asText(startCursor)}`) };
   }
   const slice = items.slice(start, start + pageSize);
   const next = items[start + pageSize];
@@ -845,7 +845,7 @@ function pageMatches(page: StoredPage, source: NotionDataSource, filter: Filter,
     case "url":
     case "email":
       return textMatches(
-        Array.isArray(value) ? (value as { plain_text: string }[]).map((item) => item.plain_text).join("") : String(value ?? ""),
+        Array.isArray(value) ? (value as { plain_text: string }[]).map((item) => item.plain_text).join("") : asText(value ?? ""),
         condition,
       );
     case "select":

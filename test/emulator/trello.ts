@@ -1,7 +1,19 @@
 import type { EmuRequest, HandlerContext, ProviderModule, ReplacingFault, Route } from "./context";
 import { readConsentDecision, renderConsentPage, renderErrorPage } from "./consent-page";
 import { EMULATOR_CLIENTS, TRELLO_MEMBERS, registeredRedirectUri, type TrelloBoardFixture, type TrelloListFixture } from "./fixtures";
-import { appendParams, formEncoded, json, malformedJson, randomBase62, randomHex, rawHttpFault, redirect, slugify, text } from "./http";
+import {
+  appendParams,
+  asText,
+  formEncoded,
+  json,
+  malformedJson,
+  randomBase62,
+  randomHex,
+  rawHttpFault,
+  redirect,
+  slugify,
+  text,
+} from "./http";
 import { newGrantId } from "./oauth2";
 import { collectOAuthParams, parseOAuthHeader, verifyOAuth1Signature, type OAuth1Failure } from "./oauth1";
 import type { Endpoint, IssuedToken } from "./state";
@@ -292,7 +304,7 @@ function cardParam(ctx: HandlerContext, name: string): string | null {
   const body = ctx.body.json;
   if (body && typeof body === "object" && !Array.isArray(body)) {
     const value = (body as Record<string, unknown>)[name];
-    if (value !== undefined && value !== null) return Array.isArray(value) ? value.join(",") : String(value);
+    if (value !== undefined && value !== null) return Array.isArray(value) ? value.join(",") : asText(value);
   }
   return ctx.param(name);
 }
