@@ -52,7 +52,7 @@ const accountById = (id: string) => GITHUB_ACCOUNTS.find((account) => String(acc
 
 // ---------- authorize ----------
 
-async function authorize(ctx: HandlerContext): Promise<Response> {
+function authorize(ctx: HandlerContext): Response {
   const clientId = ctx.param("client_id");
   if (clientId !== CLIENT.clientId) {
     return renderErrorPage("GitHub", "404: Not Found", "There is no OAuth application with that client_id.", 404);
@@ -687,7 +687,7 @@ const MAX_BODY = 65_536;
 const MAX_TITLE = 256;
 const characters = (value: string) => [...value].length;
 
-async function createIssue(ctx: HandlerContext, owner: string, name: string) {
+function createIssue(ctx: HandlerContext, owner: string, name: string) {
   const auth = authenticate(ctx, ISSUE_DOCS);
   if (!auth.ok) return auth.response;
   const { session } = auth;
@@ -798,7 +798,7 @@ async function createIssue(ctx: HandlerContext, owner: string, name: string) {
   return session.send(json(issue, 201, { Location: issue.url }));
 }
 
-async function revokeApplicationToken(ctx: HandlerContext, clientId: string, scope: "token" | "grant") {
+function revokeApplicationToken(ctx: HandlerContext, clientId: string, scope: "token" | "grant") {
   if (!ctx.headers.get("User-Agent")) return userAgentRequired();
   const docs = `${DOCS}/rest/apps/oauth-applications#delete-an-app-${scope === "token" ? "token" : "authorization"}`;
   const credentials = clientCredentials(ctx, { basic: true, body: false });
