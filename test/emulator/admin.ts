@@ -2,7 +2,6 @@ import { EMULATOR_ACCOUNTS, EMULATOR_CLIENTS, registeredRedirectUri } from "./fi
 import { asText, escapeHtml, html, json } from "./http";
 import type { Emulator } from "./index";
 import type { ChaosSettings } from "./chaos";
-import type { RateLimitPatch } from "./rate-limits";
 import { ENDPOINTS, type Endpoint, type Fault, type ProviderId } from "./state";
 
 const FAULT_KINDS = new Set<Fault["kind"]>([
@@ -130,7 +129,7 @@ export async function handleAdmin(request: Request, url: URL, emulator: Emulator
       case "GET rate-limits":
         return json(emulator.options.rateLimits);
       case "POST rate-limits":
-        emulator.setRateLimits((await readJson(request)) as RateLimitPatch);
+        emulator.setRateLimits(await readJson(request));
         return json(emulator.options.rateLimits);
       case "POST expire": {
         const body = await readJson(request);
@@ -142,7 +141,7 @@ export async function handleAdmin(request: Request, url: URL, emulator: Emulator
       case "GET options":
         return json(emulator.options);
       case "POST options":
-        emulator.setOptions((await readJson(request)) as Parameters<Emulator["setOptions"]>[0]);
+        emulator.setOptions(await readJson(request));
         return json(emulator.options);
       case "POST advance-time": {
         const body = await readJson(request);

@@ -362,7 +362,9 @@ function validateProperties(ctx: HandlerContext, source: NotionDataSource, prope
       }
     }
     if (type === "status" && items !== null) {
-      const option = (items as { name?: unknown; id?: unknown } | undefined)?.name ?? (items as { id?: unknown } | undefined)?.id;
+      // { name } or { id }; anything else names no option.
+      const option =
+        typeof items === "object" ? ("name" in items && items.name != null ? items.name : "id" in items ? items.id : undefined) : undefined;
       if (!optionsOf(ctx, source, name).some((candidate, index) => candidate === option || optionId(name, index) === option)) {
         return `Invalid status option. Status option "${String(option)}" does not exist for property ${name}.`;
       }

@@ -682,7 +682,7 @@ type Metadata = { event_type: string; event_payload: Record<string, unknown> };
 /** `metadata` as JSON (object) or form (JSON string): invalid_metadata_format / invalid_metadata_schema. */
 function readMetadata(value: unknown): { ok: true; metadata?: Metadata } | { ok: false; error: string } {
   if (value === undefined) return { ok: true };
-  let parsed = value;
+  let parsed: unknown = value;
   if (typeof value === "string") {
     try {
       parsed = JSON.parse(value);

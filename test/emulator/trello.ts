@@ -180,7 +180,7 @@ function authorizeFragment(ctx: HandlerContext) {
   if (ctx.param("key") !== CLIENT.apiKey) return renderErrorPage("Trello", "Invalid API key", "invalid key");
   const returnUrl = ctx.param("return_url");
   const allowedOrigin = new URL(ctx.options.appOrigin).origin;
-  let returnOrigin: string | null = null;
+  let returnOrigin: string | null;
   try {
     returnOrigin = returnUrl ? new URL(returnUrl).origin : null;
   } catch {
@@ -412,7 +412,8 @@ function rateLimit(ctx: HandlerContext, token: IssuedToken) {
 interface Session {
   member: TrelloMember;
   token: IssuedToken;
-  send(response: Response): Response;
+  /** A plain function (no `this`): handlers take it out of the session. */
+  send: (response: Response) => Response;
 }
 
 /** Key and token, then the budgets; every answer after that carries the rate-limit headers. */
