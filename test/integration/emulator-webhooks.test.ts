@@ -26,9 +26,9 @@ beforeEach(() => {
   received = [];
 });
 
-const capture = async (request: Request) => {
+const capture = (request: Request) => {
   received.push(request.clone() as Request);
-  return new Response("ok");
+  return Promise.resolve(new Response("ok"));
 };
 
 async function hmac(hash: "SHA-256" | "SHA-1", secret: string, message: string) {

@@ -280,7 +280,7 @@ describe("GitHub", () => {
     expect((await call("/github/api/user", { headers: ghHeaders(access_token!) })).status).toBe(401);
 
     const fresh = await (await githubExchangeBasic({ code: await githubCode() })).json<Record<string, string>>();
-    emu.revokeTokensOf("github", 1001);
+    await emu.revokeTokensOf("github", 1001);
     const revoked = await call("/github/api/user", { headers: ghHeaders(fresh.access_token!) });
     expect(revoked.status).toBe(401);
     expect(await revoked.json()).toMatchObject({ message: "Bad credentials" });
@@ -567,7 +567,7 @@ describe("Slack", () => {
     expect(await (await slackApi("auth.test", access_token, {})).json()).toEqual({ ok: false, error: "token_expired" });
 
     const other = await slackTokens();
-    emu.revokeTokensOf("slack", "T0EMU0001");
+    await emu.revokeTokensOf("slack", "T0EMU0001");
     expect(await (await slackApi("auth.test", other.access_token, {})).json()).toEqual({ ok: false, error: "token_revoked" });
   });
 
@@ -803,7 +803,7 @@ describe("Notion", () => {
       message: "API token is invalid.",
       request_id: expect.any(String) as string,
     });
-    emu.revokeTokensOf("notion", "7c1e0000-0000-4000-8000-00000000a001");
+    await emu.revokeTokensOf("notion", "7c1e0000-0000-4000-8000-00000000a001");
     expect((await call("/notion/v1/users/me", { headers: notionApi(access_token!) })).status).toBe(401);
   });
 
