@@ -17,9 +17,6 @@ export default tseslint.config(
       "playwright-report/",
       "app/worker-configuration.d.ts",
       "public/",
-      // The emulator merged from emulator-v2 is being brought under the lint rules on its own branch.
-      "test/emulator/",
-      "test/integration/emulator*.test.ts",
     ],
   },
   js.configs.recommended,

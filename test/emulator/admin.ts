@@ -1,8 +1,7 @@
 import { EMULATOR_ACCOUNTS, EMULATOR_CLIENTS, registeredRedirectUri } from "./fixtures";
-import { escapeHtml, html, json } from "./http";
+import { asText, escapeHtml, html, json } from "./http";
 import type { Emulator } from "./index";
 import type { ChaosSettings } from "./chaos";
-import type { RateLimitPatch } from "./rate-limits";
 import { ENDPOINTS, type Endpoint, type Fault, type ProviderId } from "./state";
 
 const FAULT_KINDS = new Set<Fault["kind"]>([
@@ -90,7 +89,7 @@ export async function handleAdmin(request: Request, url: URL, emulator: Emulator
       case "POST revoke": {
         const body = await readJson(request);
         if (body.accountId === undefined) throw new AdminInputError("accountId is required");
-        const webhooks = await emulator.revokeTokensOf(requireProvider(body.provider), String(body.accountId));
+        const webhooks = await emulator.revokeTokensOf(requireProvider(body.provider), asText(body.accountId));
         return json({ ok: true, webhooks });
       }
       case "POST webhook-target": {
@@ -130,7 +129,7 @@ export async function handleAdmin(request: Request, url: URL, emulator: Emulator
       case "GET rate-limits":
         return json(emulator.options.rateLimits);
       case "POST rate-limits":
-        emulator.setRateLimits((await readJson(request)) as RateLimitPatch);
+        emulator.setRateLimits(await readJson(request));
         return json(emulator.options.rateLimits);
       case "POST expire": {
         const body = await readJson(request);
@@ -142,7 +141,7 @@ export async function handleAdmin(request: Request, url: URL, emulator: Emulator
       case "GET options":
         return json(emulator.options);
       case "POST options":
-        emulator.setOptions((await readJson(request)) as Parameters<Emulator["setOptions"]>[0]);
+        emulator.setOptions(await readJson(request));
         return json(emulator.options);
       case "POST advance-time": {
         const body = await readJson(request);

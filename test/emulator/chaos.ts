@@ -75,15 +75,19 @@ export class Chaos {
     }
     const roll = next();
     const pick = next();
-    let threshold = settings.rate429 ?? 0;
+    // Cumulative thresholds: each kind takes the next slice of [0, 1).
+    const upTo429 = settings.rate429 ?? 0;
+    const upTo5xx = upTo429 + (settings.rate5xx ?? 0);
+    const upToSlowBody = upTo5xx + (settings.rateSlowBody ?? 0);
+    const upToDrop = upToSlowBody + (settings.rateDrop ?? 0);
     let fault: Fault | undefined;
-    if (roll < threshold) {
+    if (roll < upTo429) {
       fault = { kind: "rate_limited", retryAfterSeconds: settings.retryAfterSeconds ?? 1 };
-    } else if (roll < (threshold += settings.rate5xx ?? 0)) {
+    } else if (roll < upTo5xx) {
       fault = { kind: "http", status: EDGE_STATUSES[Math.floor(pick * EDGE_STATUSES.length)]! };
-    } else if (roll < (threshold += settings.rateSlowBody ?? 0)) {
+    } else if (roll < upToSlowBody) {
       fault = { kind: "slow_body", delayMs: settings.slowBodyMs ?? 15_000 };
-    } else if (roll < (threshold += settings.rateDrop ?? 0)) {
+    } else if (roll < upToDrop) {
       fault = { kind: "drop_after_commit" };
     }
     if (fault) this.drawn.push({ provider, endpoint, fault: fault.kind });

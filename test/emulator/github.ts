@@ -21,6 +21,7 @@ import {
 } from "./github-data";
 import {
   appendParams,
+  asText,
   authorizationToken,
   escapeHtml,
   formEncoded,
@@ -51,7 +52,7 @@ const accountById = (id: string) => GITHUB_ACCOUNTS.find((account) => String(acc
 
 // ---------- authorize ----------
 
-async function authorize(ctx: HandlerContext): Promise<Response> {
+function authorize(ctx: HandlerContext): Response {
   const clientId = ctx.param("client_id");
   if (clientId !== CLIENT.clientId) {
     return renderErrorPage("GitHub", "404: Not Found", "There is no OAuth application with that client_id.", 404);
@@ -686,7 +687,7 @@ const MAX_BODY = 65_536;
 const MAX_TITLE = 256;
 const characters = (value: string) => [...value].length;
 
-async function createIssue(ctx: HandlerContext, owner: string, name: string) {
+function createIssue(ctx: HandlerContext, owner: string, name: string) {
   const auth = authenticate(ctx, ISSUE_DOCS);
   if (!auth.ok) return auth.response;
   const { session } = auth;
@@ -738,7 +739,7 @@ async function createIssue(ctx: HandlerContext, owner: string, name: string) {
   const labelNames =
     pushing && Array.isArray(body.labels)
       ? body.labels
-          .map((label) => (typeof label === "object" && label ? String((label as { name?: unknown }).name ?? "") : String(label)))
+          .map((label) => (typeof label === "object" && label ? asText((label as { name?: unknown }).name ?? "") : String(label)))
           .filter(Boolean)
       : [];
   const assignees = pushing && Array.isArray(body.assignees) ? body.assignees.map(String) : [];
@@ -797,7 +798,7 @@ async function createIssue(ctx: HandlerContext, owner: string, name: string) {
   return session.send(json(issue, 201, { Location: issue.url }));
 }
 
-async function revokeApplicationToken(ctx: HandlerContext, clientId: string, scope: "token" | "grant") {
+function revokeApplicationToken(ctx: HandlerContext, clientId: string, scope: "token" | "grant") {
   if (!ctx.headers.get("User-Agent")) return userAgentRequired();
   const docs = `${DOCS}/rest/apps/oauth-applications#delete-an-app-${scope === "token" ? "token" : "authorization"}`;
   const credentials = clientCredentials(ctx, { basic: true, body: false });

@@ -61,6 +61,19 @@ export function appendParams(url: string, params: Record<string, string | undefi
   return target.toString();
 }
 
+/**
+ * A request value as text: strings as they are, other primitives as String() gives them, objects
+ * and arrays as JSON (String() would make "[object Object]" of them).
+ */
+export function asText(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint" || value === null || value === undefined) {
+    return String(value);
+  }
+  if (typeof value === "symbol" || typeof value === "function") return value.toString();
+  return JSON.stringify(value);
+}
+
 export function escapeHtml(value: string) {
   return value.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;").replaceAll("'", "&#39;");
 }
@@ -102,39 +115,39 @@ export async function stallBody(response: Response, delayMs: number, signal?: Ab
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason if it aborts first. */
-export function sleep(ms: number, signal?: AbortSignal | null) {
-  return new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
+export async function sleep(ms: number, signal?: AbortSignal | null) {
+  signal?.throwIfAborted();
+  const aborted = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => {
       signal?.removeEventListener("abort", onAbort);
-      resolve();
+      resolve(false);
     }, ms);
     const onAbort = () => {
       clearTimeout(timer);
-      reject(signal!.reason);
+      resolve(true);
     };
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+  // The abort reason is whatever the caller aborted with (fetch rejects with it as it is).
+  if (aborted) throw signal!.reason;
 }
 
 /** Settles like `promise`, unless `signal` aborts first (then rejects with its reason, as fetch does). */
-export function raceAbort<T>(promise: Promise<T>, signal?: AbortSignal | null): Promise<T> {
+export async function raceAbort<T>(promise: Promise<T>, signal?: AbortSignal | null): Promise<T> {
   if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
+  signal.throwIfAborted();
+  let onAbort = () => {};
+  const aborted = new Promise<{ aborted: true }>((resolve) => {
+    onAbort = () => resolve({ aborted: true });
     signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
   });
+  try {
+    const outcome = await Promise.race([promise.then((value) => ({ aborted: false as const, value })), aborted]);
+    if (outcome.aborted) throw signal.reason;
+    return outcome.value;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
 }
 
 // ---------- request parsing ----------

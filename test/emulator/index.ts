@@ -11,7 +11,6 @@ import { slack } from "./slack";
 import {
   EmulatorState,
   faultApplies,
-  PROVIDERS,
   type CreatedItem,
   type EmulatorOptions,
   type Endpoint,
@@ -339,7 +338,7 @@ export function installEmulatorFetch(emulator: Emulator): () => void {
     if (signal?.aborted) throw signal.reason;
     return raceAbort(emulator.handle(request, { signal }), signal);
   };
-  globalThis.fetch = intercepted as typeof globalThis.fetch;
+  globalThis.fetch = intercepted;
   return () => {
     if (globalThis.fetch === intercepted) globalThis.fetch = original;
   };

@@ -11,6 +11,7 @@ import {
   getNamedType,
   isLeafType,
   Kind,
+  OperationTypeNode,
   parse,
   validate,
   type DocumentNode,
@@ -24,7 +25,7 @@ import {
 } from "graphql";
 import type { HandlerContext } from "./context";
 import { LINEAR_ACCOUNTS } from "./fixtures";
-import { authorizationToken, json, slugify } from "./http";
+import { asText, authorizationToken, json, slugify } from "./http";
 import { linearSchema } from "./linear-schema";
 import type { IssuedToken } from "./state";
 
@@ -185,7 +186,7 @@ export function queryComplexity(
     }
     return total;
   }
-  const root = operation.operation === "mutation" ? schema.getMutationType()! : schema.getQueryType()!;
+  const root = operation.operation === OperationTypeNode.MUTATION ? schema.getMutationType()! : schema.getQueryType()!;
   return Math.ceil(cost(operation.selectionSet, root, 1) - 1e-9);
 }
 
@@ -275,7 +276,7 @@ const COMPARATORS = new Set([
 
 function compare(value: unknown, comparator: Comparator): boolean {
   return Object.entries(comparator).every(([op, expected]) => {
-    const text = typeof value === "string" ? value : value == null ? null : String(value);
+    const text = value == null ? null : asText(value);
     const lower = text?.toLowerCase() ?? null;
     const want = typeof expected === "string" ? expected : null;
     switch (op) {
@@ -336,7 +337,7 @@ function matches(entity: object, filter: Record<string, unknown> | null | undefi
     const value = (entity as Record<string, unknown>)[key];
     const conditionObject = condition as Record<string, unknown>;
     if (Object.keys(conditionObject).every((op) => COMPARATORS.has(op))) return compare(value, conditionObject);
-    if (value && typeof value === "object") return matches(value as Record<string, unknown>, conditionObject);
+    if (value && typeof value === "object") return matches(value, conditionObject);
     return false;
   });
 }
@@ -775,7 +776,7 @@ export function isMutationRequest(query: unknown, operationName: unknown) {
     );
     const operation =
       typeof operationName === "string" ? operations.find((candidate) => candidate.name?.value === operationName) : operations[0];
-    return operation?.operation === "mutation";
+    return operation?.operation === OperationTypeNode.MUTATION;
   } catch {
     return /^\s*mutation\b/m.test(query.replace(/#[^\n]*/g, ""));
   }
@@ -789,7 +790,7 @@ export function isIssueLookup(query: unknown) {
     return document.definitions.some(
       (definition) =>
         definition.kind === Kind.OPERATION_DEFINITION &&
-        definition.operation === "query" &&
+        definition.operation === OperationTypeNode.QUERY &&
         definition.selectionSet.selections.some(
           (selection) => selection.kind === Kind.FIELD && (selection.name.value === "issue" || selection.name.value === "issues"),
         ),
@@ -806,7 +807,7 @@ export function isListQuery(query: unknown) {
     return document.definitions.some(
       (definition) =>
         definition.kind === Kind.OPERATION_DEFINITION &&
-        definition.operation === "query" &&
+        definition.operation === OperationTypeNode.QUERY &&
         definition.selectionSet.selections.some(
           (selection) =>
             selection.kind === Kind.FIELD && ["teams", "team", "workflowStates", "workflowState"].includes(selection.name.value),

@@ -1,7 +1,7 @@
 import type { EmuRequest, HandlerContext, ProviderModule, ReplacingFault, Route } from "./context";
 import { renderConsentPage, renderErrorPage } from "./consent-page";
 import { EMULATOR_CLIENTS, LINEAR_ACCOUNTS } from "./fixtures";
-import { appendParams, authorizationToken, json, malformedJson, rawHttpFault, randomHex, redirect, slugify, text } from "./http";
+import { appendParams, authorizationToken, json, malformedJson, rawHttpFault, randomHex, redirect, text } from "./http";
 import { graphqlEndpoint, graphqlErrorResponse, isIssueLookup, isListQuery, isMutationRequest, peekRateHeaders } from "./linear-api";
 import { clientCredentials, consentDecision, issueCode, newGrantId, redeemCode, redirectUriFor } from "./oauth2";
 import type { Endpoint } from "./state";
@@ -19,8 +19,6 @@ const KNOWN_SCOPES = [
   "app:assignable",
   "app:mentionable",
 ];
-
-type LinearAccount = (typeof LINEAR_ACCOUNTS)[number];
 
 const accountById = (id: string) => LINEAR_ACCOUNTS.find((account) => account.viewer.id === id);
 
@@ -73,7 +71,7 @@ function authorize(ctx: HandlerContext): Response {
         scopes,
         rawScope: scopes.join(delimiter),
         codeChallenge: challenge,
-        codeChallengeMethod: method as "S256" | "plain" | null,
+        codeChallengeMethod: method,
         accountId: account.viewer.id,
         extra: { actor },
       },

@@ -2,6 +2,7 @@
 // against the limits Notion documents (developers.notion.com/reference/request-limits) and the
 // shapes of @notionhq/client's request types; stored blocks are answered as its response types.
 import type { BlockObjectRequest, BlockObjectResponse, RichTextItemResponse } from "@notionhq/client";
+import { asText } from "./http";
 
 type BlockType = NonNullable<BlockObjectRequest["type"]>;
 type CodeLanguage = Extract<BlockObjectRequest, { code: unknown }>["code"]["language"];
@@ -262,9 +263,9 @@ export function validateBlocks(value: unknown, path: string, depth = 1): number 
       fail(`body failed validation: ${at}.${type} should be an object, instead was \`${JSON.stringify(content)}\`.`);
     if ((CHECKED_BLOCK_TYPES as readonly string[]).includes(type!) && type !== "divider") {
       validateRichText(content!.rich_text, `${at}.${type}.rich_text`);
-      if (content!.color !== undefined && !(COLORS as readonly string[]).includes(String(content!.color))) {
+      if (content!.color !== undefined && !(COLORS as readonly string[]).includes(asText(content!.color))) {
         fail(
-          `body failed validation: ${at}.${type}.color should be one of ${COLORS.map((c) => `"${c}"`).join(", ")}, instead was \`"${String(content!.color)}"\`.`,
+          `body failed validation: ${at}.${type}.color should be one of ${COLORS.map((c) => `"${c}"`).join(", ")}, instead was \`"${asText(content!.color)}"\`.`,
         );
       }
     }

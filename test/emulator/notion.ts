@@ -8,7 +8,7 @@ import {
   type NotionDataSource,
   type NotionPropertyType,
 } from "./fixtures";
-import { appendParams, authorizationToken, json, malformedJson, rawHttpFault, randomBase62, redirect, slugify, text } from "./http";
+import { appendParams, asText, authorizationToken, json, malformedJson, rawHttpFault, randomBase62, redirect, slugify, text } from "./http";
 import { clientCredentials, consentDecision, issueCode, newGrantId, redeemCode, redirectUriFor } from "./oauth2";
 import type { Endpoint, IssuedToken } from "./state";
 import type {
@@ -362,7 +362,9 @@ function validateProperties(ctx: HandlerContext, source: NotionDataSource, prope
       }
     }
     if (type === "status" && items !== null) {
-      const option = (items as { name?: unknown; id?: unknown } | undefined)?.name ?? (items as { id?: unknown } | undefined)?.id;
+      // { name } or { id }; anything else names no option.
+      const option =
+        typeof items === "object" ? ("name" in items && items.name != null ? items.name : "id" in items ? items.id : undefined) : undefined;
       if (!optionsOf(ctx, source, name).some((candidate, index) => candidate === option || optionId(name, index) === option)) {
         return `Invalid status option. Status option "${String(option)}" does not exist for property ${name}.`;
       }
@@ -679,7 +681,7 @@ function pageWindow<T extends { id: string }>(
   let start = 0;
   if (startCursor !== undefined && startCursor !== null) {
     start = items.findIndex((item) => typeof startCursor === "string" && sameId(item.id, startCursor));
-    if (start === -1) return { error: apiError(400, "validation_error", `The start_cursor provided is invalid: ${String(startCursor)}`) };
+    if (start === -1) return { error: apiError(400, "validation_error", `The start_cursor provided is invalid: ${asText(startCursor)}`) };
   }
   const slice = items.slice(start, start + pageSize);
   const next = items[start + pageSize];
@@ -845,7 +847,7 @@ function pageMatches(page: StoredPage, source: NotionDataSource, filter: Filter,
     case "url":
     case "email":
       return textMatches(
-        Array.isArray(value) ? (value as { plain_text: string }[]).map((item) => item.plain_text).join("") : String(value ?? ""),
+        Array.isArray(value) ? (value as { plain_text: string }[]).map((item) => item.plain_text).join("") : asText(value ?? ""),
         condition,
       );
     case "select":

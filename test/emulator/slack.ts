@@ -3,6 +3,7 @@ import { renderConsentPage, renderErrorPage } from "./consent-page";
 import { APP_NAME, EMULATOR_CLIENTS, SLACK_APP_ID, SLACK_TEAMS } from "./fixtures";
 import {
   appendParams,
+  asText,
   authorizationToken,
   json,
   malformedJson,
@@ -265,7 +266,7 @@ function postMessage(ctx: HandlerContext) {
   if (!token.scopes.includes("chat:write")) return slackError("missing_scope", { needed: "chat:write", provided });
   if (ctx.body.invalidJson) return slackError("invalid_json");
 
-  const channelArg = String(messageArg(ctx, "channel") ?? "").trim();
+  const channelArg = asText(messageArg(ctx, "channel") ?? "").trim();
   const name = channelArg.replace(/^#/, "");
   const channel = team.channels.find((c) => c.id === channelArg || (!/^[CGD][0-9A-Z]{8,}$/.test(channelArg) && c.name === name));
   if (!channel || (channel.isPrivate && !channel.isMember)) return slackError("channel_not_found");
@@ -278,7 +279,7 @@ function postMessage(ctx: HandlerContext) {
   }
 
   const textArg = messageArg(ctx, "text");
-  let messageText = typeof textArg === "string" ? textArg : textArg === undefined ? "" : String(textArg);
+  let messageText = textArg === undefined ? "" : asText(textArg);
   let blocks = messageArg(ctx, "blocks");
   if (typeof blocks === "string") {
     try {
@@ -312,7 +313,7 @@ function postMessage(ctx: HandlerContext) {
   const threadTs = messageArg(ctx, "thread_ts");
   const message = {
     ...(username !== undefined && token.kind === "bot"
-      ? { subtype: "bot_message", username: String(username) }
+      ? { subtype: "bot_message", username: asText(username) }
       : { user: token.kind === "bot" ? team.botUserId : team.userId }),
     type: "message",
     ts,
@@ -323,7 +324,7 @@ function postMessage(ctx: HandlerContext) {
       ? { bot_profile: { id: team.botId, app_id: SLACK_APP_ID, name: APP_NAME, icons: {}, deleted: false, team_id: team.id } }
       : {}),
     ...(Array.isArray(blocks) ? { blocks } : {}),
-    ...(threadTs !== undefined ? { thread_ts: String(threadTs) } : {}),
+    ...(threadTs !== undefined ? { thread_ts: asText(threadTs) } : {}),
   };
   seedHistory(ctx);
   messagesOf(ctx).push({
@@ -453,7 +454,7 @@ function conversationsList(ctx: HandlerContext) {
   const auth = authenticate(ctx);
   if (!auth.ok) return auth.response;
   const { token, team } = auth;
-  const types = String(messageArg(ctx, "types") ?? "public_channel")
+  const types = asText(messageArg(ctx, "types") ?? "public_channel")
     .split(",")
     .map((type) => type.trim())
     .filter(Boolean);
@@ -481,7 +482,7 @@ function conversationsList(ctx: HandlerContext) {
   const cursorArg = messageArg(ctx, "cursor");
   let start = 0;
   if (cursorArg !== undefined && cursorArg !== "") {
-    const after = decodeCursor(String(cursorArg), "team:");
+    const after = decodeCursor(asText(cursorArg), "team:");
     const index = after === null ? -1 : channels.findIndex((channel) => channel.id === after);
     if (index === -1) return slackError("invalid_cursor");
     start = index;
@@ -501,7 +502,7 @@ function conversationsInfo(ctx: HandlerContext) {
   const auth = authenticate(ctx);
   if (!auth.ok) return auth.response;
   const { token, team } = auth;
-  const channelId = String(messageArg(ctx, "channel") ?? "");
+  const channelId = asText(messageArg(ctx, "channel") ?? "");
   const channel = visibleChannel(team, channelId);
   if (!channel) {
     // Which read scope is missing cannot depend on a channel the token cannot see.
@@ -563,7 +564,7 @@ function conversationsHistory(ctx: HandlerContext) {
   const auth = authenticate(ctx);
   if (!auth.ok) return auth.response;
   const { token, team } = auth;
-  const channelId = String(messageArg(ctx, "channel") ?? "");
+  const channelId = asText(messageArg(ctx, "channel") ?? "");
   const channel = visibleChannel(team, channelId);
   if (!channel) return slackError("channel_not_found");
   if (!token.scopes.includes(historyScope(channel))) return missingScope(token, [historyScope(channel)]);
@@ -584,7 +585,7 @@ function conversationsHistory(ctx: HandlerContext) {
   let latest = latestArg === undefined ? Number.POSITIVE_INFINITY : Number(latestArg);
   const cursorArg = messageArg(ctx, "cursor");
   if (cursorArg !== undefined && cursorArg !== "") {
-    const next = decodeCursor(String(cursorArg), "next_ts:");
+    const next = decodeCursor(asText(cursorArg), "next_ts:");
     if (next === null || Number.isNaN(Number(next))) return slackError("invalid_cursor");
     latest = Number(next);
   }
@@ -681,7 +682,7 @@ type Metadata = { event_type: string; event_payload: Record<string, unknown> };
 /** `metadata` as JSON (object) or form (JSON string): invalid_metadata_format / invalid_metadata_schema. */
 function readMetadata(value: unknown): { ok: true; metadata?: Metadata } | { ok: false; error: string } {
   if (value === undefined) return { ok: true };
-  let parsed = value;
+  let parsed: unknown = value;
   if (typeof value === "string") {
     try {
       parsed = JSON.parse(value);

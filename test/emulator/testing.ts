@@ -44,7 +44,7 @@ async function approve(emulator: Emulator, path: string, params: Record<string, 
 export async function grantFor(emulator: Emulator, provider: Provider, options: GrantOptions = {}): Promise<EmulatorGrant> {
   const redirectUri = registeredRedirectUri(emulator.options.appOrigin, provider);
   const read = async (response: Response) => {
-    const body = (await response.json()) as Record<string, unknown>;
+    const body = await response.json<Record<string, unknown>>();
     if (typeof body.access_token !== "string") throw new Error(`${provider} token exchange failed: ${JSON.stringify(body)}`);
     return {
       accessToken: body.access_token,

@@ -1,7 +1,19 @@
 import type { EmuRequest, HandlerContext, ProviderModule, ReplacingFault, Route } from "./context";
 import { readConsentDecision, renderConsentPage, renderErrorPage } from "./consent-page";
 import { EMULATOR_CLIENTS, TRELLO_MEMBERS, registeredRedirectUri, type TrelloBoardFixture, type TrelloListFixture } from "./fixtures";
-import { appendParams, formEncoded, json, malformedJson, randomBase62, randomHex, rawHttpFault, redirect, slugify, text } from "./http";
+import {
+  appendParams,
+  asText,
+  formEncoded,
+  json,
+  malformedJson,
+  randomBase62,
+  randomHex,
+  rawHttpFault,
+  redirect,
+  slugify,
+  text,
+} from "./http";
 import { newGrantId } from "./oauth2";
 import { collectOAuthParams, parseOAuthHeader, verifyOAuth1Signature, type OAuth1Failure } from "./oauth1";
 import type { Endpoint, IssuedToken } from "./state";
@@ -168,7 +180,7 @@ function authorizeFragment(ctx: HandlerContext) {
   if (ctx.param("key") !== CLIENT.apiKey) return renderErrorPage("Trello", "Invalid API key", "invalid key");
   const returnUrl = ctx.param("return_url");
   const allowedOrigin = new URL(ctx.options.appOrigin).origin;
-  let returnOrigin: string | null = null;
+  let returnOrigin: string | null;
   try {
     returnOrigin = returnUrl ? new URL(returnUrl).origin : null;
   } catch {
@@ -292,7 +304,7 @@ function cardParam(ctx: HandlerContext, name: string): string | null {
   const body = ctx.body.json;
   if (body && typeof body === "object" && !Array.isArray(body)) {
     const value = (body as Record<string, unknown>)[name];
-    if (value !== undefined && value !== null) return Array.isArray(value) ? value.join(",") : String(value);
+    if (value !== undefined && value !== null) return Array.isArray(value) ? value.join(",") : asText(value);
   }
   return ctx.param(name);
 }
@@ -400,7 +412,8 @@ function rateLimit(ctx: HandlerContext, token: IssuedToken) {
 interface Session {
   member: TrelloMember;
   token: IssuedToken;
-  send(response: Response): Response;
+  /** A plain function (no `this`): handlers take it out of the session. */
+  send: (response: Response) => Response;
 }
 
 /** Key and token, then the budgets; every answer after that carries the rate-limit headers. */

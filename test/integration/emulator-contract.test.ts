@@ -1,6 +1,6 @@
 import { Validator, type Schema } from "@cfworker/json-schema";
-import { parse, validate } from "graphql";
-import type { GraphQLSchema } from "graphql";
+import { Kind, parse, validate } from "graphql";
+import type { GraphQLSchema, OperationDefinitionNode } from "graphql";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createEmulator, grantFor, type Emulator } from "../emulator";
 import { queryComplexity } from "../emulator/linear-api";
@@ -11,13 +11,16 @@ import { linearSchema } from "../emulator/linear-schema";
 // @octokit/openapi, and Linear's GraphQL schema. Notion's and Slack's shapes are checked at
 // compile time instead: the emulator builds them typed with @notionhq/client and @slack/web-api.
 
+/** A response, or a reference to one in components.responses. */
+type OpenApiResponse = { $ref?: string; content?: Record<string, { schema: unknown }> };
+
 type OpenApi = {
   paths: Record<
     string,
     Record<
       string,
       {
-        responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
+        responses: Record<string, OpenApiResponse>;
         requestBody?: { content: Record<string, { schema: unknown }> };
       }
     >
@@ -65,12 +68,11 @@ function jsonSchema(root: unknown): Schema {
     return out;
   };
   const converted = convert(root) as Record<string, unknown>;
-  return { ...converted, $defs: defs } as Schema;
+  return { ...converted, $defs: defs };
 }
 
 function responseSchema(path: string, method: string, status: number) {
-  let response = spec.paths[path]?.[method]?.responses[String(status)] as
-    { $ref?: string; content?: Record<string, { schema: unknown }> } | undefined;
+  let response = spec.paths[path]?.[method]?.responses[String(status)];
   if (response?.$ref) response = spec.components.responses[response.$ref.replace("#/components/responses/", "")];
   const schema = response?.content?.["application/json"]?.schema;
   if (!schema) throw new Error(`no ${status} schema for ${method.toUpperCase()} ${path}`);
@@ -202,7 +204,7 @@ function graphqlStrings(files: Record<string, string>, shorthand = false) {
       const literal = match[2]!.replaceAll('\\"', '"');
       try {
         const document = parse(literal);
-        if (document.definitions.some((definition) => definition.kind === "OperationDefinition")) found.set(literal, file);
+        if (document.definitions.some((definition) => definition.kind === Kind.OPERATION_DEFINITION)) found.set(literal, file);
       } catch {
         // Not GraphQL (or deliberately broken): the tests of those answers cover them.
       }
@@ -245,8 +247,10 @@ describe("Linear queries against schema.graphql", () => {
   it("computes complexity as Linear's rate-limiting guide's own examples", () => {
     const complexity = (query: string) => {
       const document = parse(query);
-      const operation = document.definitions.find((definition) => definition.kind === "OperationDefinition")!;
-      return queryComplexity(schema, document, operation as Parameters<typeof queryComplexity>[2], {});
+      const operation = document.definitions.find(
+        (definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION,
+      )!;
+      return queryComplexity(schema, document, operation, {});
     };
     expect(complexity('query WhoAmI { user(id: "me") { name } }')).toBe(2);
     expect(complexity('query { user(id: "me") { createdIssues { nodes { id title createdAt } } } }')).toBe(66);

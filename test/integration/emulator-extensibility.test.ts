@@ -70,7 +70,7 @@ async function connect(emu: Emulator, scope = "profile items:write") {
     }),
   );
   expect(token.status).toBe(200);
-  return (await token.json()) as { access_token: string; refresh_token: string; token_type: string; expires_in: number; scope: string };
+  return await token.json<{ access_token: string; refresh_token: string; token_type: string; expires_in: number; scope: string }>();
 }
 
 describe("runtime provider parts", () => {
@@ -110,9 +110,9 @@ describe("runtime provider parts", () => {
     expect(await item.json()).toMatchObject({ id: "item_1", title: "Disk full", body: "**db-1**", url: `${EMU}/acme/items/item_1` });
     expect(emu.created).toMatchObject([{ provider: "acme", kind: "item", payload: { title: "Disk full" } }]);
 
-    const refreshed = (await (
+    const refreshed = await (
       await call(emu, "/acme/oauth/token", form({ grant_type: "refresh_token", refresh_token: tokens.refresh_token }))
-    ).json()) as typeof tokens;
+    ).json<typeof tokens>();
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
     // Reusing the spent refresh token is refused and ends the whole grant.
     const reuse = await call(emu, "/acme/oauth/token", form({ grant_type: "refresh_token", refresh_token: tokens.refresh_token }));

@@ -38,27 +38,29 @@ describe("GitHub", () => {
       gh(accessToken),
     );
     expect(created.status).toBe(201);
-    const list = (await (
+    const list = await (
       await get(
         "/github/api/repos/octocat/hello-world/issues?state=all&creator=octocat&sort=created&direction=desc&per_page=100",
         gh(accessToken),
       )
-    ).json()) as {
-      number: number;
-      body: string | null;
-      pull_request?: unknown;
-      state: string;
-    }[];
+    ).json<
+      {
+        number: number;
+        body: string | null;
+        pull_request?: unknown;
+        state: string;
+      }[]
+    >();
     expect(list[0]).toMatchObject({ number: 3, body: expect.stringContaining(marker(id)) as string });
     expect(list.some((issue) => issue.pull_request !== undefined)).toBe(true);
-    const open = (await (await get("/github/api/repos/octocat/hello-world/issues", gh(accessToken))).json()) as { state: string }[];
+    const open = await (await get("/github/api/repos/octocat/hello-world/issues", gh(accessToken))).json<{ state: string }[]>();
     expect(open.every((issue) => issue.state === "open")).toBe(true);
-    const since = (await (
+    const since = await (
       await get(
         `/github/api/repos/octocat/hello-world/issues?state=all&since=${new Date(emu.now() + 60_000).toISOString()}`,
         gh(accessToken),
       )
-    ).json()) as unknown[];
+    ).json<unknown[]>();
     expect(since).toEqual([]);
   });
 
@@ -71,7 +73,7 @@ describe("GitHub", () => {
     expect(before.headers.get("x-ratelimit-resource")).toBe("search");
     expect(await before.json()).toMatchObject({ total_count: 0, incomplete_results: false, items: [] });
     emu.advanceTime(emu.options.searchIndexDelayMs.github);
-    const after = (await (await get(query, gh(accessToken))).json()) as { total_count: number; items: { number: number; score: number }[] };
+    const after = await (await get(query, gh(accessToken))).json<{ total_count: number; items: { number: number; score: number }[] }>();
     expect(after).toMatchObject({ total_count: 1, items: [{ number: 1, score: 1 }] });
     // GitHub App user tokens must say is:issue or is:pull-request.
     expect(
@@ -110,29 +112,31 @@ describe("Slack", () => {
       blocks: [{ type: "section", text: { type: "mrkdwn", text: "*Disk full*" } }],
       metadata: { event_type: "spokedo_delivery", event_payload: { delivery_id: id } },
     };
-    const posted = (await (await api("chat.postMessage", accessToken, message)).json()) as {
+    const posted = await (
+      await api("chat.postMessage", accessToken, message)
+    ).json<{
       ok: boolean;
       ts: string;
       message: { metadata: unknown };
-    };
+    }>();
     expect(posted).toMatchObject({
       ok: true,
       message: { metadata: { event_type: "spokedo_delivery", event_payload: { delivery_id: id } } },
     });
 
     const history: ConversationsHistoryArguments = { channel: "C0ALERTS01", oldest: String(Number(posted.ts) - 1), limit: 10 };
-    const mine = (await (await api("conversations.history", accessToken, history)).json()) as ConversationsHistoryResponse;
+    const mine = await (await api("conversations.history", accessToken, history)).json<ConversationsHistoryResponse>();
     expect(mine.ok).toBe(true);
     expect(mine.messages?.[0]).toMatchObject({ ts: posted.ts, metadata: { event_payload: { delivery_id: id } } });
 
     // A user token sees the metadata only when it asks for all of it.
     const user = await grantFor(emu, "slack", { scope: "chat:write", userScope: "channels:history" });
     const userToken = (user.response.authed_user as { access_token: string }).access_token;
-    const plain = (await (await api("conversations.history", userToken, history)).json()) as ConversationsHistoryResponse;
+    const plain = await (await api("conversations.history", userToken, history)).json<ConversationsHistoryResponse>();
     expect(plain.messages?.[0]?.metadata).toBeUndefined();
-    const all = (await (
+    const all = await (
       await api("conversations.history", userToken, { ...history, include_all_metadata: true })
-    ).json()) as ConversationsHistoryResponse;
+    ).json<ConversationsHistoryResponse>();
     expect(all.messages?.[0]?.metadata).toMatchObject({ event_type: "spokedo_delivery" });
   });
 
@@ -140,26 +144,24 @@ describe("Slack", () => {
     const { accessToken } = await grantFor(emu, "slack", { scope });
     const stamps: string[] = [];
     for (let i = 0; i < 5; i++)
-      stamps.push(
-        ((await (await api("chat.postMessage", accessToken, { channel: "C0GENERAL1", text: `m${i}` })).json()) as { ts: string }).ts,
-      );
-    const page = (await (
+      stamps.push((await (await api("chat.postMessage", accessToken, { channel: "C0GENERAL1", text: `m${i}` })).json<{ ts: string }>()).ts);
+    const page = await (
       await api("conversations.history", accessToken, { channel: "C0GENERAL1", limit: 3 })
-    ).json()) as ConversationsHistoryResponse;
+    ).json<ConversationsHistoryResponse>();
     expect(page.messages?.map((m) => m.text)).toEqual(["m4", "m3", "m2"]);
     expect(page.has_more).toBe(true);
-    const rest = (await (
+    const rest = await (
       await api("conversations.history", accessToken, { channel: "C0GENERAL1", limit: 100, cursor: page.response_metadata?.next_cursor })
-    ).json()) as ConversationsHistoryResponse;
+    ).json<ConversationsHistoryResponse>();
     expect(rest.messages?.map((m) => m.text)).toEqual(["m1", "m0", "Deploy went fine", "Lunch at noon?", "Welcome to #general"]);
     expect(rest.has_more).toBe(false);
-    const exclusive = (await (
+    const exclusive = await (
       await api("conversations.history", accessToken, { channel: "C0GENERAL1", oldest: stamps[1], latest: stamps[3] })
-    ).json()) as ConversationsHistoryResponse;
+    ).json<ConversationsHistoryResponse>();
     expect(exclusive.messages?.map((m) => m.text)).toEqual(["m2"]);
-    const inclusive = (await (
+    const inclusive = await (
       await api("conversations.history", accessToken, { channel: "C0GENERAL1", oldest: stamps[1], latest: stamps[3], inclusive: true })
-    ).json()) as ConversationsHistoryResponse;
+    ).json<ConversationsHistoryResponse>();
     expect(inclusive.messages?.map((m) => m.text)).toEqual(["m3", "m2", "m1"]);
     expect(await (await api("conversations.history", accessToken, { channel: "C0RANDOM01" })).json()).toEqual({
       ok: false,
@@ -171,9 +173,9 @@ describe("Slack", () => {
     emu.setOptions({ slackAppDistribution: "non_marketplace" });
     const { accessToken } = await grantFor(emu, "slack", { scope });
     for (let i = 0; i < 20; i++) await api("chat.postMessage", accessToken, { channel: "C0GENERAL1", text: `m${i}` });
-    const first = (await (
+    const first = await (
       await api("conversations.history", accessToken, { channel: "C0GENERAL1", limit: 100 })
-    ).json()) as ConversationsHistoryResponse;
+    ).json<ConversationsHistoryResponse>();
     expect(first.messages).toHaveLength(15);
     const second = await api("conversations.history", accessToken, { channel: "C0GENERAL1" });
     expect(second.status).toBe(429);
@@ -233,10 +235,12 @@ describe("Notion", () => {
       { type: "divider", divider: {} },
       { type: "to_do", to_do: { rich_text: [{ text: { content: "check" } }], checked: false } },
     ];
-    const created = (await (await post("/notion/v1/pages", page("Disk full", blocks), headers(accessToken))).json()) as {
+    const created = await (
+      await post("/notion/v1/pages", page("Disk full", blocks), headers(accessToken))
+    ).json<{
       id: string;
       created_time: string;
-    };
+    }>();
     // Notion keeps created_time to the minute.
     expect(created.created_time).toMatch(/:00\.000Z$/);
     await post("/notion/v1/pages", page("Other"), headers(accessToken));
@@ -251,13 +255,13 @@ describe("Notion", () => {
       sorts: [{ timestamp: "created_time", direction: "descending" }],
       page_size: 10,
     };
-    const found = (await (await post(`/notion/v1/databases/${INBOX}/query`, query, headers(accessToken))).json()) as QueryDatabaseResponse;
+    const found = await (await post(`/notion/v1/databases/${INBOX}/query`, query, headers(accessToken))).json<QueryDatabaseResponse>();
     expect(found.results.map((result) => result.id)).toEqual([created.id]);
     expect(found).toMatchObject({ object: "list", has_more: false, next_cursor: null, type: "page_or_database" });
 
-    const children = (await (
+    const children = await (
       await get(`/notion/v1/blocks/${created.id}/children?page_size=2`, headers(accessToken))
-    ).json()) as ListBlockChildrenResponse;
+    ).json<ListBlockChildrenResponse>();
     expect(children.has_more).toBe(true);
     expect(children.results[0]).toMatchObject({
       object: "block",
@@ -267,9 +271,9 @@ describe("Notion", () => {
         rich_text: [{ plain_text: `spokedo-delivery:${id}`, annotations: { code: true, bold: false, color: "default" }, href: null }],
       },
     });
-    const next = (await (
+    const next = await (
       await get(`/notion/v1/blocks/${created.id}/children?start_cursor=${children.next_cursor}`, headers(accessToken))
-    ).json()) as ListBlockChildrenResponse;
+    ).json<ListBlockChildrenResponse>();
     expect(next.results.map((block) => ("type" in block ? block.type : ""))).toEqual(["code", "divider", "to_do"]);
     expect((await get(`/notion/v1/blocks/${crypto.randomUUID()}/children`, headers(accessToken))).status).toBe(404);
   });
@@ -278,21 +282,21 @@ describe("Notion", () => {
     const { accessToken } = await grantFor(emu, "notion");
     for (let i = 0; i < 5; i++) await post("/notion/v1/pages", page(`P${i}`), headers(accessToken));
     type Titled = Omit<QueryDatabaseResponse, "results"> & { results: { properties: { Name: { title: { plain_text: string }[] } } }[] };
-    const first = (await (
+    const first = await (
       await post(
         `/notion/v1/databases/${INBOX}/query`,
         { page_size: 2, sorts: [{ property: "Name", direction: "ascending" }] },
         headers(accessToken),
       )
-    ).json()) as Titled;
+    ).json<Titled>();
     expect(first.results.map((result) => result.properties.Name.title[0]!.plain_text)).toEqual(["P0", "P1"]);
-    const second = (await (
+    const second = await (
       await post(
         `/notion/v1/databases/${INBOX}/query`,
         { page_size: 2, start_cursor: first.next_cursor, sorts: [{ property: "Name", direction: "ascending" }] },
         headers(accessToken),
       )
-    ).json()) as typeof first;
+    ).json<typeof first>();
     expect(second.results.map((result) => result.properties.Name.title[0]!.plain_text)).toEqual(["P2", "P3"]);
     expect((await post(`/notion/v1/databases/${INBOX}/query`, { page_size: 101 }, headers(accessToken))).status).toBe(400);
     const unknown = await post(
@@ -307,7 +311,7 @@ describe("Notion", () => {
     const { accessToken } = await grantFor(emu, "notion");
     const create = async (children: unknown[]) => {
       const response = await post("/notion/v1/pages", { ...page("Limits"), children }, headers(accessToken));
-      return { status: response.status, body: (await response.json()) as { code?: string; message?: string } };
+      return { status: response.status, body: await response.json<{ code?: string; message?: string }>() };
     };
     const paragraph = (content: string, extra: object = {}) => ({
       type: "paragraph",
@@ -363,7 +367,7 @@ describe("Linear", () => {
       input: { id, teamId: "7e000000-0000-4000-8000-000000000001", title: "Disk full", description: "**db-1** at 93%\n\n- [ ] check" },
     });
     const LOOKUP = "query Lookup($id: String!) { issue(id: $id) { id identifier title description url state { name type } team { key } } }";
-    const byId = (await (await call(LOOKUP, { id })).json()) as { data: { issue: Record<string, unknown> } };
+    const byId = await (await call(LOOKUP, { id })).json<{ data: { issue: Record<string, unknown> } }>();
     expect(byId.data.issue).toMatchObject({
       id,
       identifier: "ENG-1",
@@ -371,7 +375,7 @@ describe("Linear", () => {
       state: { name: "Backlog", type: "backlog" },
       team: { key: "ENG" },
     });
-    expect(((await (await call(LOOKUP, { id: "ENG-1" })).json()) as typeof byId).data.issue.id).toBe(id);
+    expect((await (await call(LOOKUP, { id: "ENG-1" })).json<typeof byId>()).data.issue.id).toBe(id);
     const missing = await call(LOOKUP, { id: crypto.randomUUID() });
     expect(await missing.json()).toMatchObject({
       data: null,
@@ -391,9 +395,13 @@ describe("Trello", () => {
       name: "Disk full",
       desc: `db-1 at 93%\n\nspokedo-delivery:${id}`,
     });
-    const cards = (await (await get(`/trello/api/1/lists/5e1c00000000000000000001/cards?fields=name,desc&${auth}`)).json()) as {
-      desc: string;
-    }[];
+    const cards = await (
+      await get(`/trello/api/1/lists/5e1c00000000000000000001/cards?fields=name,desc&${auth}`)
+    ).json<
+      {
+        desc: string;
+      }[]
+    >();
     expect(cards).toHaveLength(1);
     expect(cards[0]!.desc).toContain(id);
     const search = `/trello/api/1/search?${auth}&modelTypes=cards&idBoards=5e1b00000000000000000001&query=${encodeURIComponent(`"spokedo-delivery:${id}"`)}`;

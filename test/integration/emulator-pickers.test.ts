@@ -32,13 +32,15 @@ describe("GitHub", () => {
     const { accessToken } = await grantFor(emu, "github", { account: 1002 });
     const first = await get("/github/api/user/repos?per_page=100", gh(accessToken));
     expect(first.status).toBe(200);
-    const repos = (await first.json()) as {
-      full_name: string;
-      permissions: Record<string, boolean>;
-      private: boolean;
-      archived: boolean;
-      has_issues: boolean;
-    }[];
+    const repos = await first.json<
+      {
+        full_name: string;
+        permissions: Record<string, boolean>;
+        private: boolean;
+        archived: boolean;
+        has_issues: boolean;
+      }[]
+    >();
     expect(repos).toHaveLength(100);
     // Default sort full_name, ascending.
     expect(repos.map((repo) => repo.full_name).slice(0, 3)).toEqual(["emu-org/monorepo", "emu-org/website", "hubot/ops"]);
@@ -51,7 +53,7 @@ describe("GitHub", () => {
     let next: string | undefined = `${EMU}/github/api/user/repos?per_page=100`;
     while (next) {
       const page = await emu.handle(new Request(next, { headers: gh(accessToken) }));
-      all.push(...((await page.json()) as { full_name: string }[]).map((repo) => repo.full_name));
+      all.push(...(await page.json<{ full_name: string }[]>()).map((repo) => repo.full_name));
       next = links(page).next;
     }
     // hubot: 301 own repos, 3 shared by octocat, 2 org repos.
@@ -64,7 +66,7 @@ describe("GitHub", () => {
   it("filters by affiliation and visibility, sorts, and refuses type together with visibility (422)", async () => {
     const { accessToken } = await grantFor(emu, "github", { account: 1002 });
     const names = async (query: string) =>
-      ((await (await get(`/github/api/user/repos?per_page=100&${query}`, gh(accessToken))).json()) as { full_name: string }[]).map(
+      (await (await get(`/github/api/user/repos?per_page=100&${query}`, gh(accessToken))).json<{ full_name: string }[]>()).map(
         (r) => r.full_name,
       );
     expect(await names("affiliation=collaborator")).toEqual(["octocat/co-write", "octocat/shared-notes", "octocat/team-board"]);
@@ -155,13 +157,13 @@ describe("Slack", () => {
     let cursor = "";
     let pages = 0;
     do {
-      const body = (await (
+      const body = await (
         await api("conversations.list", accessToken, { types: "public_channel,private_channel", limit: 100, cursor })
-      ).json()) as {
+      ).json<{
         ok: boolean;
         channels: typeof seen;
         response_metadata: { next_cursor: string };
-      };
+      }>();
       expect(body.ok).toBe(true);
       seen.push(...body.channels);
       cursor = body.response_metadata.next_cursor;
@@ -176,9 +178,11 @@ describe("Slack", () => {
     expect(seen.find((channel) => channel.name === "random")).toMatchObject({ is_member: false, is_private: false });
     expect(seen.some((channel) => channel.is_archived)).toBe(true);
 
-    const open = (await (await api("conversations.list", accessToken, { exclude_archived: true, limit: 1000 })).json()) as {
+    const open = await (
+      await api("conversations.list", accessToken, { exclude_archived: true, limit: 1000 })
+    ).json<{
       channels: typeof seen;
-    };
+    }>();
     expect(open.channels.every((channel) => !channel.is_archived && !channel.is_private)).toBe(true);
     expect(await (await api("conversations.list", accessToken, { limit: 1001 })).json()).toEqual({ ok: false, error: "invalid_limit" });
     expect(await (await api("conversations.list", accessToken, { cursor: "bm9wZQ==" })).json()).toEqual({
@@ -229,22 +233,24 @@ describe("Notion", () => {
 
   it("POST /v1/search pages the shared databases (page_size ≤ 100), finds them by title, leaves archived ones out", async () => {
     const { accessToken } = await grantFor(emu, "notion");
+    type Page = {
+      object: string;
+      results: { object: string; id: string; archived: boolean }[];
+      next_cursor: string | null;
+      has_more: boolean;
+      type: string;
+    };
     const ids: string[] = [];
     let cursor: string | null = null;
     do {
-      const body = (await (
+      // Annotated: the request reads `cursor`, which is assigned from `body` further down the loop.
+      const body: Page = await (
         await post(
           "/notion/v1/search",
           { filter: { property: "object", value: "database" }, page_size: 100, ...(cursor ? { start_cursor: cursor } : {}) },
           headers(accessToken),
         )
-      ).json()) as {
-        object: string;
-        results: { object: string; id: string; archived: boolean }[];
-        next_cursor: string | null;
-        has_more: boolean;
-        type: string;
-      };
+      ).json();
       expect(body).toMatchObject({ object: "list", type: "page_or_database" });
       expect(body.results.every((result) => result.object === "database" && !result.archived)).toBe(true);
       ids.push(...body.results.map((result) => result.id));
@@ -255,9 +261,9 @@ describe("Notion", () => {
     expect(ids).toHaveLength(146);
     expect(ids).not.toContain("d8000000-0000-4000-8000-000000000002");
 
-    const found = (await (
+    const found = await (
       await post("/notion/v1/search", { query: "tracker 01", filter: { property: "object", value: "database" } }, headers(accessToken))
-    ).json()) as { results: { title: { plain_text: string }[] }[] };
+    ).json<{ results: { title: { plain_text: string }[] }[] }>();
     expect(found.results.map((result) => result.title[0]!.plain_text).sort()).toEqual(
       Array.from({ length: 10 }, (_, i) => `Project Tracker 01${i}`),
     );
@@ -270,9 +276,11 @@ describe("Notion", () => {
 
   it("GET /v1/databases/{id} carries select, status and multi_select options; unshared is object_not_found; archived still reads", async () => {
     const { accessToken } = await grantFor(emu, "notion");
-    const tracker = (await (await get("/notion/v1/databases/d8100000-0000-4000-8000-000000000001", headers(accessToken))).json()) as {
+    const tracker = await (
+      await get("/notion/v1/databases/d8100000-0000-4000-8000-000000000001", headers(accessToken))
+    ).json<{
       properties: Record<string, Record<string, unknown>>;
-    };
+    }>();
     expect(tracker.properties.Status).toMatchObject({
       type: "status",
       status: { options: [{ name: "Not started" }, { name: "In progress" }, { name: "Done" }], groups: expect.any(Array) as unknown[] },
@@ -315,7 +323,8 @@ describe("Linear", () => {
     let after: string | null = null;
     let pages = 0;
     do {
-      const page = (await (await graphql(accessToken, TEAMS, { first: 50, after })).json()) as Page;
+      // Annotated: the request reads `after`, which is assigned from `page` further down the loop.
+      const page: Page = await (await graphql(accessToken, TEAMS, { first: 50, after })).json();
       keys.push(...page.data.teams.nodes.map((team) => team.key));
       after = page.data.teams.pageInfo.hasNextPage ? page.data.teams.pageInfo.endCursor : null;
       pages += 1;
@@ -323,7 +332,7 @@ describe("Linear", () => {
     expect(pages).toBe(3);
     expect(keys).toHaveLength(120 - 5);
     expect(keys).not.toContain("T020");
-    const filtered = (await (await graphql(accessToken, TEAMS, { filter: { name: { containsIgnoreCase: "squad 10" } } })).json()) as Page;
+    const filtered = await (await graphql(accessToken, TEAMS, { filter: { name: { containsIgnoreCase: "squad 10" } } })).json<Page>();
     // Squad 100 is archived.
     expect(filtered.data.teams.nodes.map((team) => team.key)).toEqual([
       "T101",
@@ -340,14 +349,14 @@ describe("Linear", () => {
 
   it("team(id:) with its workflow states; workflowStates(filter: team) returns the same", async () => {
     const { accessToken } = await grantFor(emu, "linear");
-    const team = (await (
+    const team = await (
       await graphql(
         accessToken,
         'query { team(id: "7e000000-0000-4000-8000-000000000001") { key states { nodes { id name type position } } } }',
       )
-    ).json()) as {
+    ).json<{
       data: { team: { key: string; states: { nodes: { id: string; name: string; type: string; position: number }[] } } };
-    };
+    }>();
     expect(team.data.team.key).toBe("ENG");
     expect(team.data.team.states.nodes.map((state) => [state.name, state.type])).toEqual([
       ["Backlog", "backlog"],
@@ -359,15 +368,15 @@ describe("Linear", () => {
       ["Duplicate", "canceled"],
     ]);
     expect(team.data.team.states.nodes[0]!.id).toBe("5a000000-0000-4000-8000-000000000001");
-    const states = (await (
+    const states = await (
       await graphql(
         accessToken,
         'query S($team: ID) { workflowStates(filter: { team: { id: { eq: $team } }, type: { eq: "started" } }) { nodes { name } } }',
         { team: "7e000000-0000-4000-8000-000000000001" },
       )
-    ).json()) as {
+    ).json<{
       data: { workflowStates: { nodes: { name: string }[] } };
-    };
+    }>();
     expect(states.data.workflowStates.nodes.map((state) => state.name)).toEqual(["In Progress", "In Review"]);
     const missing = await graphql(accessToken, 'query { team(id: "nope") { id } }');
     expect(await missing.json()).toMatchObject({
@@ -393,15 +402,19 @@ describe("Trello", () => {
 
   it("GET /1/members/me/boards: filter=open and fields; 60+ boards for a search box", async () => {
     const { accessToken } = await grantFor(emu, "trello");
-    const all = (await (await get(`/trello/api/1/members/me/boards?${auth(accessToken)}`)).json()) as {
-      id: string;
-      closed: boolean;
-      name: string;
-    }[];
+    const all = await (
+      await get(`/trello/api/1/members/me/boards?${auth(accessToken)}`)
+    ).json<
+      {
+        id: string;
+        closed: boolean;
+        name: string;
+      }[]
+    >();
     expect(all).toHaveLength(61);
-    const open = (await (
+    const open = await (
       await get(`/trello/api/1/members/me/boards?filter=open&fields=name,closed&${auth(accessToken)}`)
-    ).json()) as Record<string, unknown>[];
+    ).json<Record<string, unknown>[]>();
     expect(open).toHaveLength(55);
     expect(Object.keys(open[0]!).sort()).toEqual(["closed", "id", "name"]);
     expect((await get(`/trello/api/1/members/me/boards?filter=nope&${auth(accessToken)}`)).status).toBe(400);
@@ -417,13 +430,21 @@ describe("Trello", () => {
     expect([foreign.status, await foreign.text()]).toEqual([401, "unauthorized permission requested"]);
     expect((await get(`/trello/api/1/boards/5e1b0000000000000000ffff?${auth(accessToken)}`)).status).toBe(404);
     expect((await get(`/trello/api/1/boards/nope?${auth(accessToken)}`)).status).toBe(400);
-    const lists = (await (await get(`/trello/api/1/boards/5e1b00000000000000000001/lists?filter=open&${auth(accessToken)}`)).json()) as {
-      name: string;
-    }[];
+    const lists = await (
+      await get(`/trello/api/1/boards/5e1b00000000000000000001/lists?filter=open&${auth(accessToken)}`)
+    ).json<
+      {
+        name: string;
+      }[]
+    >();
     expect(lists.map((list) => list.name)).toEqual(["To Do", "Doing"]);
-    const closed = (await (await get(`/trello/api/1/boards/5e1b00000000000000000001/lists?filter=closed&${auth(accessToken)}`)).json()) as {
-      name: string;
-    }[];
+    const closed = await (
+      await get(`/trello/api/1/boards/5e1b00000000000000000001/lists?filter=closed&${auth(accessToken)}`)
+    ).json<
+      {
+        name: string;
+      }[]
+    >();
     expect(closed.map((list) => list.name)).toEqual(["Old ideas"]);
     expect(await (await get(`/trello/api/1/lists/5e1c00000000000000000004?${auth(accessToken)}`)).json()).toMatchObject({
       closed: true,

@@ -26,9 +26,9 @@ beforeEach(() => {
   received = [];
 });
 
-const capture = async (request: Request) => {
+const capture = (request: Request) => {
   received.push(request.clone() as Request);
-  return new Response("ok");
+  return Promise.resolve(new Response("ok"));
 };
 
 async function hmac(hash: "SHA-256" | "SHA-1", secret: string, message: string) {
@@ -170,9 +170,11 @@ describe("without a target, and over the admin API", () => {
         );
       expect((await admin("webhook-target", { provider: "github", url: `${APP}/webhooks/github`, secret: SECRET })).status).toBe(200);
       await grantFor(emu, "github");
-      const revoked = (await (await admin("revoke", { provider: "github", accountId: 1001 })).json()) as {
+      const revoked = await (
+        await admin("revoke", { provider: "github", accountId: 1001 })
+      ).json<{
         webhooks: { status: number | null; error?: string }[];
-      };
+      }>();
       // In-process without a fetch function the app is not reachable: the delivery records why.
       expect(revoked.webhooks).toMatchObject([{ status: null, error: expect.stringContaining("unexpected outbound fetch") as string }]);
       expect((await admin("webhook-target", { provider: "nope", url: "x", secret: "y" })).status).toBe(400);

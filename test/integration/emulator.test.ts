@@ -182,7 +182,7 @@ describe("GitHub", () => {
     const code = await githubCode({ account: 1002 });
     const response = await githubExchangeBasic({ code });
     expect(response.status).toBe(200);
-    const body = (await response.json()) as Record<string, unknown>;
+    const body = await response.json<Record<string, unknown>>();
     expect(body).toMatchObject({ expires_in: 28800, refresh_token_expires_in: 15897600, scope: "", token_type: "bearer" });
     expect(body.access_token).toMatch(/^ghu_[A-Za-z0-9]{36}$/);
     expect(body.refresh_token).toMatch(/^ghr_[A-Za-z0-9]{76}$/);
@@ -243,7 +243,7 @@ describe("GitHub", () => {
   });
 
   it("rotates refresh tokens: the used refresh token and the old access token both die", async () => {
-    const first = (await (await githubExchangeBasic({ code: await githubCode() })).json()) as Record<string, string>;
+    const first = await (await githubExchangeBasic({ code: await githubCode() })).json<Record<string, string>>();
     const refresh = (token: string) =>
       githubExchange(
         { grant_type: "refresh_token", refresh_token: token },
@@ -251,7 +251,7 @@ describe("GitHub", () => {
       );
 
     expect(emu.requestsTo("github", "refresh")).toHaveLength(0);
-    const second = (await (await refresh(first.refresh_token!)).json()) as Record<string, string>;
+    const second = await (await refresh(first.refresh_token!)).json<Record<string, string>>();
     expect(emu.requestsTo("github", "refresh")).toHaveLength(1);
     expect(second.access_token).toMatch(/^ghu_/);
     expect(second.refresh_token).not.toBe(first.refresh_token);
@@ -270,7 +270,7 @@ describe("GitHub", () => {
   });
 
   it("answers 401 Bad credentials for expired and revoked tokens, 403 without a User-Agent", async () => {
-    const { access_token } = (await (await githubExchangeBasic({ code: await githubCode() })).json()) as Record<string, string>;
+    const { access_token } = await (await githubExchangeBasic({ code: await githubCode() })).json<Record<string, string>>();
     const { Authorization } = ghHeaders(access_token!);
     const noAgent = await call("/github/api/user", { headers: { Authorization } });
     expect(noAgent.status).toBe(403);
@@ -279,8 +279,8 @@ describe("GitHub", () => {
     emu.expireAccessTokens("github");
     expect((await call("/github/api/user", { headers: ghHeaders(access_token!) })).status).toBe(401);
 
-    const fresh = (await (await githubExchangeBasic({ code: await githubCode() })).json()) as Record<string, string>;
-    emu.revokeTokensOf("github", 1001);
+    const fresh = await (await githubExchangeBasic({ code: await githubCode() })).json<Record<string, string>>();
+    await emu.revokeTokensOf("github", 1001);
     const revoked = await call("/github/api/user", { headers: ghHeaders(fresh.access_token!) });
     expect(revoked.status).toBe(401);
     expect(await revoked.json()).toMatchObject({ message: "Bad credentials" });
@@ -288,7 +288,7 @@ describe("GitHub", () => {
 
   it("issues OAuth App tokens (gho_, no expiry, comma scopes, X-OAuth-Scopes) when switched", async () => {
     emu.setOptions({ githubTokenStyle: "oauth-app" });
-    const body = (await (await githubExchangeBasic({ code: await githubCode({ scope: "repo user" }) })).json()) as Record<string, unknown>;
+    const body = await (await githubExchangeBasic({ code: await githubCode({ scope: "repo user" }) })).json<Record<string, unknown>>();
     expect(body).toEqual({
       access_token: expect.stringMatching(/^gho_[A-Za-z0-9]{36}$/) as string,
       token_type: "bearer",
@@ -299,8 +299,8 @@ describe("GitHub", () => {
   });
 
   it("revokes one token (204) or a whole grant with the app's Basic credentials; unknown tokens are 422", async () => {
-    const a = (await (await githubExchangeBasic({ code: await githubCode() })).json()) as Record<string, string>;
-    const b = (await (await githubExchangeBasic({ code: await githubCode() })).json()) as Record<string, string>;
+    const a = await (await githubExchangeBasic({ code: await githubCode() })).json<Record<string, string>>();
+    const b = await (await githubExchangeBasic({ code: await githubCode() })).json<Record<string, string>>();
     const revoke = (kind: string, token: string, auth = basic("emu-github-client", "emu-github-secret")) =>
       call(
         `/github/api/applications/emu-github-client/${kind}`,
@@ -319,7 +319,7 @@ describe("GitHub", () => {
 
   describe("create issue", () => {
     async function token(account = 1001) {
-      const body = (await (await githubExchangeBasic({ code: await githubCode({ account }) })).json()) as Record<string, string>;
+      const body = await (await githubExchangeBasic({ code: await githubCode({ account }) })).json<Record<string, string>>();
       return body.access_token!;
     }
     const createIssue = (accessToken: string, repo: string, body: unknown) =>
@@ -334,7 +334,7 @@ describe("GitHub", () => {
         assignees: ["octocat"],
       });
       expect(response.status).toBe(201);
-      const issue = (await response.json()) as Record<string, unknown>;
+      const issue = await response.json<Record<string, unknown>>();
       expect(issue).toMatchObject({
         number: 1,
         title: "Ship it",
@@ -347,7 +347,7 @@ describe("GitHub", () => {
         user: { login: "octocat", id: 1001 },
       });
       expect(response.headers.get("Location")).toBe(issue.url);
-      expect((await (await createIssue(accessToken, "octocat/spokedo-inbox", { title: "Again" })).json()) as object).toMatchObject({
+      expect(await (await createIssue(accessToken, "octocat/spokedo-inbox", { title: "Again" })).json<object>()).toMatchObject({
         number: 2,
       });
       expect(emu.created).toMatchObject([
@@ -414,7 +414,7 @@ describe("GitHub", () => {
       const secondary = await createIssue(accessToken, "octocat/hello-world", { title: "x" });
       expect(secondary.status).toBe(429);
       expect(secondary.headers.get("retry-after")).toBe("61");
-      expect(((await secondary.json()) as { message: string }).message).toContain("secondary rate limit");
+      expect((await secondary.json<{ message: string }>()).message).toContain("secondary rate limit");
 
       expect((await createIssue(accessToken, "octocat/hello-world", { title: "x" })).status).toBe(201);
     });
@@ -440,10 +440,9 @@ function slackAccess(values: Record<string, string>, auth: string | null = basic
 }
 
 async function slackTokens(options: Parameters<typeof slackCode>[0] = {}) {
-  const body = (await (await slackAccess({ code: await slackCode(options), redirect_uri: callback("slack") })).json()) as Record<
-    string,
-    unknown
-  >;
+  const body = await (
+    await slackAccess({ code: await slackCode(options), redirect_uri: callback("slack") })
+  ).json<Record<string, unknown>>();
   expect(body.ok).toBe(true);
   return body as { access_token: string; refresh_token: string; authed_user: Record<string, string> };
 }
@@ -487,7 +486,7 @@ describe("Slack", () => {
   it("exchanges a code for rotating bot and user tokens (Basic auth)", async () => {
     const code = await slackCode({ team: "T0EMU0002", userScope: "users:read" });
     const response = await slackAccess({ code, redirect_uri: callback("slack") });
-    const body = (await response.json()) as Record<string, unknown>;
+    const body = await response.json<Record<string, unknown>>();
     expect(body).toMatchObject({
       ok: true,
       token_type: "bot",
@@ -537,7 +536,7 @@ describe("Slack", () => {
   it("rotates refresh tokens once each; the old access token keeps working until it expires", async () => {
     const first = await slackTokens();
     const refresh = (token: string) => slackAccess({ grant_type: "refresh_token", refresh_token: token });
-    const second = (await (await refresh(first.refresh_token)).json()) as Record<string, string>;
+    const second = await (await refresh(first.refresh_token)).json<Record<string, string>>();
     expect(second).toMatchObject({ ok: true, token_type: "bot", expires_in: 43200, team: { id: "T0EMU0001" } });
     expect(second.refresh_token).not.toBe(first.refresh_token);
     expect(await (await refresh(first.refresh_token)).json()).toEqual({ ok: false, error: "invalid_refresh_token" });
@@ -568,7 +567,7 @@ describe("Slack", () => {
     expect(await (await slackApi("auth.test", access_token, {})).json()).toEqual({ ok: false, error: "token_expired" });
 
     const other = await slackTokens();
-    emu.revokeTokensOf("slack", "T0EMU0001");
+    await emu.revokeTokensOf("slack", "T0EMU0001");
     expect(await (await slackApi("auth.test", other.access_token, {})).json()).toEqual({ ok: false, error: "token_revoked" });
   });
 
@@ -585,7 +584,7 @@ describe("Slack", () => {
     it("posts by channel id (JSON) or #name (form) and records the message", async () => {
       const { access_token } = await slackTokens();
       const response = await slackApi("chat.postMessage", access_token, { channel: "C0GENERAL1", text: "Hello", username: "SpokeDo bot" });
-      const body = (await response.json()) as Record<string, unknown>;
+      const body = await response.json<Record<string, unknown>>();
       expect(body).toMatchObject({
         ok: true,
         channel: "C0GENERAL1",
@@ -645,7 +644,7 @@ describe("Slack", () => {
     const code = await slackCode();
     emu.failNext("slack", "token", { kind: "oauth_error", code: "invalid_client_id" });
     expect(await (await slackAccess({ code, redirect_uri: callback("slack") })).json()).toEqual({ ok: false, error: "invalid_client_id" });
-    const { access_token } = (await (await slackAccess({ code, redirect_uri: callback("slack") })).json()) as { access_token: string };
+    const { access_token } = await (await slackAccess({ code, redirect_uri: callback("slack") })).json<{ access_token: string }>();
     emu.failNext("slack", "deliver", { kind: "revoked_token" });
     expect(await (await slackApi("chat.postMessage", access_token, { channel: "C0GENERAL1", text: "x" })).json()).toEqual({
       ok: false,
@@ -679,7 +678,7 @@ async function notionTokens(workspace?: string) {
     jsonBody({ grant_type: "authorization_code", code: await notionCode(workspace), redirect_uri: callback("notion") }, notionBasic),
   );
   expect(response.status).toBe(200);
-  return (await response.json()) as Record<string, string>;
+  return await response.json<Record<string, string>>();
 }
 
 const notionApi = (token: string, extra: Record<string, string> = {}) => ({
@@ -770,7 +769,7 @@ describe("Notion", () => {
     const first = await notionTokens();
     const refresh = (token: string) =>
       call("/notion/v1/oauth/token", jsonBody({ grant_type: "refresh_token", refresh_token: token }, notionBasic));
-    const second = (await (await refresh(first.refresh_token!)).json()) as Record<string, string>;
+    const second = await (await refresh(first.refresh_token!)).json<Record<string, string>>();
     expect(second.access_token).not.toBe(first.access_token);
     expect(second.refresh_token).not.toBe(first.refresh_token);
     expect(second.bot_id).toBe(first.bot_id);
@@ -804,18 +803,18 @@ describe("Notion", () => {
       message: "API token is invalid.",
       request_id: expect.any(String) as string,
     });
-    emu.revokeTokensOf("notion", "7c1e0000-0000-4000-8000-00000000a001");
+    await emu.revokeTokensOf("notion", "7c1e0000-0000-4000-8000-00000000a001");
     expect((await call("/notion/v1/users/me", { headers: notionApi(access_token!) })).status).toBe(401);
   });
 
   it("revokes with Basic + JSON {token}; introspect then reports inactive", async () => {
     const { access_token } = await notionTokens();
     const introspect = async () =>
-      (await (await call("/notion/v1/oauth/introspect", jsonBody({ token: access_token }, notionBasic))).json()) as Record<string, unknown>;
+      await (await call("/notion/v1/oauth/introspect", jsonBody({ token: access_token }, notionBasic))).json<Record<string, unknown>>();
     expect(await introspect()).toMatchObject({ active: true, iat: expect.any(Number) as number });
     const revoke = await call("/notion/v1/oauth/revoke", jsonBody({ token: access_token }, notionBasic));
     expect(revoke.status).toBe(200);
-    expect(Object.keys((await revoke.json()) as object)).toEqual(["request_id"]);
+    expect(Object.keys(await revoke.json<object>())).toEqual(["request_id"]);
     expect(await introspect()).toMatchObject({ active: false });
     expect((await call("/notion/v1/users/me", { headers: notionApi(access_token!) })).status).toBe(401);
   });
@@ -834,7 +833,7 @@ describe("Notion", () => {
         ),
       );
       expect(response.status).toBe(200);
-      const page = (await response.json()) as Record<string, string>;
+      const page = await response.json<Record<string, string>>();
       expect(page).toMatchObject({
         object: "page",
         parent: { type: "database_id", database_id: INBOX_DB },
@@ -946,7 +945,7 @@ async function linearTokens(options: Parameters<typeof linearCode>[0] = {}) {
     client_secret: "emu-linear-secret",
   });
   expect(response.status).toBe(200);
-  return (await response.json()) as Record<string, string>;
+  return await response.json<Record<string, string>>();
 }
 
 const graphql = (token: string, query: string, variables?: unknown) =>
@@ -1040,12 +1039,12 @@ describe("Linear", () => {
 
   it("rotates refresh tokens (Basic or body credentials); a spent refresh token gets invalid_grant", async () => {
     const first = await linearTokens();
-    const second = (await (
+    const second = await (
       await linearToken(
         { grant_type: "refresh_token", refresh_token: first.refresh_token! },
         { Authorization: basic("emu-linear-client", "emu-linear-secret") },
       )
-    ).json()) as Record<string, string>;
+    ).json<Record<string, string>>();
     expect(second).toMatchObject({ token_type: "Bearer", expires_in: 86399, scope: "read,write" });
     expect(second.refresh_token).not.toBe(first.refresh_token);
     const again = await linearToken({
@@ -1144,9 +1143,11 @@ describe("Linear", () => {
       const { access_token } = await linearTokens();
       const create = async (teamId: string, title: string) =>
         (
-          (await (await graphql(access_token!, ISSUE_CREATE, { input: { teamId, title, description: "d" } })).json()) as {
+          await (
+            await graphql(access_token!, ISSUE_CREATE, { input: { teamId, title, description: "d" } })
+          ).json<{
             data: { issueCreate: { issue: Record<string, string> } };
-          }
+          }>()
         ).data.issueCreate;
       const first = await create(ENG_TEAM, "First thing");
       expect(first).toMatchObject({
@@ -1170,7 +1171,7 @@ describe("Linear", () => {
       });
       const noTeam = await graphql(access_token!, ISSUE_CREATE, { input: { title: "x" } });
       expect(noTeam.status).toBe(400);
-      expect(((await noTeam.json()) as { errors: { message: string }[] }).errors[0]!.message).toContain(
+      expect((await noTeam.json<{ errors: { message: string }[] }>()).errors[0]!.message).toContain(
         'Field "teamId" of required type "String!" was not provided.',
       );
 
@@ -1434,7 +1435,7 @@ describe("Trello", () => {
         { method: "POST" },
       );
       expect(response.status).toBe(200);
-      const card = (await response.json()) as Record<string, string>;
+      const card = await response.json<Record<string, string>>();
       expect(card).toMatchObject({
         name: "Follow up",
         desc: "details",
@@ -1576,11 +1577,11 @@ describe("admin HTTP API and index page (worker mode)", () => {
     expect((await admin("faults", { provider: "slack", endpoint: "nowhere", fault: { kind: "deny" } })).status).toBe(400);
 
     const { access_token } = await slackTokens();
-    const tokens = (await (await admin("tokens?provider=slack")).json()) as { accessToken: string; accountId: string }[];
+    const tokens = await (await admin("tokens?provider=slack")).json<{ accessToken: string; accountId: string }[]>();
     expect(tokens).toMatchObject([{ accessToken: access_token, accountId: "T0EMU0001" }]);
     await slackApi("chat.postMessage", access_token, { channel: "C0GENERAL1", text: "hi" });
     expect(await (await admin("created")).json()).toMatchObject([{ provider: "slack", kind: "message" }]);
-    expect(((await (await admin("requests?provider=slack&endpoint=deliver")).json()) as unknown[]).length).toBe(1);
+    expect((await (await admin("requests?provider=slack&endpoint=deliver")).json<unknown[]>()).length).toBe(1);
 
     await admin("expire", { provider: "slack" });
     expect(await (await slackApi("auth.test", access_token, {})).json()).toEqual({ ok: false, error: "token_expired" });
