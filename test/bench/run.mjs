@@ -230,9 +230,22 @@ async function pageBenchmarks() {
 
 const TABLES = ["connections", "intents", "insights", "deliveries", "delivery_attempts", "sessions", "users", "memberships", "workspaces", "pending_reauthorizations"];
 
+/** Median time of a statement in SQLite itself (node:sqlite on the same file: no D1, no Worker). */
+function sqliteMs(db, sql, params) {
+  const statement = db.prepare(sql);
+  const times = [];
+  for (let i = 0; i < 25; i++) {
+    const start = performance.now();
+    statement.all(...params);
+    times.push(performance.now() - start);
+  }
+  return median(times);
+}
+
 function explain(statements, sessionId) {
   if (!statements) return [];
-  const db = new DatabaseSync(d1File(`${OUT}/state/${LARGE}/app`), { readOnly: true });
+  const large = new DatabaseSync(d1File(`${OUT}/state/${LARGE}/app`), { readOnly: true });
+  const small = new DatabaseSync(d1File(`${OUT}/state/${SMALL}/app`), { readOnly: true });
   const swap = new Map([
     [statements.ids.workspaceId, BENCH_ACCOUNT.workspaceId],
     [statements.ids.userId, BENCH_ACCOUNT.userId],
@@ -242,10 +255,12 @@ function explain(statements, sessionId) {
   const seen = new Set();
   const plans = [];
   for (const page of PAGES) {
-    for (const { sql, params } of statements.pages[page.id] ?? []) {
+    for (const recorded of statements.pages[page.id] ?? []) {
+      const { sql } = recorded;
       if (seen.has(sql)) continue;
       seen.add(sql);
-      const rows = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params.map((param) => (swap.has(param) ? swap.get(param) : param)));
+      const params = recorded.params.map((param) => (swap.has(param) ? swap.get(param) : param));
+      const rows = large.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params);
       const depth = new Map([[0, -1]]);
       const lines = rows.map((row) => {
         depth.set(row.id, (depth.get(row.parent) ?? -1) + 1);
@@ -261,10 +276,11 @@ function explain(statements, sessionId) {
         if (table) flags.push(scan[2].includes("USING") ? `walks all of ${table} in index order` : `full scan of ${table}`);
         if (/USE TEMP B-TREE/.test(row.detail)) flags.push(`sorts (${row.detail.replace("USE TEMP B-TREE FOR ", "").toLowerCase()})`);
       }
-      plans.push({ page: page.label, sql, lines, flags });
+      plans.push({ page: page.label, sql, lines, flags, ms: { small: sqliteMs(small, sql, params), large: sqliteMs(large, sql, params) } });
     }
   }
-  db.close();
+  small.close();
+  large.close();
   return plans;
 }
 
@@ -417,9 +433,14 @@ function report({ deliveries, concurrent, tasks, throughput, plans }) {
   out.push("", "Targets (reported, not asserted)", table(["metric", "target", "measured", "met"], rows));
 
   if (plans.length) {
-    out.push("", `Query plans on the ${LARGE_LABEL}-row database (EXPLAIN QUERY PLAN of the statements the app sent for each page; "!" marks scans and sorts):`);
+    out.push(
+      "",
+      `Query plans on the ${LARGE_LABEL}-row database: EXPLAIN QUERY PLAN of the statements the app sent for each page ("!" marks scans and sorts),`,
+      "and each statement's median time in SQLite itself (node:sqlite on the seeded files, no D1 or Worker around it).",
+    );
     for (const plan of plans) {
       out.push(`- ${plan.page}: ${plan.sql.length > 150 ? `${plan.sql.slice(0, 147)}...` : plan.sql}`);
+      out.push(`      SQLite alone: ${fmt(plan.ms.small, 3)} ms at ${SMALL_LABEL} rows, ${fmt(plan.ms.large, 3)} ms at ${LARGE_LABEL}`);
       for (const line of plan.lines) out.push(`      ${line}`);
       if (plan.flags.length) out.push(`      ! ${plan.flags.join("; ")}`);
     }
