@@ -302,7 +302,12 @@ async function main() {
     });
   } catch (error) {
     vitestOut = error.stdout ?? "";
-    fail(`the workerd benchmarks failed a check (see ${LOG}):\n${error.message.split("\n").slice(1).join("\n")}`);
+    const why = stripAnsi(error.output ?? error.message)
+      .split("\n")
+      .filter((line) => /FAIL|Error/.test(line))
+      .slice(0, 12)
+      .map((line) => `    ${line.trim()}`);
+    fail(`the workerd benchmarks failed a check (full output in ${LOG}):\n${why.join("\n")}`);
   }
   const results = stripAnsi(vitestOut)
     .split("\n")

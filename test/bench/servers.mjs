@@ -28,18 +28,23 @@ export function run(command, args, { log, env = quietEnv, cwd } = {}) {
     out.write(`\n$ ${command} ${args.join(" ")}\n`);
     const child = spawn(command, args, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
+    let output = "";
     child.stdout.on("data", (chunk) => {
       stdout += chunk;
+      output += chunk;
       out.write(chunk);
     });
-    child.stderr.on("data", (chunk) => out.write(chunk));
+    child.stderr.on("data", (chunk) => {
+      output += chunk;
+      out.write(chunk);
+    });
     child.on("error", reject);
     child.on("exit", (code) => {
       out.end();
       if (code === 0) resolve(stdout);
       else {
         const tail = readFileSync(log, "utf8").split("\n").slice(-40).join("\n");
-        reject(Object.assign(new Error(`${command} ${args.slice(0, 3).join(" ")} exited with ${code}\n${tail}`), { stdout }));
+        reject(Object.assign(new Error(`${command} ${args.slice(0, 3).join(" ")} exited with ${code}\n${tail}`), { stdout, output }));
       }
     });
   });
