@@ -77,8 +77,8 @@ export default defineConfig(async () => ({
     // takes ~1.7 s idle and ~7 s at a load average of 6. The fuzz tests set their own.
     testTimeout: 60_000,
     hookTimeout: 30_000,
-    // `npm run bench` runs the benchmark scripts instead of the test suites.
-    include: env.BENCH ? ["test/bench/**/*.bench.ts"] : ["test/integration/**/*.test.ts", "app/**/*.test.ts"],
+    // `npm run bench` has its own configuration (test/bench/vitest.config.ts).
+    include: ["test/integration/**/*.test.ts", "app/**/*.test.ts"],
     setupFiles: ["./test/integration/setup.ts"],
     deps: {
       optimizer: {

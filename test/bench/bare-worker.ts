@@ -68,7 +68,15 @@ function time(value: number | null, now: number) {
   return `<time dateTime="${iso}" title="${iso.replace("T", " ").slice(0, 16)} UTC">${text}</time>`;
 }
 
-function render(viewer: SessionRow, workspaces: { id: string; name: string }[], rows: ConnectionRow[], total: number, page: number, now: number, nonce: string) {
+function render(
+  viewer: SessionRow,
+  workspaces: { id: string; name: string }[],
+  rows: ConnectionRow[],
+  total: number,
+  page: number,
+  now: number,
+  nonce: string,
+) {
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
   const options = workspaces
     .map((w) => `<option value="${escape(w.id)}"${w.id === viewer.workspace_id ? ' selected=""' : ""}>${escape(w.name)}</option>`)
@@ -85,7 +93,8 @@ function render(viewer: SessionRow, workspaces: { id: string; name: string }[], 
         `<td>${time(c.last_used_at, now)}</td><td>${Number(c.intent_count)}</td></tr>`,
     )
     .join("");
-  const previous = page > 1 ? `<a href="/integration-connections${page > 2 ? `?page=${page - 1}` : ""}" rel="prev">← Previous</a>` : "<span></span>";
+  const previous =
+    page > 1 ? `<a href="/integration-connections${page > 2 ? `?page=${page - 1}` : ""}" rel="prev">← Previous</a>` : "<span></span>";
   const next = page < pages ? `<a href="/integration-connections?page=${page + 1}" rel="next">Next →</a>` : "<span></span>";
   return `<!DOCTYPE html><html lang="en"><head><meta charSet="utf-8"/><meta name="viewport" content="width=device-width, initial-scale=1"/><title>Connections · SpokeDo</title><link rel="stylesheet" href="/assets/app.css"/><link rel="icon" href="/favicon.svg" type="image/svg+xml"/></head><body>
 <a class="skip-link" href="#main">Skip to content</a><header class="topbar"><a class="brand" href="/integration-connections"><img src="/favicon.svg" alt="" width="24" height="24"/>SpokeDo</a>
@@ -115,7 +124,10 @@ export default {
 
     statements += 1;
     roundTrips += 1;
-    const { results: sessions } = await db.prepare(SESSION_SQL).bind(await sha256Hex(token), Date.now()).all<SessionRow>();
+    const { results: sessions } = await db
+      .prepare(SESSION_SQL)
+      .bind(await sha256Hex(token), Date.now())
+      .all<SessionRow>();
     const viewer = sessions[0];
     if (!viewer?.workspace_id) return Response.redirect(new URL("/login", url), 302);
 
@@ -124,7 +136,10 @@ export default {
     roundTrips += 1;
     const [workspaces, rows, count] = await Promise.all([
       db.prepare(WORKSPACES_SQL).bind(viewer.user_id).all<{ id: string; name: string }>(),
-      db.prepare(PAGE_SQL).bind(viewer.workspace_id, PAGE_SIZE, (page - 1) * PAGE_SIZE).all<ConnectionRow>(),
+      db
+        .prepare(PAGE_SQL)
+        .bind(viewer.workspace_id, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        .all<ConnectionRow>(),
       db.prepare(COUNT_SQL).bind(viewer.workspace_id).all<{ n: number }>(),
     ]);
 
@@ -139,7 +154,8 @@ export default {
       "Referrer-Policy": "strict-origin-when-cross-origin",
     });
     const latest = db.getBookmark();
-    if (latest && latest !== bookmark) headers.append("Set-Cookie", `spokedo_d1=${encodeURIComponent(latest)}; Path=/; SameSite=Lax; HttpOnly; Max-Age=86400`);
+    if (latest && latest !== bookmark)
+      headers.append("Set-Cookie", `spokedo_d1=${encodeURIComponent(latest)}; Path=/; SameSite=Lax; HttpOnly; Max-Age=86400`);
     return new Response(html, { headers });
   },
 } satisfies ExportedHandler<{ DB: D1Database }>;

@@ -17,7 +17,7 @@ import { createInsight } from "~/lib/delivery/insights.server";
 import { processDelivery } from "~/lib/delivery/outbox.server";
 import { DatabaseScope, openScope, runInScope } from "~/lib/platform/db.server";
 import { useEmulator } from "../integration/connections-support";
-import { deliveriesOf, deliveringSetup, deliveryDeps } from "../integration/deliveries-support";
+import { deliveringSetup, deliveryDeps } from "../integration/deliveries-support";
 import { database } from "../integration/helpers";
 import { recordingSession, report, type RecordedStatement } from "./recording";
 import { workspaceRows } from "./seed";
@@ -58,7 +58,10 @@ async function baselineDelivery(scope: DatabaseScope, deliveryId: string, access
   const now = Date.now();
   const owner = crypto.randomUUID();
   const [claimed, read] = await scope.track(2, () =>
-    db.batch([db.prepare(CLAIM_SQL).bind(owner, now + LEASE_MS, deliveryId, "pending", now, now), db.prepare(READ_SQL).bind(deliveryId, owner)]),
+    db.batch([
+      db.prepare(CLAIM_SQL).bind(owner, now + LEASE_MS, deliveryId, "pending", now, now),
+      db.prepare(READ_SQL).bind(deliveryId, owner),
+    ]),
   );
   const delivery = claimed!.results[0] as DeliveryRow | undefined;
   const row = read!.results[0] as { id: string; insight_title: string; insight_body: string } | undefined;
@@ -88,7 +91,9 @@ async function baselineDelivery(scope: DatabaseScope, deliveryId: string, access
   const itemId = `${config.repository}#${issue.number}`;
   await scope.track(3, () =>
     db.batch([
-      db.prepare(ATTEMPT_SQL).bind(crypto.randomUUID(), deliveryId, delivery.insight_id, attempt, at, "succeeded", null, null, null, issue.html_url),
+      db
+        .prepare(ATTEMPT_SQL)
+        .bind(crypto.randomUUID(), deliveryId, delivery.insight_id, attempt, at, "succeeded", null, null, null, issue.html_url),
       db.prepare(SUCCEEDED_SQL).bind("succeeded", attempt, itemId, issue.html_url, at, null, null, deliveryId, owner),
       db.prepare(LAST_USED_SQL).bind(at, row.id),
     ]),
@@ -105,7 +110,12 @@ async function pendingDeliveries(workspaceId: string, count: number) {
   const deps = await deliveryDeps();
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
-    const created = await createInsight(deps.db, workspaceId, { title: `Disk almost full (${i})`, body: "db-1 is at 93% disk usage.", source: "api", targets: { names: ["github-intent"] } });
+    const created = await createInsight(deps.db, workspaceId, {
+      title: `Disk almost full (${i})`,
+      body: "db-1 is at 93% disk usage.",
+      source: "api",
+      targets: { names: ["github-intent"] },
+    });
     if (!created.ok) throw new Error("could not create an insight");
     ids.push(...created.deliveryIds);
   }
@@ -126,7 +136,11 @@ for (const size of SIZES) {
   it(`delivers at ${size.toLocaleString("en")} rows: processDelivery against the same statements and provider call`, async () => {
     const setup = await deliveringSetup(emulator(), "github");
     const deps = await deliveryDeps();
-    await env.DB.batch(workspaceRows({ workspaceId: setup.workspaceId, size, now: Date.now() - 60_000, hotConnectionId: setup.connectionId }).map((sql) => env.DB.prepare(sql)));
+    await env.DB.batch(
+      workspaceRows({ workspaceId: setup.workspaceId, size, now: Date.now() - 60_000, hotConnectionId: setup.connectionId }).map((sql) =>
+        env.DB.prepare(sql),
+      ),
+    );
     const accessToken = emulator().tokens("github").at(-1)!.accessToken;
 
     const appIds = await pendingDeliveries(setup.workspaceId, WARMUP + 1 + PER_PATH);
@@ -134,7 +148,7 @@ for (const size of SIZES) {
     const app = (scope: DatabaseScope, id: string) =>
       runInScope(scope, async () => {
         const outcome = await processDelivery(deps, id);
-        if (outcome?.kind !== "succeeded") throw new Error(`app delivery ${id} ended ${outcome?.kind ?? "unclaimed"}`);
+        if (outcome.outcome !== "succeeded") throw new Error(`app delivery ${id} ended ${outcome.outcome ?? "unclaimed"}`);
       });
     const baseline = (scope: DatabaseScope, id: string) => baselineDelivery(scope, id, accessToken);
 
@@ -149,9 +163,17 @@ for (const size of SIZES) {
     const appRequest = emulator().requests.at(-1)!;
     await baseline(new DatabaseScope(env.DB, recordingSession(env.DB.withSession("first-primary"), baselineLog)), baselineIds.shift()!);
     const baselineRequest = emulator().requests.at(-1)!;
-    expect(appLog.map((s) => s.sql), "the baseline must send the app's statements (update the SQL in this file)").toEqual(BASELINE_STATEMENTS);
+    expect(
+      appLog.map((s) => s.sql),
+      "the baseline must send the app's statements (update the SQL in this file)",
+    ).toEqual(BASELINE_STATEMENTS);
     expect(baselineLog.map((s) => s.sql)).toEqual(BASELINE_STATEMENTS);
-    expect({ url: baselineRequest.url, method: baselineRequest.method, headers: baselineRequest.headers, status: baselineRequest.status }).toEqual({
+    expect({
+      url: baselineRequest.url,
+      method: baselineRequest.method,
+      headers: baselineRequest.headers,
+      status: baselineRequest.status,
+    }).toEqual({
       url: appRequest.url,
       method: appRequest.method,
       headers: appRequest.headers,
@@ -215,14 +237,18 @@ it("50 concurrent deliveries through an expired access token refresh it once", a
   const setup = await deliveringSetup(emulator(), "github");
   const deps = await deliveryDeps();
   emulator().expireAccessTokens("github");
-  await database().updateTable("connections").set({ access_token_expires_at: Date.now() - 1000 }).where("id", "=", setup.connectionId).execute();
+  await database()
+    .updateTable("connections")
+    .set({ access_token_expires_at: Date.now() - 1000 })
+    .where("id", "=", setup.connectionId)
+    .execute();
   const ids = await pendingDeliveries(setup.workspaceId, 50);
   const refreshesBefore = emulator().requestsTo("github", "refresh").length;
   const start = performance.now();
   const outcomes = await Promise.all(ids.map((id) => runInScope(openScope(env.DB, "first-primary"), () => processDelivery(deps, id))));
   const perSecond = ids.length / ((performance.now() - start) / 1000);
   const refreshes = emulator().requestsTo("github", "refresh").length - refreshesBefore;
-  expect(outcomes.every((outcome) => outcome?.kind === "succeeded")).toBe(true);
+  expect(outcomes.every((outcome) => outcome.outcome === "succeeded")).toBe(true);
   expect(refreshes).toBe(1);
   report({ kind: "concurrent", deliveries: ids.length, perSecond, refreshes });
 }, 120_000);

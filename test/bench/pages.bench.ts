@@ -24,7 +24,7 @@ it("records the statements of every measured page; the bare index Worker runs th
   const log: RecordedStatement[] = [];
   const binding = env.DB as { withSession: D1Database["withSession"] };
   const withSession = binding.withSession.bind(env.DB);
-  binding.withSession = (constraint?: string) => recordingSession(withSession(constraint as D1SessionBookmark), log);
+  binding.withSession = (constraint?: string) => recordingSession(withSession(constraint), log);
 
   const pages = {
     index: "/integration-connections",
@@ -50,7 +50,10 @@ it("records the statements of every measured page; the bare index Worker runs th
   const app = statements.index!.map((statement) => statement.sql);
   const notInBaseline = app.filter((sql) => !INDEX_STATEMENTS.includes(sql));
   const notInApp = INDEX_STATEMENTS.filter((sql) => !app.includes(sql));
-  expect({ notInBaseline, notInApp, count: app.length }, "test/bench/bare-sql.ts must hold exactly the statements the index page runs").toEqual({
+  expect(
+    { notInBaseline, notInApp, count: app.length },
+    "test/bench/bare-sql.ts must hold exactly the statements the index page runs",
+  ).toEqual({
     notInBaseline: [],
     notInApp: [],
     count: INDEX_STATEMENTS.length,

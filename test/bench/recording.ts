@@ -11,7 +11,7 @@ export interface RecordedStatement {
 export function recordingSession(session: D1DatabaseSession, log: RecordedStatement[]): D1DatabaseSession {
   const forward = <T extends object>(target: T, key: string | symbol) => {
     const value = Reflect.get(target, key) as unknown;
-    return typeof value === "function" ? value.bind(target) : value;
+    return typeof value === "function" ? (value.bind(target) as unknown) : value;
   };
   return new Proxy(session, {
     get(target, key) {

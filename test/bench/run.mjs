@@ -18,9 +18,22 @@
 // Knobs: BENCH_SIZES=100,1000,10000  BENCH_ROUNDS=5  BENCH_REQUESTS=40 (per page, size and round)
 //        BENCH_WARMUP=15  BENCH_DELIVERIES=200 (per path and size)
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
-import { BENCH_ACCOUNT, HOT_CONNECTION_ID, cpuTicks, d1File, freePort, quietEnv, run, seedStates, startServer, stopServer, workerdPids, writeVars } from "./servers.mjs";
+import {
+  BENCH_ACCOUNT,
+  HOT_CONNECTION_ID,
+  cpuTicks,
+  d1File,
+  freePort,
+  quietEnv,
+  run,
+  seedStates,
+  startServer,
+  stopServer,
+  workerdPids,
+  writeVars,
+} from "./servers.mjs";
 
 const int = (value, fallback) => (Number.isInteger(Number(value)) && Number(value) > 0 ? Number(value) : fallback);
 const SIZES = (process.env.BENCH_SIZES ?? "100,1000,10000")
@@ -41,7 +54,12 @@ const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }
 
 const PAGES = [
   { id: "index", path: "/integration-connections", label: "/integration-connections", expect: (size) => `${size} connection` },
-  { id: "detail", path: `/integration-connections/${HOT_CONNECTION_ID}`, label: "/integration-connections/:id", expect: () => "github 00001" },
+  {
+    id: "detail",
+    path: `/integration-connections/${HOT_CONNECTION_ID}`,
+    label: "/integration-connections/:id",
+    expect: () => "github 00001",
+  },
   { id: "intents", path: "/intents", label: "/intents", expect: () => "intent 00001" },
   { id: "insights", path: "/insights", label: "/insights", expect: () => "(00001)" },
 ];
@@ -62,12 +80,18 @@ const range = (values) => {
   return min === max ? String(min) : `${min}–${max}`;
 };
 const fmt = (value, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
-const stripAnsi = (text) => text.replace(/\x1b\[[0-9;]*m/g, "");
+const ESC = String.fromCharCode(27);
+const stripAnsi = (text) => text.replaceAll(new RegExp(`${ESC}\\[[0-9;]*m`, "g"), "");
 
 function table(headers, rows) {
   const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => String(row[i]).length)));
-  const line = (cells) => `| ${cells.map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]) : String(cell).padStart(widths[i]))).join(" | ")} |`;
-  return [line(headers), `|${widths.map((w, i) => (i === 0 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`, ...rows.map(line)].join("\n");
+  const line = (cells) =>
+    `| ${cells.map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]) : String(cell).padStart(widths[i]))).join(" | ")} |`;
+  return [
+    line(headers),
+    `|${widths.map((w, i) => (i === 0 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`,
+    ...rows.map(line),
+  ].join("\n");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -89,7 +113,14 @@ async function request(server, path) {
     server.jar.set(pair.slice(0, index).trim(), pair.slice(index + 1).trim());
   }
   const timing = /d1;desc="(\d+) queries, (\d+) round trips"/.exec(response.headers.get("Server-Timing") ?? "");
-  return { status: response.status, ms, body, bytes: Buffer.byteLength(body), statements: timing ? Number(timing[1]) : NaN, roundTrips: timing ? Number(timing[2]) : NaN };
+  return {
+    status: response.status,
+    ms,
+    body,
+    bytes: Buffer.byteLength(body),
+    statements: timing ? Number(timing[1]) : NaN,
+    roundTrips: timing ? Number(timing[2]) : NaN,
+  };
 }
 
 /** One request, checked: every measured response must be the page itself. */
@@ -155,8 +186,19 @@ async function pageBenchmarks() {
       const port = await freePort();
       const vars = `${OUT}/state/${state.size}/dev.vars`;
       writeVars(vars, `http://127.0.0.1:${port}`);
-      const app = await startServer({ name: `app@${state.size}`, state: state.app, varsFile: vars, log: `${LOG}.servers`, appUrlPort: port });
-      const bare = await startServer({ name: `bare@${state.size}`, config: "test/bench/bare.wrangler.toml", state: state.bare, log: `${LOG}.servers` });
+      const app = await startServer({
+        name: `app@${state.size}`,
+        state: state.app,
+        varsFile: vars,
+        log: `${LOG}.servers`,
+        appUrlPort: port,
+      });
+      const bare = await startServer({
+        name: `bare@${state.size}`,
+        config: "test/bench/bare.wrangler.toml",
+        state: state.bare,
+        log: `${LOG}.servers`,
+      });
       servers.push(app, bare);
       bySize.set(state.size, { app, bare });
     }
@@ -172,7 +214,8 @@ async function pageBenchmarks() {
     const tasks = [];
     for (const size of SIZES) {
       const { app, bare } = bySize.get(size);
-      for (const page of PAGES) tasks.push({ key: `${page.id}:${size}:app`, page: page.id, size, server: app, path: page.path, samples: [] });
+      for (const page of PAGES)
+        tasks.push({ key: `${page.id}:${size}:app`, page: page.id, size, server: app, path: page.path, samples: [] });
       tasks.push({ key: `index:${size}:bare`, page: "index", size, server: bare, path: PAGES[0].path, samples: [] });
     }
     const throughput = new Map(SIZES.map((size) => [size, []]));
@@ -190,7 +233,9 @@ async function pageBenchmarks() {
     }
 
     for (let round = 0; round < ROUNDS; round++) {
-      progress(`round ${round + 1}/${ROUNDS}: ${REQUESTS} requests per page and size, then ${REQUESTS} index requests each for app and bare Worker per size`);
+      progress(
+        `round ${round + 1}/${ROUNDS}: ${REQUESTS} requests per page and size, then ${REQUESTS} index requests each for app and bare Worker per size`,
+      );
       // Latency, HTML and D1 counts: one request per task in turn, so every page at every size
       // (and the bare Worker) sees the same machine load, however it changes during the run.
       // The order rotates from round to round and reverses on every pass.
@@ -211,7 +256,11 @@ async function pageBenchmarks() {
             block[who].ms += result.ms;
           }
         }
-        for (const [who, server] of [["app", app], ["bare", bare]]) block[who].cpu = ((cpuTicks(server.pids) - block[who].cpu) * 1000) / CLK_TCK;
+        for (const [who, server] of [
+          ["app", app],
+          ["bare", bare],
+        ])
+          block[who].cpu = ((cpuTicks(server.pids) - block[who].cpu) * 1000) / CLK_TCK;
         throughput.get(size).push(block);
       }
     }
@@ -228,7 +277,18 @@ async function pageBenchmarks() {
 // EXPLAIN QUERY PLAN of the app's own statements (recorded by pages.bench.ts) on the largest
 // seeded database, with the recorded ids swapped for the seeded ones.
 
-const TABLES = ["connections", "intents", "insights", "deliveries", "delivery_attempts", "sessions", "users", "memberships", "workspaces", "pending_reauthorizations"];
+const TABLES = [
+  "connections",
+  "intents",
+  "insights",
+  "deliveries",
+  "delivery_attempts",
+  "sessions",
+  "users",
+  "memberships",
+  "workspaces",
+  "pending_reauthorizations",
+];
 
 /** Median time of a statement in SQLite itself (node:sqlite on the same file: no D1, no Worker). */
 function sqliteMs(db, sql, params) {
@@ -294,7 +354,7 @@ async function main() {
   await run("npm", ["run", "build"], { log: LOG });
 
   progress(`workerd: deliveries (${DELIVERIES} per path and size) and the pages' statements`);
-  let vitestOut = "";
+  let vitestOut;
   try {
     vitestOut = await run("vitest", ["run", "-c", "test/bench/vitest.config.ts"], {
       log: LOG,
@@ -322,7 +382,18 @@ async function main() {
   console.log(report({ deliveries, concurrent, tasks, throughput, plans }));
   writeFileSync(
     `${OUT}/results.json`,
-    JSON.stringify({ deliveries, concurrent, statements, pages: tasks.map(({ server, ...t }) => ({ ...t, server: server.name })), throughput: Object.fromEntries(throughput), plans }, null, 1),
+    JSON.stringify(
+      {
+        deliveries,
+        concurrent,
+        statements,
+        pages: tasks.map(({ server, ...t }) => ({ ...t, server: server.name })),
+        throughput: Object.fromEntries(throughput),
+        plans,
+      },
+      null,
+      1,
+    ),
   );
   if (failures.length) {
     console.log(`\nCORRECTNESS CHECKS FAILED:\n${failures.map((f) => `- ${f}`).join("\n")}`);
@@ -339,17 +410,25 @@ function report({ deliveries, concurrent, tasks, throughput, plans }) {
   const reqPerSecond = (block, who) => block.count / (block[who].ms / 1000);
   const rpsRatio = (size) => median(blocks(size).map((block) => reqPerSecond(block, "app") / reqPerSecond(block, "bare")));
   /** CPU per request over every block of the run (10 ms ticks: the sum keeps the rounding small). */
-  const cpuPerRequest = (size, who) => blocks(size).reduce((sum, b) => sum + b[who].cpu, 0) / blocks(size).reduce((sum, b) => sum + b.count, 0);
+  const cpuPerRequest = (size, who) =>
+    blocks(size).reduce((sum, b) => sum + b[who].cpu, 0) / blocks(size).reduce((sum, b) => sum + b.count, 0);
   const kib = (t) => Math.max(...t.samples.map((s) => s.bytes)) / 1024;
   const LARGE_LABEL = LARGE.toLocaleString("en");
   const SMALL_LABEL = SMALL.toLocaleString("en");
 
   const out = [];
   out.push("");
-  out.push(`SpokeDo benchmarks, ${new Date().toISOString().slice(0, 16)}Z (${((Date.now() - started) / 60000).toFixed(1)} min): ${SIZES.map((s) => s.toLocaleString("en")).join(" / ")} rows, ${ROUNDS} rounds.`);
-  out.push(`Production build under wrangler dev (NODE_ENV=production), local D1; one request at a time; ${WARMUP} warm-up requests per page and size.`);
+  out.push(
+    `SpokeDo benchmarks, ${new Date().toISOString().slice(0, 16)}Z (${((Date.now() - started) / 60000).toFixed(1)} min): ${SIZES.map((s) => s.toLocaleString("en")).join(" / ")} rows, ${ROUNDS} rounds.`,
+  );
+  out.push(
+    `Production build under wrangler dev (NODE_ENV=production), local D1; one request at a time; ${WARMUP} warm-up requests per page and size.`,
+  );
 
-  out.push("", `Pages: ${ROUNDS} × ${REQUESTS} requests per page and size, interleaved request by request across every page, size and the bare Worker. D1 figures from Server-Timing.`);
+  out.push(
+    "",
+    `Pages: ${ROUNDS} × ${REQUESTS} requests per page and size, interleaved request by request across every page, size and the bare Worker. D1 figures from Server-Timing.`,
+  );
   const pageRows = [];
   for (const page of PAGES) {
     for (const size of SIZES) {
@@ -396,7 +475,15 @@ function report({ deliveries, concurrent, tasks, throughput, plans }) {
   );
   out.push(
     table(
-      ["rows", "app deliveries/s", "baseline deliveries/s", "ratio", "app statements/attempt", "app round trips/attempt", "baseline statements / round trips"],
+      [
+        "rows",
+        "app deliveries/s",
+        "baseline deliveries/s",
+        "ratio",
+        "app statements/attempt",
+        "app round trips/attempt",
+        "baseline statements / round trips",
+      ],
       deliveries.map((d) => [
         d.size.toLocaleString("en"),
         fmt(d.app),
@@ -408,7 +495,10 @@ function report({ deliveries, concurrent, tasks, throughput, plans }) {
       ]),
     ),
   );
-  if (concurrent) out.push(`50 concurrent deliveries through an expired access token: ${fmt(concurrent.perSecond)} deliveries/s, ${concurrent.refreshes} token refresh.`);
+  if (concurrent)
+    out.push(
+      `50 concurrent deliveries through an expired access token: ${fmt(concurrent.perSecond)} deliveries/s, ${concurrent.refreshes} token refresh.`,
+    );
 
   const rows = [];
   const target = (metric, goal, measured, met) => rows.push([metric, goal, measured, met === null ? "n/a" : met ? "yes" : "NO"]);
@@ -417,7 +507,12 @@ function report({ deliveries, concurrent, tasks, throughput, plans }) {
     target(`${page.label} latency, ${LARGE_LABEL} ÷ ${SMALL_LABEL} rows`, "≤ 1.5×", `${fmt(ratio, 2)}×`, ratio <= 1.5);
   }
   const insightsRatios = SIZES.map((size) => latencyRatio(get("insights", size), get("index", size)));
-  target("/insights latency ÷ index latency, per size", "≤ 1.5×", insightsRatios.map((r) => `${fmt(r, 2)}×`).join(" / "), Math.max(...insightsRatios) <= 1.5);
+  target(
+    "/insights latency ÷ index latency, per size",
+    "≤ 1.5×",
+    insightsRatios.map((r) => `${fmt(r, 2)}×`).join(" / "),
+    Math.max(...insightsRatios) <= 1.5,
+  );
   const html = PAGES.map((page) => kib(get(page.id, LARGE)));
   const largest = Math.max(...html);
   target(`largest HTML at ${LARGE_LABEL} rows`, "≤ 100 KiB", `${fmt(largest)} KiB (${PAGES[html.indexOf(largest)].label})`, largest <= 100);
@@ -429,7 +524,12 @@ function report({ deliveries, concurrent, tasks, throughput, plans }) {
   target("index CPU ms/request ÷ bare Worker, per size", "≤ 1.3×", cpu.map((r) => `${fmt(r, 2)}×`).join(" / "), Math.max(...cpu) <= 1.3);
   if (deliveries.length) {
     const ratios = deliveries.map((d) => d.ratio);
-    target("deliveries/s ÷ same-statements baseline, per size", "≥ 0.95", ratios.map((r) => fmt(r, 2)).join(" / "), Math.min(...ratios) >= 0.95);
+    target(
+      "deliveries/s ÷ same-statements baseline, per size",
+      "≥ 0.95",
+      ratios.map((r) => fmt(r, 2)).join(" / "),
+      Math.min(...ratios) >= 0.95,
+    );
     const perAttempt = Math.max(...deliveries.map((d) => d.appRoundTrips));
     target("D1 round trips per delivery attempt", "≤ 2", fmt(perAttempt), perAttempt <= 2);
   } else {

@@ -114,7 +114,6 @@ export function accountRows({ workspaceId, userId, sessionId }: BenchAccount, si
  * planner rightly scans them, and EXPLAIN would show scans no deployment has).
  */
 export function otherAccountRows(count: number, now: number): string[] {
-  const day = 24 * 60 * 60 * 1000;
   return [
     `${seq(count)} INSERT INTO users (id, email, password_hash, created_at)
     SELECT ${sqlId("1")}, printf('user-%05d@example.com', n), 'pbkdf2-sha256$100000$AAAA$AAAA', ${now} - n * 60000 FROM seq`,

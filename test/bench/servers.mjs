@@ -60,7 +60,10 @@ export async function seedStates({ dir, sizes, log, now }) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const template = join(dir, "migrated");
-  await run("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", template], { log, env: { ...quietEnv, CI: "true" } });
+  await run("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", template], {
+    log,
+    env: { ...quietEnv, CI: "true" },
+  });
   const token = randomBytes(32).toString("base64url");
   const sessionId = createHash("sha256").update(token).digest("hex");
   const states = await Promise.all(
@@ -114,12 +117,28 @@ export function freePort() {
 export async function startServer({ name, config, state, varsFile, log, appUrlPort }) {
   const port = appUrlPort ?? (await freePort());
   const inspector = await freePort();
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--persist-to", state,
-    "--show-interactive-dev-session=false", "--log-level", "warn"];
+  const args = [
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspector),
+    "--persist-to",
+    state,
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    "warn",
+  ];
   if (config) args.push("-c", config);
   if (varsFile) args.push("--env-file", varsFile);
   const out = createWriteStream(log, { flags: "a" });
-  const child = spawn("wrangler", args, { env: { ...quietEnv, NODE_ENV: "production" }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("wrangler", args, {
+    env: { ...quietEnv, NODE_ENV: "production" },
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   child.stdout.pipe(out);
   child.stderr.pipe(out);
   return { name, port, origin: `http://127.0.0.1:${port}`, child, exited: new Promise((resolve) => child.on("exit", resolve)) };
@@ -186,10 +205,11 @@ export function workerdPids(server) {
   const queue = [server.child.pid];
   while (queue.length) {
     const pid = queue.shift();
-    for (const proc of table.values()) if (proc.ppid === pid) {
-      descendants.push(proc);
-      queue.push(proc.pid);
-    }
+    for (const proc of table.values())
+      if (proc.ppid === pid) {
+        descendants.push(proc);
+        queue.push(proc.pid);
+      }
   }
   const workerds = descendants.filter((proc) => proc.comm === "workerd");
   const runtime = workerds.filter((proc) => {

@@ -10,10 +10,13 @@ import projectConfig, { TEST_BINDINGS } from "../../vitest.config";
 
 const root = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
+// workers-types declares `process` as any; this config runs in Node.
+const { env } = process as NodeJS.Process;
+
 export const BENCH_BINDINGS = {
-  BENCH_SIZES: process.env.BENCH_SIZES ?? "100,1000,10000",
-  BENCH_ROUNDS: process.env.BENCH_ROUNDS ?? "5",
-  BENCH_DELIVERIES: process.env.BENCH_DELIVERIES ?? "200",
+  BENCH_SIZES: env.BENCH_SIZES ?? "100,1000,10000",
+  BENCH_ROUNDS: env.BENCH_ROUNDS ?? "5",
+  BENCH_DELIVERIES: env.BENCH_DELIVERIES ?? "200",
 };
 
 export default defineConfig(async (env) => {
