@@ -42,7 +42,7 @@ export default {
     ctx.waitUntil(runMaintenance(env, controller.scheduledTime));
   },
 
-  async queue(batch, env) {
+  async queue(batch, env, _ctx) {
     const messages = batch as MessageBatch<DeliveryMessage>;
     if (batch.queue.endsWith("-dlq")) await consumeDeadLetters(messages, env);
     else await consumeDeliveries(messages, env);

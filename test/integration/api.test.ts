@@ -117,3 +117,62 @@ describe("POST /api/v1/insights", () => {
     expect(await pageHtml(await mallory.browser.get("/insights"))).not.toContain("private");
   });
 });
+
+describe("Idempotency-Key on POST /api/v1/insights", () => {
+  it("the same key with the same body gets the first answer again and creates nothing more", async () => {
+    const { browser } = await deliveringSetup(emulator(), "github");
+    const key = await createKey(browser);
+    const headers = { Authorization: `Bearer ${key}`, "Idempotency-Key": "run-42" };
+    const first = await post({ title: "Disk full", body: "db-1" }, headers);
+    expect(first.status).toBe(202);
+    const again = await post({ title: "Disk full", body: "db-1" }, headers);
+    expect(again.status).toBe(202);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(await again.json()).toEqual(await first.json());
+    expect(await database().selectFrom("insights").select("id").execute()).toHaveLength(1);
+    expect(await database().selectFrom("deliveries").select("id").execute()).toHaveLength(1);
+  });
+
+  it("the same key with another body is refused with 422, and writes nothing", async () => {
+    const { browser } = await deliveringSetup(emulator(), "github");
+    const key = await createKey(browser);
+    const headers = { Authorization: `Bearer ${key}`, "Idempotency-Key": "run-43" };
+    expect((await post({ title: "Disk full", body: "db-1" }, headers)).status).toBe(202);
+    const other = await post({ title: "Disk full", body: "db-2" }, headers);
+    expect(other.status).toBe(422);
+    expect(await other.json()).toMatchObject({ error: { code: "idempotency_key_reused" } });
+    expect(await database().selectFrom("insights").select("id").execute()).toHaveLength(1);
+  });
+
+  it("concurrent retries with one key create one insight and all get its answer", async () => {
+    const { browser } = await deliveringSetup(emulator(), "github");
+    const key = await createKey(browser);
+    const headers = { Authorization: `Bearer ${key}`, "Idempotency-Key": "burst" };
+    const responses = await Promise.all(Array.from({ length: 6 }, () => post({ title: "Burst", body: "b" }, headers)));
+    expect(responses.map((response) => response.status)).toEqual(Array(6).fill(202));
+    const ids = new Set(await Promise.all(responses.map(async (response) => (await response.json<{ id: string }>()).id)));
+    expect(ids.size).toBe(1);
+    expect(await database().selectFrom("insights").select("id").execute()).toHaveLength(1);
+  });
+
+  it("keys are per workspace and kept for 24 hours; without a key every request creates", async () => {
+    const { browser, workspaceId } = await deliveringSetup(emulator(), "github");
+    const key = await createKey(browser);
+    const headers = { Authorization: `Bearer ${key}` };
+    await post({ title: "A", body: "b" }, headers);
+    await post({ title: "A", body: "b" }, headers);
+    expect(await database().selectFrom("insights").select("id").execute()).toHaveLength(2);
+
+    const keyed = { ...headers, "Idempotency-Key": "daily" };
+    await post({ title: "A", body: "b" }, keyed);
+    await database()
+      .updateTable("api_idempotency_keys")
+      .set({ created_at: Date.now() - 25 * 3600_000 })
+      .where("workspace_id", "=", workspaceId)
+      .execute();
+    const later = await post({ title: "A", body: "b" }, keyed);
+    expect(later.headers.get("Idempotent-Replayed")).toBeNull();
+    expect(await database().selectFrom("insights").select("id").execute()).toHaveLength(4);
+    expect((await post({ title: "A", body: "b" }, { ...headers, "Idempotency-Key": "x".repeat(300) })).status).toBe(400);
+  });
+});

@@ -155,8 +155,8 @@ describe("connections index", () => {
     expect(response.status).toBe(200);
     // The session; then the switcher and the connection; then, together, its dependent intents
     // (and their count), a pending re-authorization, the 30-day delivery history, the latest
-    // deliveries and the connections to repoint to.
-    expect(queryCount(response)).toBe(9);
+    // deliveries, the connections to repoint to and the failed deliveries to offer again.
+    expect(queryCount(response)).toBe(10);
     expect(roundTrips(response)).toBe(3);
   });
 });

@@ -50,6 +50,12 @@ describe("migrations", () => {
       )
       .run();
     // Still enforced: an intent cannot point at a connection that does not exist.
-    await expect(db().prepare("INSERT INTO intents VALUES ('i2', 'w1', 'nope', 'x', 1, '{}', 1, 1)").run()).rejects.toThrow(/FOREIGN KEY/);
+    await expect(
+      db()
+        .prepare(
+          "INSERT INTO intents (id, workspace_id, connection_id, name, enabled, overrides_json, created_at, updated_at) VALUES ('i2', 'w1', 'nope', 'x', 1, '{}', 1, 1)",
+        )
+        .run(),
+    ).rejects.toThrow(/FOREIGN KEY/);
   });
 });

@@ -104,6 +104,8 @@ export function providerError(
   if (has(vocabulary.tokenExpired)) kind = "token_expired";
   else if (has(vocabulary.unauthorized)) kind = "unauthorized";
   else if (status === 429 || reading.rateLimited || has(vocabulary.rateLimited)) kind = "rate_limited";
+  // A success status with no error in words: the answer itself is broken.
+  else if (status >= 200 && status < 300 && !code) kind = "malformed_response";
   else kind = errorKindForStatus(status);
   const retryAfter =
     kind === "rate_limited"
