@@ -44,7 +44,7 @@ const STORIES = {
   },
 } as const;
 
-test("connect, override, deliver, get revoked, re-authorize, deliver again", async ({ page, request }, testInfo) => {
+test("connect, override, deliver, get revoked, re-authorize, redeliver what failed, deliver again", async ({ page, request }, testInfo) => {
   test.slow();
   const story = STORIES[testInfo.project.name as keyof typeof STORIES];
   await signUp(page, uniqueEmail("story"), "Story Co");
@@ -90,6 +90,14 @@ test("connect, override, deliver, get revoked, re-authorize, deliver again", asy
   await page.getByRole("radio", { name: story.account }).check();
   await page.getByRole("button", { name: "Approve" }).click();
   await expect(page.getByText("Re-authorized: fresh tokens are in place and the connection is active.")).toBeVisible();
+
+  // What failed while the connection was revoked goes out again, as the same delivery.
+  await page.getByRole("button", { name: "Redeliver 1 failed delivery" }).click();
+  await expect(page.getByText(/^Redelivering 1 failed delivery/)).toBeVisible();
+  await page.goto(failedInsight);
+  await waitForLog(page, "Delivered");
+  await expect(page.getByRole("link", { name: "Created item" })).toBeVisible();
+  await expect(page.getByRole("button", { name: /Retry \d+ failed/ })).toHaveCount(0);
 
   await sendInsight(page, "Third alert");
   await waitForLog(page, "Delivered");

@@ -2,7 +2,13 @@
 // provider can be connected offline. Used by `npm start` and by the browser tests.
 //
 //   node test/emulator/run-local.mjs [--app-port 8787] [--emulator-port 8788]
-//        [--vars .dev.vars] [--persist-to .wrangler/state] [--fresh]
+//        [--vars .dev.vars] [--persist-to .wrangler/state] [--fresh] [--no-cron]
+//
+// `wrangler dev` never fires Cron Triggers by itself, so this script does what Cloudflare does in
+// production: once a minute, on the minute, it calls the app's scheduled handler through the
+// endpoint wrangler exposes for it (/cdn-cgi/local/scheduled; /cdn-cgi/handler/scheduled is its older name). Token refresh ahead of expiry,
+// re-enqueuing overdue deliveries, probing connections in error, key rotation and pruning all
+// happen on a developer's machine as they do in production. --no-cron turns it off.
 //
 // When the vars file is missing it is created with random local secrets (encryption key ring)
 // and the emulator's endpoints and client credentials. Real credentials can replace them: a
@@ -20,6 +26,7 @@ const { values: args } = parseArgs({
     vars: { type: "string", default: ".dev.vars" },
     "persist-to": { type: "string", default: ".wrangler/state" },
     fresh: { type: "boolean", default: false },
+    "no-cron": { type: "boolean", default: false },
   },
 });
 
@@ -103,13 +110,36 @@ const children = [
   ),
 ];
 
+// The Cron Trigger of wrangler.toml ("* * * * *"), fired the way Cloudflare fires it.
+const CRON = "* * * * *";
+let cronTimer;
+function scheduleCron() {
+  const msToNextMinute = 60_000 - (Date.now() % 60_000);
+  cronTimer = setTimeout(() => {
+    void fireCron().finally(scheduleCron);
+  }, msToNextMinute);
+}
+async function fireCron() {
+  const url = `${appOrigin}/cdn-cgi/local/scheduled?cron=${encodeURIComponent(CRON)}&time=${Date.now()}`;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(50_000) });
+    if (!response.ok) console.warn(`Scheduled handler answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
+  } catch (error) {
+    // The app may still be starting or restarting; the next minute tries again.
+    if (!stopping) console.warn(`Could not fire the scheduled handler: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+if (!args["no-cron"]) scheduleCron();
+
 let stopping = false;
 function stop(code) {
   if (stopping) return;
   stopping = true;
+  clearTimeout(cronTimer);
   for (const child of children) child.kill("SIGTERM");
   setTimeout(() => process.exit(code), 500).unref();
 }
 for (const child of children) child.on("exit", (code) => stop(code ?? 0));
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => stop(0));
 console.log(`SpokeDo: ${appOrigin}  ·  provider emulator: ${emulatorOrigin}`);
+if (!args["no-cron"]) console.log(`Background jobs: the scheduled handler fires once a minute, as the Cron Trigger does in production.`);
