@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { connectionRow, useEmulator, PROVIDERS } from "./connections-support";
 import { attemptsOf, deliveriesOf, deliveringSetup, deliveryDeps, sendInsight, settle } from "./deliveries-support";
 import { database, pageHtml } from "./helpers";
-import { processDelivery } from "~/lib/delivery/outbox.server";
+import { backoffMs, processDelivery, rateLimitDelayMs } from "~/lib/delivery/outbox.server";
 import { createInsight } from "~/lib/delivery/insights.server";
 import { openScope, runInScope } from "~/lib/platform/db.server";
 
@@ -164,6 +164,41 @@ describe("retries", () => {
     await settle(delivery!.next_attempt_at + 1);
     [delivery] = await deliveriesOf(insightId);
     expect(delivery).toMatchObject({ status: "succeeded", attempts: 2 });
+  });
+
+  it("waits out rate limits without using up the retries a round allows for failures", async () => {
+    const { browser } = await deliveringSetup(emulator(), "slack");
+    emulator().failNext("slack", "deliver", { kind: "rate_limited", retryAfterSeconds: 3 }, 8);
+    emulator().failNext("slack", "deliver", { kind: "http", status: 503, body: "unavailable" }, 4);
+    const insightId = await sendInsight(browser);
+    let now = Date.now();
+    for (let i = 0; i < 13; i++) {
+      await settle(now);
+      const [delivery] = await deliveriesOf(insightId);
+      if (delivery!.status !== "pending") break;
+      now = delivery!.next_attempt_at + 1;
+    }
+    const attempts = await attemptsOf(insightId);
+    expect(attempts.map((a) => a.error_class)).toEqual([
+      ...Array<string>(8).fill("rate_limit"),
+      ...Array<string>(4).fill("provider"),
+      null,
+    ]);
+    expect((await deliveriesOf(insightId))[0]).toMatchObject({ status: "succeeded", attempts: 13, rate_limited_in_round: 8 });
+  });
+
+  it("waits for the provider's Retry-After plus a little jitter, and backs off failures exponentially with jitter", () => {
+    expect(rateLimitDelayMs(3, 0)).toBe(3000);
+    expect(rateLimitDelayMs(3, 1)).toBe(3750);
+    expect(rateLimitDelayMs(120, 1)).toBe(125_000);
+    expect(rateLimitDelayMs(undefined, 0)).toBe(60_000);
+    expect([1, 2, 3, 4].map((failures) => [backoffMs(failures, 0), backoffMs(failures, 1)])).toEqual([
+      [15_000, 30_000],
+      [30_000, 60_000],
+      [60_000, 120_000],
+      [120_000, 240_000],
+    ]);
+    expect(backoffMs(10, 1)).toBe(15 * 60_000);
   });
 
   it("retries 5xx with backoff, then gives up, marking the connection error with the reason", async () => {

@@ -23,8 +23,22 @@ import type { DeliveredItem, DeliveryInput, ProviderModule } from "../providers/
  * next attempt look the delivery up at the provider before sending anything: effectively once.
  */
 export const DELIVERY_LEASE_MS = 60_000;
-/** Attempts per round; a redelivery starts a new round. */
+/** Attempts per round that may fail for a reason other than a rate limit; a redelivery starts a new round. */
 const MAX_ATTEMPTS = 5;
+/**
+ * Rate-limited attempts a round waits out on top of those (flow control, not failure). With
+ * MAX_ATTEMPTS this stays under the queue's max_retries (30), so the outbox, not the dead-letter
+ * queue, decides when a delivery has failed.
+ */
+const MAX_RATE_LIMITED = 20;
+/** At most this much is added to a provider's Retry-After, so waiting deliveries do not all return in the same second. */
+const RATE_LIMIT_JITTER_MS = 5_000;
+
+/** The provider's Retry-After (or a minute without one), plus up to a quarter of it again as jitter. */
+export function rateLimitDelayMs(retryAfterSeconds: number | undefined, random = Math.random()) {
+  const wait = (retryAfterSeconds ?? 60) * 1000;
+  return wait + Math.round(random * Math.min(RATE_LIMIT_JITTER_MS, wait / 4));
+}
 const BACKOFF_BASE_MS = 30_000;
 const BACKOFF_CAP_MS = 15 * 60_000;
 
@@ -261,10 +275,15 @@ function classify(
       connectionChange: statusAfterAuthFailure(error, connection, providerName),
     };
   }
-  const round = attempt - claimed.delivery.retry_base;
-  if (isTransient(error) && round < MAX_ATTEMPTS) {
-    const delayMs = error.kind === "rate_limited" ? (error.details.retryAfterSeconds ?? 60) * 1000 : backoffMs(round);
-    return { ...facts, kind: "retry", errorClass: error.kind === "rate_limited" ? "rate_limit" : "provider", message, status, delayMs };
+  const { retry_base: base, rate_limited_in_round: rateLimited } = claimed.delivery;
+  if (error.kind === "rate_limited" && rateLimited < MAX_RATE_LIMITED) {
+    const delayMs = rateLimitDelayMs(error.details.retryAfterSeconds);
+    return { ...facts, kind: "retry", errorClass: "rate_limit", message, status, delayMs };
+  }
+  // The failures of this round that were not rate limits.
+  const failures = attempt - base - rateLimited;
+  if (isTransient(error) && error.kind !== "rate_limited" && failures < MAX_ATTEMPTS) {
+    return { ...facts, kind: "retry", errorClass: "provider", message, status, delayMs: backoffMs(failures) };
   }
   if (isTransient(error)) {
     const errorClass = error.kind === "rate_limited" ? "rate_limit" : "provider";
@@ -312,7 +331,8 @@ async function recordOutcome(
     }
     if (intent && intentNeedsAttention) writes.push(intent.set({ attention_reason: null, attention_insight_id: null, attention_at: null }));
   } else if (outcome.kind === "retry") {
-    writes.push(leased.set({ ...release, next_attempt_at: now + outcome.delayMs }));
+    const rateLimited = outcome.errorClass === "rate_limit" ? delivery.rate_limited_in_round + 1 : delivery.rate_limited_in_round;
+    writes.push(leased.set({ ...release, next_attempt_at: now + outcome.delayMs, rate_limited_in_round: rateLimited }));
   } else {
     writes.push(leased.set({ ...release, status: "failed", completed_at: now }));
     if (connection && outcome.connectionChange) {

@@ -15,7 +15,13 @@ const REDELIVERY_LIMIT = 500;
 function reopen(db: Db, workspaceId: string, now: number) {
   return db
     .updateTable("deliveries")
-    .set((eb) => ({ status: "pending", next_attempt_at: now, completed_at: null, retry_base: eb.ref("attempts") }))
+    .set((eb) => ({
+      status: "pending",
+      next_attempt_at: now,
+      completed_at: null,
+      retry_base: eb.ref("attempts"),
+      rate_limited_in_round: 0,
+    }))
     .where("workspace_id", "=", workspaceId)
     .where("status", "=", "failed");
 }

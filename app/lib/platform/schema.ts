@@ -180,6 +180,8 @@ export interface DeliveriesTable {
   unconfirmed_since: Generated<number | null>;
   /** Attempts made before the current round of retries (a redelivery starts a new round). */
   retry_base: Generated<number>;
+  /** Rate-limited attempts of the current round: they do not count against its retries. */
+  rate_limited_in_round: Generated<number>;
 }
 export type DeliveryRow = Selectable<DeliveriesTable>;
 

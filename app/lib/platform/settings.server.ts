@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { getProvider, listProviders } from "../providers/registry";
+import { PROVIDER_TIMEOUT_MS } from "../providers/http.server";
 import type { ClientCredentials, ProviderContext, ProviderEndpoints, ProviderId } from "../providers/types";
 import { loadKeyRing, type KeyRing } from "./encryption.server";
 
@@ -18,6 +19,8 @@ export interface Settings {
   keyRing: Promise<KeyRing> | null;
   /** queue: deliveries go through the delivery queue (default); manual: something else drives them (the tests). */
   dispatch: "queue" | "manual";
+  /** How long one provider call (request and body) may take; at most PROVIDER_TIMEOUT_MS, which leases are sized for. */
+  providerTimeoutMs: number;
   /** A provider's endpoints and credentials, read from the env names its module declares. */
   provider(id: ProviderId): ProviderSettings;
   /** What is misconfigured, in words an operator can act on (logged once per isolate). */
@@ -98,7 +101,18 @@ function parseSettings(raw: Record<string, unknown>): Settings {
 
   const dispatch = read("DELIVERY_DISPATCH", OptionalString) === "manual" ? "manual" : "queue";
 
-  return { appUrl, keyRing, dispatch, provider, problems };
+  let providerTimeoutMs = PROVIDER_TIMEOUT_MS;
+  const timeout = read("PROVIDER_TIMEOUT_SECONDS", OptionalString);
+  if (timeout !== undefined) {
+    const seconds = Number(timeout);
+    if (Number.isInteger(seconds) && seconds >= 1 && seconds * 1000 <= PROVIDER_TIMEOUT_MS) providerTimeoutMs = seconds * 1000;
+    else
+      problems.push(
+        `PROVIDER_TIMEOUT_SECONDS must be a whole number from 1 to ${PROVIDER_TIMEOUT_MS / 1000}; using ${PROVIDER_TIMEOUT_MS / 1000}.`,
+      );
+  }
+
+  return { appUrl, keyRing, dispatch, providerTimeoutMs, provider, problems };
 }
 
 export function isProviderConfigured(settings: Settings, id: ProviderId): boolean {
@@ -110,7 +124,7 @@ export function providerContext(settings: Settings, id: ProviderId): ProviderCon
   const { endpoints, credentials } = settings.provider(id);
   if (!credentials) return null;
   // Looked up at call time, not captured: tests and the emulator may replace the global fetch.
-  return { endpoints, credentials, fetch: (input, init) => fetch(input, init) };
+  return { endpoints, credentials, fetch: (input, init) => fetch(input, init), timeoutMs: settings.providerTimeoutMs };
 }
 
 export function redirectUri(settings: Settings, provider: ProviderId): string {

@@ -17,25 +17,26 @@ export interface ProviderResponse {
  * its headers and then stalls in the body is a timeout like any other, never a raw exception.
  */
 export async function providerFetch(context: ProviderContext, url: string, init: RequestInit = {}): Promise<ProviderResponse> {
-  const signal = AbortSignal.timeout(PROVIDER_TIMEOUT_MS);
+  const timeoutMs = Math.min(context.timeoutMs ?? PROVIDER_TIMEOUT_MS, PROVIDER_TIMEOUT_MS);
+  const signal = AbortSignal.timeout(timeoutMs);
   let response: Response;
   try {
     response = await context.fetch(url, { ...init, signal });
   } catch (error) {
-    throw transportError(error);
+    throw transportError(error, timeoutMs);
   }
   try {
     const text = new TextDecoder().decode(await response.arrayBuffer());
     return { status: response.status, ok: response.ok, headers: response.headers, text };
   } catch (error) {
-    throw transportError(error);
+    throw transportError(error, timeoutMs);
   }
 }
 
-function transportError(error: unknown): ProviderError {
+function transportError(error: unknown, timeoutMs: number): ProviderError {
   const name = error instanceof Error ? error.name : "";
   if (name === "TimeoutError" || name === "AbortError") {
-    return new ProviderError("timeout", `No answer within ${PROVIDER_TIMEOUT_MS / 1000} seconds.`);
+    return new ProviderError("timeout", `No answer within ${timeoutMs / 1000} seconds.`);
   }
   return new ProviderError("network", "The provider could not be reached.");
 }

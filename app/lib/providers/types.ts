@@ -57,6 +57,8 @@ export interface ProviderContext {
   endpoints: ProviderEndpoints;
   credentials: ClientCredentials;
   fetch: typeof fetch;
+  /** How long one call may take (request and body); PROVIDER_TIMEOUT_MS when absent. */
+  timeoutMs?: number;
 }
 
 /**
