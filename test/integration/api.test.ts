@@ -1,19 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "~/lib/platform/crypto.server";
 import { useEmulator } from "./connections-support";
-import { deliveriesOf, deliveringSetup, settle } from "./deliveries-support";
-import { type Browser, database, pageHtml, signedUpUser, appFetch } from "./helpers";
+import { createApiKey as createKey, deliveriesOf, deliveringSetup, settle } from "./deliveries-support";
+import { database, pageHtml, signedUpUser, appFetch } from "./helpers";
 
 const emulator = useEmulator();
-
-async function createKey(browser: Browser, name = "ci") {
-  const response = await browser.post("/settings/workspace", { intent: "create-key", keyName: name });
-  expect(response.status).toBe(200);
-  const html = await pageHtml(response);
-  const key = /<code class="secret">(spk_[\w-]+)<\/code>/.exec(html)?.[1];
-  expect(key).toBeDefined();
-  return key!;
-}
 
 function post(body: unknown, headers: Record<string, string> = {}) {
   return appFetch("https://spokedo.test/api/v1/insights", {

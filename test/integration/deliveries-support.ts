@@ -5,7 +5,7 @@ import { processDueDeliveries } from "~/lib/delivery/outbox.server";
 import { getSettings } from "~/lib/platform/settings.server";
 import type { Emulator, Provider } from "../emulator";
 import { connect } from "./connections-support";
-import { type Browser, database, signedUpUser } from "./helpers";
+import { type Browser, database, pageHtml, signedUpUser } from "./helpers";
 
 export async function deliveryDeps(): Promise<VaultDeps> {
   const settings = getSettings(env);
@@ -43,20 +43,24 @@ const DEFAULTS: Record<Provider, Record<string, string>> = {
   trello: { "config.boardId": "5e1b00000000000000000001", "config.listId": "5e1c00000000000000000001" },
 };
 
-/** A signed-in user with one configured connection and one intent on it. */
-export async function deliveringSetup(emulator: Emulator, provider: Provider, overrides: Record<string, string> = {}) {
-  const user = await signedUpUser();
-  const { id: connectionId } = await connect(user.browser, emulator, provider, `${provider}-main`);
-  const saved = await user.browser.post(`/integration-connections/${connectionId}`, {
+/** Connects `provider` in the browser's workspace, saves working settings and adds an intent on it. */
+export async function addDeliveringIntent(
+  browser: Browser,
+  emulator: Emulator,
+  provider: Provider,
+  overrides: Record<string, string> = {},
+) {
+  const { id: connectionId } = await connect(browser, emulator, provider, `${provider}-main`);
+  const saved = await browser.post(`/integration-connections/${connectionId}`, {
     intent: "save",
     name: `${provider}-main`,
     ...DEFAULTS[provider],
   });
   expect(saved.status).toBe(303);
-  const created = await user.browser.post("/intents/new", { name: `${provider}-intent`, connectionId: connectionId!, enabled: "on" });
+  const created = await browser.post("/intents/new", { name: `${provider}-intent`, connectionId: connectionId!, enabled: "on" });
   const intentId = created.headers.get("Location")!.split("/").pop()!;
   if (Object.keys(overrides).length) {
-    await user.browser.post(`/intents/${intentId}`, {
+    await browser.post(`/intents/${intentId}`, {
       intent: "save",
       name: `${provider}-intent`,
       connectionId: connectionId!,
@@ -64,7 +68,13 @@ export async function deliveringSetup(emulator: Emulator, provider: Provider, ov
       ...overrides,
     });
   }
-  return { ...user, connectionId: connectionId!, intentId };
+  return { connectionId: connectionId!, intentId };
+}
+
+/** A signed-in user with one configured connection and one intent on it. */
+export async function deliveringSetup(emulator: Emulator, provider: Provider, overrides: Record<string, string> = {}) {
+  const user = await signedUpUser();
+  return { ...user, ...(await addDeliveringIntent(user.browser, emulator, provider, overrides)) };
 }
 
 export async function sendInsight(browser: Browser, title = "Disk almost full", body = "db-1 is at 93% disk usage.") {
@@ -85,4 +95,14 @@ export async function attemptsOf(insightId: string) {
     .orderBy("at")
     .orderBy("attempt")
     .execute();
+}
+
+/** Creates an API key on the workspace settings page and reads it from the page (shown once). */
+export async function createApiKey(browser: Browser, name = "ci") {
+  const response = await browser.post("/settings/workspace", { intent: "create-key", keyName: name });
+  expect(response.status).toBe(200);
+  const html = await pageHtml(response);
+  const key = /<code class="secret">(spk_[\w-]+)<\/code>/.exec(html)?.[1];
+  expect(key).toBeDefined();
+  return key!;
 }

@@ -187,11 +187,13 @@ describe("retries", () => {
     expect((await deliveriesOf(insightId))[0]).toMatchObject({ status: "succeeded", attempts: 13, rate_limited_in_round: 8 });
   });
 
-  it("waits for the provider's Retry-After plus a little jitter, and backs off failures exponentially with jitter", () => {
-    expect(rateLimitDelayMs(3, 0)).toBe(3000);
-    expect(rateLimitDelayMs(3, 1)).toBe(3750);
-    expect(rateLimitDelayMs(120, 1)).toBe(125_000);
-    expect(rateLimitDelayMs(undefined, 0)).toBe(60_000);
+  it("waits for the provider's Retry-After plus a spread that widens with each rate limit, and backs off failures exponentially with jitter", () => {
+    expect(rateLimitDelayMs(3, 0, 0)).toBe(3000);
+    expect(rateLimitDelayMs(3, 0, 1)).toBe(4000);
+    expect(rateLimitDelayMs(120, 0, 1)).toBe(150_000);
+    expect(rateLimitDelayMs(undefined, 0, 0)).toBe(60_000);
+    // The spread doubles with each earlier rate limit of the round, up to five minutes.
+    expect([1, 2, 3, 8, 12].map((earlier) => rateLimitDelayMs(1, earlier, 1) - 1000)).toEqual([2000, 4000, 8000, 256_000, 300_000]);
     expect([1, 2, 3, 4].map((failures) => [backoffMs(failures, 0), backoffMs(failures, 1)])).toEqual([
       [15_000, 30_000],
       [30_000, 60_000],

@@ -64,7 +64,7 @@ describe("the delivery queue's consumer", () => {
     const delivery = await pendingDelivery("slack");
     emulator().failNext("slack", "deliver", { kind: "rate_limited", retryAfterSeconds: 2 });
     const result = await consume("spokedo-deliveries", [delivery.id]);
-    // Retry-After: 2, plus at most a quarter of it as jitter.
+    // Retry-After: 2, plus a spread of up to a second.
     expect(result.retryMessages).toHaveLength(1);
     expect(result.retryMessages[0]!.delaySeconds).toBeGreaterThanOrEqual(2);
     expect(result.retryMessages[0]!.delaySeconds).toBeLessThanOrEqual(3);

@@ -10,6 +10,11 @@ export function expectConsoleErrors(count: number) {
   allowedConsoleErrors += count;
 }
 
+/** The console.error lines of the current test so far. */
+export function consoleErrorLines(): string[] {
+  return consoleErrors.map((args) => args.map((arg) => (arg instanceof Error ? arg.message : String(arg))).join(" "));
+}
+
 beforeEach(async () => {
   await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
   consoleErrors = [];

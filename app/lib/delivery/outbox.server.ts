@@ -31,19 +31,28 @@ const MAX_ATTEMPTS = 5;
  * queue, decides when a delivery has failed.
  */
 const MAX_RATE_LIMITED = 20;
-/** At most this much is added to a provider's Retry-After, so waiting deliveries do not all return in the same second. */
-const RATE_LIMIT_JITTER_MS = 5_000;
+/** The spread added to a Retry-After doubles with each rate limit of the round, up to this. */
+const RATE_LIMIT_SPREAD_CAP_MS = 5 * 60_000;
 
-/** The provider's Retry-After (or a minute without one), plus up to a quarter of it again as jitter. */
-export function rateLimitDelayMs(retryAfterSeconds: number | undefined, random = Math.random()) {
+/**
+ * How long to wait after a rate limit: the provider's Retry-After (a minute without one), plus
+ * a random spread that starts at a quarter of it (at least a second) and doubles with every rate
+ * limit the delivery already met this round. Deliveries that met a limit together come back
+ * spread ever wider, so a burst to a provider allowing three requests a second drains at that
+ * pace instead of colliding again and again.
+ */
+export function rateLimitDelayMs(retryAfterSeconds: number | undefined, earlier = 0, random = Math.random()) {
   const wait = (retryAfterSeconds ?? 60) * 1000;
-  return wait + Math.round(random * Math.min(RATE_LIMIT_JITTER_MS, wait / 4));
+  const spread = Math.min(RATE_LIMIT_SPREAD_CAP_MS, Math.max(1000, wait / 4) * 2 ** earlier);
+  return wait + Math.round(random * spread);
 }
+
 const BACKOFF_BASE_MS = 30_000;
 const BACKOFF_CAP_MS = 15 * 60_000;
 
-export function backoffMs(attempt: number, random = Math.random()) {
-  const exponential = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+/** After the n-th failure of a round: 15–30 s, 30–60 s, 1–2 min… up to 15 minutes. */
+export function backoffMs(failures: number, random = Math.random()) {
+  const exponential = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (failures - 1));
   // Full jitter on the upper half, so retries of many deliveries do not arrive together.
   return Math.round(exponential / 2 + (random * exponential) / 2);
 }
@@ -183,19 +192,18 @@ async function attemptDelivery(deps: VaultDeps, claimed: Claimed, attempt: numbe
     idempotencyKey: delivery.idempotency_key,
     accountUrl: connection.account_url,
   };
-  // Which stage an error came from decides whether the provider may have acted.
-  let stage: "lookup" | "send" | null = null;
+  // Whether the request that creates the item went out decides whether the provider may have acted.
+  let sent = false;
+  const attemptContext = { ...context, onCreate: () => void (sent = true) };
   let lookedUp = false;
   const result = await withTokens(deps, connection, async (tokens, current) => {
     const withAccount = { ...input, accountUrl: current.account_url };
     if (unconfirmedSince !== null && !lookedUp) {
-      stage = "lookup";
-      const found = await lookUp(provider, context, tokens, { ...withAccount, since: unconfirmedSince });
+      const found = await lookUp(provider, attemptContext, tokens, { ...withAccount, since: unconfirmedSince });
       lookedUp = true;
       if (found) return { item: found, found: true };
     }
-    stage = "send";
-    return { item: await provider.deliver(context, tokens, withAccount), found: false };
+    return { item: await provider.deliver(attemptContext, tokens, withAccount), found: false };
   });
   if (result.ok) {
     if (result.value.found) {
@@ -204,7 +212,6 @@ async function attemptDelivery(deps: VaultDeps, claimed: Claimed, attempt: numbe
     }
     return { sent: true, unconfirmedSince: null, kind: "succeeded", item: result.value.item };
   }
-  const sent = stage === "send";
   // Nothing was sent this time, and the earlier attempt was looked up and not found: settled.
   const remaining = lookedUp ? null : unconfirmedSince;
   switch (result.problem) {
@@ -277,7 +284,7 @@ function classify(
   }
   const { retry_base: base, rate_limited_in_round: rateLimited } = claimed.delivery;
   if (error.kind === "rate_limited" && rateLimited < MAX_RATE_LIMITED) {
-    const delayMs = rateLimitDelayMs(error.details.retryAfterSeconds);
+    const delayMs = rateLimitDelayMs(error.details.retryAfterSeconds, rateLimited);
     return { ...facts, kind: "retry", errorClass: "rate_limit", message, status, delayMs };
   }
   // The failures of this round that were not rate limits.

@@ -126,6 +126,7 @@ export const github: ProviderModule = {
   async deliver(context, tokens, input) {
     const { repository, labels, assignee } = input.config as { repository: string; labels?: string[]; assignee?: string };
     const response = await providerFetch(context, `${repoUrl(context, repository)}/issues`, {
+      creates: true,
       method: "POST",
       headers: { ...API_HEADERS, Authorization: `Bearer ${tokens.accessToken}`, "Content-Type": "application/json" },
       body: JSON.stringify({

@@ -16,9 +16,14 @@ export interface ProviderResponse {
  * One provider exchange, request and body alike, under one timeout: a provider that answers
  * its headers and then stalls in the body is a timeout like any other, never a raw exception.
  */
-export async function providerFetch(context: ProviderContext, url: string, init: RequestInit = {}): Promise<ProviderResponse> {
+export async function providerFetch(
+  context: ProviderContext,
+  url: string,
+  { creates = false, ...init }: RequestInit & { creates?: boolean } = {},
+): Promise<ProviderResponse> {
   const timeoutMs = Math.min(context.timeoutMs ?? PROVIDER_TIMEOUT_MS, PROVIDER_TIMEOUT_MS);
   const signal = AbortSignal.timeout(timeoutMs);
+  if (creates) context.onCreate?.();
   let response: Response;
   try {
     response = await context.fetch(url, { ...init, signal });

@@ -36,8 +36,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * Linear answers GraphQL errors with 200, 400 or 401 alike: classify by
  * `errors[0].extensions.type` / `code`, never by the HTTP status.
  */
-async function linearGraphql(context: ProviderContext, tokens: StoredTokens, query: string, variables?: Record<string, unknown>) {
+async function linearGraphql(
+  context: ProviderContext,
+  tokens: StoredTokens,
+  query: string,
+  variables?: Record<string, unknown>,
+  options: { creates?: boolean } = {},
+) {
   const response = await providerFetch(context, `${context.endpoints.api}/graphql`, {
+    ...options,
     method: "POST",
     headers: { Authorization: `Bearer ${tokens.accessToken}`, "Content-Type": "application/json" },
     body: JSON.stringify({ query, variables }),
@@ -135,6 +142,7 @@ export const linear: ProviderModule = {
         // Linear lets the client choose the issue's UUID: a retry after a lost response then
         // cannot create a second issue.
         { input: { id: input.idempotencyKey, teamId, title: input.title, description: input.body, ...(stateId ? { stateId } : {}) } },
+        { creates: true },
       );
     } catch (error) {
       if (error instanceof ProviderError && /already exists/i.test(error.message)) {

@@ -123,6 +123,7 @@ export const notion: ProviderModule = {
       properties[name] = notionPropertyValue(type, value);
     }
     const response = await providerFetch(context, `${context.endpoints.api}/v1/pages`, {
+      creates: true,
       method: "POST",
       headers: { ...notionHeaders(tokens), "Content-Type": "application/json" },
       body: JSON.stringify({

@@ -41,6 +41,7 @@ async function slackCall(
   tokens: StoredTokens,
   body?: Record<string, string | number | boolean | object>,
   encoding: "json" | "form" = "json",
+  options: { creates?: boolean } = {},
 ) {
   const form =
     encoding === "form" && body
@@ -49,6 +50,7 @@ async function slackCall(
         )
       : null;
   const response = await providerFetch(context, `${context.endpoints.api}/${method}`, {
+    ...options,
     method: "POST",
     headers: {
       Authorization: `Bearer ${tokens.accessToken}`,
@@ -142,13 +144,20 @@ export const slack: ProviderModule = {
     const { channel, username } = input.config as { channel: string; username?: string };
     // Slack keeps text under 40,000 characters; longer bodies are cut with a marker.
     const text = `*${input.title}*\n${input.body}`;
-    const data = await slackCall(context, "chat.postMessage", tokens, {
-      channel,
-      text: text.length > 39_000 ? `${text.slice(0, 39_000)}…` : text,
-      ...(username ? { username } : {}),
-      // Kept with the message, so an attempt whose answer was lost can find it again.
-      metadata: { event_type: MARKER_EVENT, event_payload: { delivery: input.idempotencyKey } },
-    });
+    const data = await slackCall(
+      context,
+      "chat.postMessage",
+      tokens,
+      {
+        channel,
+        text: text.length > 39_000 ? `${text.slice(0, 39_000)}…` : text,
+        ...(username ? { username } : {}),
+        // Kept with the message, so an attempt whose answer was lost can find it again.
+        metadata: { event_type: MARKER_EVENT, event_payload: { delivery: input.idempotencyKey } },
+      },
+      "json",
+      { creates: true },
+    );
     const ts = asString(data.ts);
     const postedChannel = asString(data.channel) ?? channel;
     if (!ts) throw new ProviderError("malformed_response", "chat.postMessage answered without ts.");

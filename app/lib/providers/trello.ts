@@ -90,6 +90,7 @@ export const trello: ProviderModule = {
   async deliver(context, tokens, input) {
     const { listId } = input.config as { listId: string };
     const response = await providerFetch(context, `${context.endpoints.api}/1/cards`, {
+      creates: true,
       method: "POST",
       headers: { Authorization: trelloAuthorization(context, tokens), "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify({ idList: listId, name: input.title, desc: `${input.body}\n\n${footer(input.idempotencyKey)}`, pos: "top" }),

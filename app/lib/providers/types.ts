@@ -59,6 +59,11 @@ export interface ProviderContext {
   fetch: typeof fetch;
   /** How long one call may take (request and body); PROVIDER_TIMEOUT_MS when absent. */
   timeoutMs?: number;
+  /**
+   * Told just before a request marked `creates` goes out: the outbox then knows whether this
+   * attempt may have created the item (and must be looked up before any resend) or not.
+   */
+  onCreate?: () => void;
 }
 
 /**
@@ -151,7 +156,11 @@ export interface ProviderModule {
   overridableFields: string[];
   /** Config fields a delivery cannot do without. */
   requiredForDelivery: string[];
-  /** Delivers an insight: creates the issue, message, page or card. Throws ProviderError. */
+  /**
+   * Delivers an insight: creates the issue, message, page or card. Throws ProviderError. The one
+   * request that creates the item is sent with `providerFetch(…, { creates: true })`; requests
+   * before it (reading a schema, say) are not, so their failures are never taken for a send.
+   */
   deliver(context: ProviderContext, tokens: StoredTokens, input: DeliveryInput): Promise<DeliveredItem>;
   /**
    * Finds the item an earlier attempt of this delivery created (by its idempotency key), or null

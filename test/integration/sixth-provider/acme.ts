@@ -76,6 +76,7 @@ export const acme: ProviderModule = {
   async deliver(context, tokens, input) {
     const { project } = input.config as { project: string };
     const response = await providerFetch(context, `${context.endpoints.api}/items`, {
+      creates: true,
       method: "POST",
       headers: { ...bearer(tokens), "Content-Type": "application/json" },
       body: JSON.stringify({ title: `[${project}] ${input.title}`, body: input.body }),
