@@ -28,19 +28,19 @@ const emulator = useEmulator();
 const SIZES = (env.BENCH_SIZES ?? "100,1000,10000").split(",").map(Number);
 const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 5));
 /** Measured deliveries per path (app, baseline) and size, split over the rounds. */
-const PER_PATH = Math.max(ROUNDS, Number(env.BENCH_DELIVERIES ?? 200));
+const PER_PATH = Math.max(ROUNDS, Number(env.BENCH_DELIVERIES ?? 500));
 const WARMUP = 10;
 
 // The outbox's statements as Kysely compiles them (app/lib/delivery/outbox.server.ts); the first
 // measured app delivery is recorded and must send exactly these, or the benchmark fails.
 const CLAIM_SQL =
-  'update "deliveries" set "lease_owner" = ?, "lease_expires_at" = ? where "id" = ? and "status" = ? and "next_attempt_at" <= ? and ("lease_expires_at" is null or "lease_expires_at" < ?) returning *';
+  'update "deliveries" set "lease_owner" = ?, "lease_expires_at" = ?, "unconfirmed_since" = case when "lease_owner" is not null then coalesce("unconfirmed_since", "lease_expires_at" - ?) else "unconfirmed_since" end where "id" = ? and "status" = ? and "next_attempt_at" <= ? and ("lease_expires_at" is null or "lease_expires_at" < ?) returning *';
 const READ_SQL =
-  'select "c".*, "n"."title" as "insight_title", "n"."body" as "insight_body" from "deliveries" as "d" inner join "insights" as "n" on "n"."id" = "d"."insight_id" left join "connections" as "c" on "c"."id" = "d"."connection_id" where "d"."id" = ? and "d"."lease_owner" = ?';
+  'select "c".*, "n"."title" as "insight_title", "n"."body" as "insight_body", "i"."attention_reason" as "intent_attention" from "deliveries" as "d" inner join "insights" as "n" on "n"."id" = "d"."insight_id" left join "connections" as "c" on "c"."id" = "d"."connection_id" left join "intents" as "i" on "i"."id" = "d"."intent_id" where "d"."id" = ? and "d"."lease_owner" = ?';
 const ATTEMPT_SQL =
-  'insert into "delivery_attempts" ("id", "delivery_id", "insight_id", "attempt", "at", "outcome", "http_status", "error_class", "message", "item_url") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  'insert into "delivery_attempts" ("id", "delivery_id", "insight_id", "attempt", "at", "outcome", "http_status", "error_class", "message", "item_url", "sent") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const SUCCEEDED_SQL =
-  'update "deliveries" set "status" = ?, "attempts" = ?, "item_id" = ?, "item_url" = ?, "completed_at" = ?, "lease_owner" = ?, "lease_expires_at" = ? where "id" = ? and "lease_owner" = ?';
+  'update "deliveries" set "lease_owner" = ?, "lease_expires_at" = ?, "attempts" = ?, "unconfirmed_since" = ?, "status" = ?, "item_id" = ?, "item_url" = ?, "completed_at" = ? where "id" = ? and "lease_owner" = ?';
 const LAST_USED_SQL = 'update "connections" set "last_used_at" = ? where "id" = ?';
 const BASELINE_STATEMENTS = [CLAIM_SQL, READ_SQL, ATTEMPT_SQL, SUCCEEDED_SQL, LAST_USED_SQL];
 const LEASE_MS = 60_000;
@@ -59,7 +59,7 @@ async function baselineDelivery(scope: DatabaseScope, deliveryId: string, access
   const owner = crypto.randomUUID();
   const [claimed, read] = await scope.track(2, () =>
     db.batch([
-      db.prepare(CLAIM_SQL).bind(owner, now + LEASE_MS, deliveryId, "pending", now, now),
+      db.prepare(CLAIM_SQL).bind(owner, now + LEASE_MS, LEASE_MS, deliveryId, "pending", now, now),
       db.prepare(READ_SQL).bind(deliveryId, owner),
     ]),
   );
@@ -93,8 +93,8 @@ async function baselineDelivery(scope: DatabaseScope, deliveryId: string, access
     db.batch([
       db
         .prepare(ATTEMPT_SQL)
-        .bind(crypto.randomUUID(), deliveryId, delivery.insight_id, attempt, at, "succeeded", null, null, null, issue.html_url),
-      db.prepare(SUCCEEDED_SQL).bind("succeeded", attempt, itemId, issue.html_url, at, null, null, deliveryId, owner),
+        .bind(crypto.randomUUID(), deliveryId, delivery.insight_id, attempt, at, "succeeded", null, null, null, issue.html_url, 1),
+      db.prepare(SUCCEEDED_SQL).bind(null, null, attempt, null, "succeeded", itemId, issue.html_url, at, deliveryId, owner),
       db.prepare(LAST_USED_SQL).bind(at, row.id),
     ]),
   );

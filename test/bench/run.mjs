@@ -16,7 +16,7 @@
 // 4. EXPLAIN QUERY PLAN of every page's statements on the largest seeded database.
 //
 // Knobs: BENCH_SIZES=100,1000,10000  BENCH_ROUNDS=5  BENCH_REQUESTS=40 (per page, size and round)
-//        BENCH_WARMUP=15  BENCH_DELIVERIES=200 (per path and size)
+//        BENCH_WARMUP=15  BENCH_DELIVERIES=500 (per path and size)
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
@@ -44,7 +44,7 @@ const SIZES = (process.env.BENCH_SIZES ?? "100,1000,10000")
 const ROUNDS = int(process.env.BENCH_ROUNDS, 5);
 const REQUESTS = int(process.env.BENCH_REQUESTS, 40);
 const WARMUP = int(process.env.BENCH_WARMUP, 15);
-const DELIVERIES = int(process.env.BENCH_DELIVERIES, 200);
+const DELIVERIES = int(process.env.BENCH_DELIVERIES, 500);
 const SMALL = SIZES[0];
 const LARGE = SIZES.at(-1);
 

@@ -74,11 +74,12 @@ export async function openTokens(ring: KeyRing, row: ConnectionRow): Promise<Sto
   const open = (value: string | null, field: string) =>
     value ? decryptToken(ring, value, { workspaceId: row.workspace_id, recordId: row.id, field }) : Promise.resolve(null);
   try {
-    return {
-      accessToken: (await open(row.access_token_ct, "access_token"))!,
-      refreshToken: await open(row.refresh_token_ct, "refresh_token"),
-      tokenSecret: await open(row.token_secret_ct, "token_secret"),
-    };
+    const [accessToken, refreshToken, tokenSecret] = await Promise.all([
+      open(row.access_token_ct, "access_token"),
+      open(row.refresh_token_ct, "refresh_token"),
+      open(row.token_secret_ct, "token_secret"),
+    ]);
+    return { accessToken: accessToken!, refreshToken, tokenSecret };
   } catch (error) {
     if (error instanceof TokenCryptoError) return null;
     throw error;

@@ -7,7 +7,7 @@ import {
   type StatusChange,
 } from "../connections/status.server";
 import { withTokens, type VaultDeps } from "../connections/vault.server";
-import { runBatch, type Db } from "../platform/db.server";
+import { precompiled, runBatch, type Db } from "../platform/db.server";
 import type { ConnectionRow, DeliveryRow, ErrorClass } from "../platform/schema";
 import { providerContext } from "../platform/settings.server";
 import { describeProviderError, isAuthFailure, isTransient, ProviderError } from "../providers/errors";
@@ -91,34 +91,78 @@ type ClaimResult = { claimed: Claimed } | { claimed: null; disposition: Disposit
  * leased it to us. A lease found still held but expired means its holder died mid-attempt: that
  * attempt is unconfirmed.
  */
+// Every delivery runs these: built and compiled once per isolate, bound per attempt.
+const CLAIM = precompiled(["owner", "leaseExpiresAt", "deliveryId", "now"], (db, p) =>
+  db
+    .updateTable("deliveries")
+    .set((eb) => ({
+      lease_owner: p.owner,
+      lease_expires_at: p.leaseExpiresAt,
+      unconfirmed_since: eb
+        .case()
+        .when("lease_owner", "is not", null)
+        .then(eb.fn.coalesce("unconfirmed_since", eb("lease_expires_at", "-", DELIVERY_LEASE_MS)))
+        .else(eb.ref("unconfirmed_since"))
+        .end(),
+    }))
+    .where("id", "=", p.deliveryId)
+    .where("status", "=", "pending")
+    .where("next_attempt_at", "<=", p.now)
+    .where((eb) => eb.or([eb("lease_expires_at", "is", null), eb("lease_expires_at", "<", p.now)]))
+    .returningAll(),
+);
+const READ_CLAIMED = precompiled(["deliveryId", "owner"], (db, p) =>
+  db
+    .selectFrom("deliveries as d")
+    .innerJoin("insights as n", "n.id", "d.insight_id")
+    .leftJoin("connections as c", "c.id", "d.connection_id")
+    .leftJoin("intents as i", "i.id", "d.intent_id")
+    .selectAll("c")
+    .select(["n.title as insight_title", "n.body as insight_body", "i.attention_reason as intent_attention"])
+    .where("d.id", "=", p.deliveryId)
+    .where("d.lease_owner", "=", p.owner),
+);
+const RECORD_ATTEMPT = precompiled(
+  ["id", "deliveryId", "insightId", "attempt", "at", "outcome", "status", "errorClass", "message", "itemUrl", "sent"],
+  (db, p) =>
+    db.insertInto("delivery_attempts").values({
+      id: p.id,
+      delivery_id: p.deliveryId,
+      insight_id: p.insightId,
+      attempt: p.attempt,
+      at: p.at,
+      outcome: p.outcome,
+      http_status: p.status,
+      error_class: p.errorClass,
+      message: p.message,
+      item_url: p.itemUrl,
+      sent: p.sent,
+    }),
+);
+const RECORD_SUCCESS = precompiled(["attempts", "itemId", "itemUrl", "at", "deliveryId", "owner"], (db, p) =>
+  db
+    .updateTable("deliveries")
+    .set({
+      lease_owner: null,
+      lease_expires_at: null,
+      attempts: p.attempts,
+      unconfirmed_since: null,
+      status: "succeeded",
+      item_id: p.itemId,
+      item_url: p.itemUrl,
+      completed_at: p.at,
+    })
+    .where("id", "=", p.deliveryId)
+    .where("lease_owner", "=", p.owner),
+);
+const RECORD_LAST_USE = precompiled(["at", "connectionId"], (db, p) =>
+  db.updateTable("connections").set({ last_used_at: p.at }).where("id", "=", p.connectionId),
+);
+
 async function claim(db: Db, deliveryId: string, owner: string, now: number): Promise<ClaimResult> {
   const [claimed, read] = await runBatch(db, [
-    db
-      .updateTable("deliveries")
-      .set((eb) => ({
-        lease_owner: owner,
-        lease_expires_at: now + DELIVERY_LEASE_MS,
-        unconfirmed_since: eb
-          .case()
-          .when("lease_owner", "is not", null)
-          .then(eb.fn.coalesce("unconfirmed_since", eb("lease_expires_at", "-", DELIVERY_LEASE_MS)))
-          .else(eb.ref("unconfirmed_since"))
-          .end(),
-      }))
-      .where("id", "=", deliveryId)
-      .where("status", "=", "pending")
-      .where("next_attempt_at", "<=", now)
-      .where((eb) => eb.or([eb("lease_expires_at", "is", null), eb("lease_expires_at", "<", now)]))
-      .returningAll(),
-    db
-      .selectFrom("deliveries as d")
-      .innerJoin("insights as n", "n.id", "d.insight_id")
-      .leftJoin("connections as c", "c.id", "d.connection_id")
-      .leftJoin("intents as i", "i.id", "d.intent_id")
-      .selectAll("c")
-      .select(["n.title as insight_title", "n.body as insight_body", "i.attention_reason as intent_attention"])
-      .where("d.id", "=", deliveryId)
-      .where("d.lease_owner", "=", owner),
+    CLAIM.bind({ owner, leaseExpiresAt: now + DELIVERY_LEASE_MS, deliveryId, now }),
+    READ_CLAIMED.bind({ deliveryId, owner }),
   ]);
   const delivery = claimed?.results[0] as DeliveryRow | undefined;
   const row = read?.results[0] as
@@ -150,12 +194,18 @@ async function claim(db: Db, deliveryId: string, owner: string, now: number): Pr
 /** Claims and performs one attempt of a delivery; says what the queue should do next. */
 export async function processDelivery(deps: VaultDeps, deliveryId: string, now = Date.now()): Promise<Disposition> {
   const owner = crypto.randomUUID();
+  const t0 = performance.now();
   const result = await claim(deps.db, deliveryId, owner, now);
+  const t1 = performance.now();
   if (!result.claimed) return result.disposition;
   const { claimed } = result;
   const attempt = claimed.delivery.attempts + 1;
   const outcome = await attemptDelivery(deps, claimed, attempt);
+  const t2 = performance.now();
   await recordOutcome(deps.db, claimed, attempt, owner, outcome);
+  const t3 = performance.now();
+  const g = globalThis as unknown as { PROBE?: number[][] };
+  (g.PROBE ??= []).push([t1 - t0, t2 - t1, t3 - t2]);
   return outcome.kind === "retry" ? { kind: "later", delayMs: outcome.delayMs, outcome: "retry" } : { kind: "done", outcome: outcome.kind };
 }
 
@@ -312,43 +362,46 @@ async function recordOutcome(
   const now = Date.now();
   const failure = outcome.kind === "succeeded" ? null : outcome;
   const writes: Compilable[] = [
-    db.insertInto("delivery_attempts").values({
+    RECORD_ATTEMPT.bind({
       id: crypto.randomUUID(),
-      delivery_id: delivery.id,
-      insight_id: delivery.insight_id,
+      deliveryId: delivery.id,
+      insightId: delivery.insight_id,
       attempt,
       at: now,
       outcome: outcome.kind === "succeeded" ? "succeeded" : outcome.kind === "retry" ? "retrying" : "failed",
-      http_status: failure?.status ?? null,
-      error_class: failure?.errorClass ?? null,
+      status: failure?.status ?? null,
+      errorClass: failure?.errorClass ?? null,
       message: failure?.message ?? (outcome.kind === "succeeded" ? (outcome.note ?? null) : null),
-      item_url: outcome.kind === "succeeded" ? outcome.item.url : null,
+      itemUrl: outcome.kind === "succeeded" ? outcome.item.url : null,
       sent: outcome.sent ? 1 : 0,
     }),
   ];
-  const leased = db.updateTable("deliveries").where("id", "=", delivery.id).where("lease_owner", "=", owner);
+  const leased = () => db.updateTable("deliveries").where("id", "=", delivery.id).where("lease_owner", "=", owner);
   const release = { lease_owner: null, lease_expires_at: null, attempts: attempt, unconfirmed_since: outcome.unconfirmedSince };
-  const intent = delivery.intent_id ? db.updateTable("intents").where("id", "=", delivery.intent_id) : null;
+  const intentId = delivery.intent_id;
+  const intent = () => db.updateTable("intents").where("id", "=", intentId);
   if (outcome.kind === "succeeded") {
-    writes.push(leased.set({ ...release, status: "succeeded", item_id: outcome.item.id, item_url: outcome.item.url, completed_at: now }));
+    const { id: itemId, url: itemUrl } = outcome.item;
+    writes.push(RECORD_SUCCESS.bind({ attempts: attempt, itemId, itemUrl, at: now, deliveryId: delivery.id, owner }));
     if (connection) {
-      writes.push(db.updateTable("connections").set({ last_used_at: now }).where("id", "=", connection.id));
+      writes.push(RECORD_LAST_USE.bind({ at: now, connectionId: connection.id }));
       // A connection in error heals itself with a success.
       if (connection.status === "error") writes.push(statusChangeQuery(db, connection, ACTIVE, now));
     }
-    if (intent && intentNeedsAttention) writes.push(intent.set({ attention_reason: null, attention_insight_id: null, attention_at: null }));
+    if (intentId && intentNeedsAttention)
+      writes.push(intent().set({ attention_reason: null, attention_insight_id: null, attention_at: null }));
   } else if (outcome.kind === "retry") {
     const rateLimited = outcome.errorClass === "rate_limit" ? delivery.rate_limited_in_round + 1 : delivery.rate_limited_in_round;
-    writes.push(leased.set({ ...release, next_attempt_at: now + outcome.delayMs, rate_limited_in_round: rateLimited }));
+    writes.push(leased().set({ ...release, next_attempt_at: now + outcome.delayMs, rate_limited_in_round: rateLimited }));
   } else {
-    writes.push(leased.set({ ...release, status: "failed", completed_at: now }));
+    writes.push(leased().set({ ...release, status: "failed", completed_at: now }));
     if (connection && outcome.connectionChange) {
       // The connection page links the insight whose delivery failed, in the provider's words.
       const change = { ...outcome.connectionChange, error: { message: outcome.message, insightId: delivery.insight_id } };
       writes.push(statusChangeQuery(db, connection, change, now));
     }
-    if (intent && outcome.intentAttention) {
-      writes.push(intent.set({ attention_reason: outcome.message, attention_insight_id: delivery.insight_id, attention_at: now }));
+    if (intentId && outcome.intentAttention) {
+      writes.push(intent().set({ attention_reason: outcome.message, attention_insight_id: delivery.insight_id, attention_at: now }));
     }
   }
   await runBatch(db, writes);

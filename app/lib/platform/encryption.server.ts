@@ -100,7 +100,42 @@ export function envelopeKeyId(envelope: string): string | null {
   return parts.length === 4 && parts[0] === VERSION ? (parts[1] ?? null) : null;
 }
 
+/**
+ * Recently decrypted tokens, per key ring: every delivery through a connection would otherwise
+ * decrypt the same envelope again (tens of microseconds each, a few percent of a delivery). An
+ * entry is keyed by the exact envelope and its binding, so it answers only what decrypting would
+ * answer; a rotated or re-encrypted token has a new envelope and misses. Bounded in size and age,
+ * held in this isolate's memory only (never stored, logged or sent anywhere).
+ * See docs/decisions/014-decrypted-token-cache.md.
+ */
+const DECRYPTED_MAX = 256;
+const DECRYPTED_TTL_MS = 5 * 60_000;
+type DecryptedCache = Map<string, { plaintext: string; at: number }>;
+const decrypted = new WeakMap<KeyRing, DecryptedCache>();
+
 export async function decryptToken(ring: KeyRing, envelope: string, binding: TokenBinding): Promise<string> {
+  let cache = decrypted.get(ring);
+  if (!cache) {
+    cache = new Map() as DecryptedCache;
+    decrypted.set(ring, cache);
+  }
+  const cacheKey = `${binding.workspaceId}|${binding.recordId}|${binding.field}|${envelope}`;
+  const now = performance.now();
+  const hit = cache.get(cacheKey);
+  if (hit) {
+    cache.delete(cacheKey);
+    if (now - hit.at < DECRYPTED_TTL_MS) {
+      cache.set(cacheKey, hit);
+      return hit.plaintext;
+    }
+  }
+  const plaintext = await decryptEnvelope(ring, envelope, binding);
+  cache.set(cacheKey, { plaintext, at: now });
+  if (cache.size > DECRYPTED_MAX) cache.delete(cache.keys().next().value!);
+  return plaintext;
+}
+
+async function decryptEnvelope(ring: KeyRing, envelope: string, binding: TokenBinding): Promise<string> {
   const parts = envelope.split(".");
   if (parts.length !== 4 || parts[0] !== VERSION) throw new TokenCryptoError("Not a SpokeDo token envelope.");
   const [, keyId, iv, ciphertext] = parts as [string, string, string, string];

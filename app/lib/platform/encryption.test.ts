@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { fromBase64Url } from "./crypto.server";
 import {
   TokenCryptoError,
@@ -62,6 +62,31 @@ describe("token encryption", () => {
     expect(envelopeKeyId(moved!)).toBe("k2");
     expect(await decryptToken(rotated, moved!, binding)).toBe("token");
     expect(await reencryptToken(rotated, moved!, binding)).toBeNull();
+  });
+
+  it("decrypts a recently opened envelope once, and a cached value answers only what decrypting would", async () => {
+    const ring = await loadKeyRing(`k1:${k1}`, "k1");
+    const envelope = await encryptToken(ring, "cached-token", binding);
+    const decrypt = vi.spyOn(crypto.subtle, "decrypt");
+    try {
+      expect(await decryptToken(ring, envelope, binding)).toBe("cached-token");
+      expect(await decryptToken(ring, envelope, binding)).toBe("cached-token");
+      expect(decrypt).toHaveBeenCalledTimes(1);
+      // Another binding or another ring is never answered from the cache.
+      await expect(decryptToken(ring, envelope, { ...binding, recordId: "conn-2" })).rejects.toThrow(TokenCryptoError);
+      const other = await loadKeyRing(`k2:${k2}`, "k2");
+      await expect(decryptToken(other, envelope, binding)).rejects.toThrow(/Unknown encryption key/);
+      // Bounded: after 300 other envelopes the first one is decrypted again.
+      for (let i = 0; i < 300; i++) {
+        const b = { ...binding, recordId: `conn-${i}` };
+        await decryptToken(ring, await encryptToken(ring, `t${i}`, b), b);
+      }
+      decrypt.mockClear();
+      expect(await decryptToken(ring, envelope, binding)).toBe("cached-token");
+      expect(decrypt).toHaveBeenCalledTimes(1);
+    } finally {
+      decrypt.mockRestore();
+    }
   });
 
   it("rejects malformed key rings", () => {
