@@ -194,18 +194,12 @@ async function claim(db: Db, deliveryId: string, owner: string, now: number): Pr
 /** Claims and performs one attempt of a delivery; says what the queue should do next. */
 export async function processDelivery(deps: VaultDeps, deliveryId: string, now = Date.now()): Promise<Disposition> {
   const owner = crypto.randomUUID();
-  const t0 = performance.now();
   const result = await claim(deps.db, deliveryId, owner, now);
-  const t1 = performance.now();
   if (!result.claimed) return result.disposition;
   const { claimed } = result;
   const attempt = claimed.delivery.attempts + 1;
   const outcome = await attemptDelivery(deps, claimed, attempt);
-  const t2 = performance.now();
   await recordOutcome(deps.db, claimed, attempt, owner, outcome);
-  const t3 = performance.now();
-  const g = globalThis as unknown as { PROBE?: number[][] };
-  (g.PROBE ??= []).push([t1 - t0, t2 - t1, t3 - t2]);
   return outcome.kind === "retry" ? { kind: "later", delayMs: outcome.delayMs, outcome: "retry" } : { kind: "done", outcome: outcome.kind };
 }
 
