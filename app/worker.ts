@@ -1,10 +1,10 @@
 import { createRequestHandler } from "@remix-run/cloudflare";
 import * as build from "virtual:remix/server-build";
 import { runMaintenance } from "./jobs/maintenance.server";
-import { consumeDeadLetters, consumeDeliveries } from "./jobs/queue.server";
+import { consumeDeadLetters, consumeDeliveries, consumeHealthChecks } from "./jobs/queue.server";
 import { bookmarkCookie, createRequestContext } from "./lib/platform/context.server";
 import { runInScope } from "./lib/platform/db.server";
-import type { DeliveryMessage } from "./lib/platform/queues";
+import { HEALTH_QUEUE_NAME, type DeliveryMessage, type HealthCheckMessage } from "./lib/platform/queues";
 import { applySecurityHeaders, createCspNonce, rejectCrossSiteRequest } from "./lib/platform/security.server";
 import { getSettings, providerWebOrigins } from "./lib/platform/settings.server";
 
@@ -43,6 +43,7 @@ export default {
   },
 
   async queue(batch, env, _ctx) {
+    if (batch.queue === HEALTH_QUEUE_NAME) return consumeHealthChecks(batch as MessageBatch<HealthCheckMessage>, env);
     const messages = batch as MessageBatch<DeliveryMessage>;
     if (batch.queue.endsWith("-dlq")) await consumeDeadLetters(messages, env);
     else await consumeDeliveries(messages, env);

@@ -2,11 +2,11 @@ import { prunePendingReauthorizations } from "~/lib/connections/authorization.se
 import { reencryptConnections, refreshExpiringConnections } from "~/lib/connections/vault.server";
 import { pruneLoginAttempts } from "~/lib/accounts/rate-limits.server";
 import { pruneSessions } from "~/lib/accounts/sessions.server";
-import { probeConnectionsInError } from "~/lib/connections/health.server";
+import { scheduleHealthChecks } from "~/lib/connections/health.server";
 import { sweepOverdueDeliveries } from "~/lib/delivery/dispatch.server";
 import { processDueDeliveries } from "~/lib/delivery/outbox.server";
 import { pruneIdempotencyKeys } from "~/lib/delivery/submission.server";
-import { deliveryQueue } from "~/lib/platform/queues";
+import { deliveryQueue, healthQueue } from "~/lib/platform/queues";
 import { getDatabase, runOnPrimary } from "~/lib/platform/db.server";
 import { getSettings } from "~/lib/platform/settings.server";
 import { pruneOAuthFlows } from "~/lib/oauth/flows.server";
@@ -37,7 +37,7 @@ export async function runMaintenance(env: Env, now = Date.now()) {
         ? ["overdue deliveries", () => sweepOverdueDeliveries(db, queue, { now })]
         : ["due deliveries", () => processDueDeliveries(deps, { limit: 50, now })],
       ["token refresh", () => refreshExpiringConnections(deps, { now })],
-      ["connections in error", () => probeConnectionsInError(deps, { now })],
+      ["health checks", () => scheduleHealthChecks(deps, healthQueue(env, settings), { now })],
       ["key rotation", () => reencryptConnections(db, ring)],
     );
   }

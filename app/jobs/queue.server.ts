@@ -1,7 +1,8 @@
+import { runHealthCheck } from "~/lib/connections/health.server";
 import { processDelivery } from "~/lib/delivery/outbox.server";
 import { giveUpDelivery } from "~/lib/delivery/give-up.server";
 import { getDatabase, runOnPrimary } from "~/lib/platform/db.server";
-import type { DeliveryMessage } from "~/lib/platform/queues";
+import type { DeliveryMessage, HealthCheckMessage } from "~/lib/platform/queues";
 import { getSettings } from "~/lib/platform/settings.server";
 
 /** Queue messages may be brought back after at most 12 hours. */
@@ -46,4 +47,31 @@ export async function consumeDeadLetters(batch: MessageBatch<DeliveryMessage>, e
     await runOnPrimary(env.DB, () => giveUpDelivery(db, message.body.deliveryId, message.attempts));
     message.ack();
   }
+}
+
+/**
+ * The health-check queue: one check per message, side by side. Each connection's next due time
+ * lives in D1 (pushed ahead while its message is out), so a message that fails here is simply
+ * acknowledged: the cron takes the connection again when its lease runs out.
+ */
+export async function consumeHealthChecks(batch: MessageBatch<HealthCheckMessage>, env: Env) {
+  const settings = getSettings(env);
+  if (!settings.keyRing) {
+    batch.ackAll();
+    return;
+  }
+  const deps = { db: getDatabase(env.DB), settings, ring: await settings.keyRing };
+  await Promise.allSettled(
+    batch.messages.map(async (message) => {
+      try {
+        await runOnPrimary(env.DB, () => runHealthCheck(deps, message.body));
+      } catch (error) {
+        console.error(
+          `health check of ${message.body.connectionId} failed unexpectedly:`,
+          error instanceof Error ? error.message : "unknown error",
+        );
+      }
+      message.ack();
+    }),
+  );
 }

@@ -143,16 +143,21 @@ describe("a connection in error heals", () => {
     expect(await connectionRow(connectionId)).toMatchObject({ status: "active", status_reason: null, last_error: null });
   });
 
-  it("the cron's probe makes it active again without a delivery", async () => {
-    const { connectionId } = await deliveringSetup(emulator(), "github");
-    const long = Date.now() - 10 * 60_000;
-    await database()
-      .updateTable("connections")
-      .set({ status: "error", status_reason: "GitHub answered with an error: HTTP 502", status_changed_at: long })
-      .where("id", "=", connectionId)
-      .execute();
-    const { probeConnectionsInError } = await import("~/lib/connections/health.server");
-    expect(await probeConnectionsInError(await deliveryDeps())).toEqual({ probed: 1, healed: 1 });
+  it("its scheduled health check, due soon after the error, makes it active again without a delivery", async () => {
+    const { connectionId, workspaceId } = await deliveringSetup(emulator(), "github");
+    const { changeStatus, RECHECK_ERROR_AFTER_MS } = await import("~/lib/connections/status.server");
+    const { scheduleHealthChecks } = await import("~/lib/connections/health.server");
+    await changeStatus(
+      database(),
+      { id: connectionId, workspace_id: workspaceId },
+      {
+        status: "error",
+        reason: "GitHub answered with an error: HTTP 502",
+      },
+    );
+    const deps = await deliveryDeps();
+    expect(await scheduleHealthChecks(deps, null), "not due yet").toEqual({ due: 0 });
+    expect(await scheduleHealthChecks(deps, null, { now: Date.now() + RECHECK_ERROR_AFTER_MS + 1000 })).toEqual({ due: 1 });
     expect(await connectionRow(connectionId)).toMatchObject({ status: "active" });
   });
 });

@@ -64,3 +64,15 @@ export async function countRedeliverable(db: Db, workspaceId: string, connection
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+/** Deliveries waiting for this (disabled) connection to be enabled. */
+export async function countHeld(db: Db, workspaceId: string, connectionId: string) {
+  const row = await db
+    .selectFrom("deliveries")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("workspace_id", "=", workspaceId)
+    .where("connection_id", "=", connectionId)
+    .where("held_at", "is not", null)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

@@ -6,6 +6,7 @@ import { getProvider } from "../providers/registry";
 import type { AccountIdentity, ProviderId, TokenSet } from "../providers/types";
 import { createConnection, getConnection, isConnectionNameTaken, replaceTokensQuery } from "./repository.server";
 import { sealTokens } from "./vault.server";
+import { nextCheckAt } from "./status.server";
 
 /**
  * Connecting an account and re-authorizing one: the OAuth flow (app/lib/oauth) brings tokens
@@ -60,6 +61,7 @@ export async function finishAuthorization(
       name: flow.connection_name!,
       tokens: await sealTokens(deps.ring, { id, workspace_id: flow.workspace_id }, tokens),
       identity,
+      healthDueAt: nextCheckAt(deps.settings.health.intervalMs),
     });
     if (!created.ok) {
       return {
@@ -77,7 +79,15 @@ export async function finishAuthorization(
     await holdForConfirmation(deps, actor, connection, tokens, identity);
     return { kind: "needs_confirmation", flow, connectionId: connection.id };
   }
-  await runBatch(deps.db, [replaceTokensQuery(deps.db, connection, await sealTokens(deps.ring, connection, tokens), identity)]);
+  await runBatch(deps.db, [
+    replaceTokensQuery(
+      deps.db,
+      connection,
+      await sealTokens(deps.ring, connection, tokens),
+      identity,
+      nextCheckAt(deps.settings.health.intervalMs),
+    ),
+  ]);
   return { kind: "reauthorized", flow, connectionId: connection.id };
 }
 
@@ -144,7 +154,13 @@ export async function confirmReauthorization(deps: FlowDeps, actor: FlowActor, c
   ) as TokenSet;
   const identity = JSON.parse(pending.identity_json) as AccountIdentity;
   await runBatch(deps.db, [
-    replaceTokensQuery(deps.db, connection, await sealTokens(deps.ring, connection, tokens), identity),
+    replaceTokensQuery(
+      deps.db,
+      connection,
+      await sealTokens(deps.ring, connection, tokens),
+      identity,
+      nextCheckAt(deps.settings.health.intervalMs),
+    ),
     deps.db.deleteFrom("pending_reauthorizations").where("id", "=", pending.id),
   ]);
   return true;

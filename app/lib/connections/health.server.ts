@@ -1,69 +1,209 @@
-import type { ConnectionRow, ConnectionStatus } from "../platform/schema";
+import type { Compilable } from "kysely";
+import type { Db } from "../platform/db.server";
+import { runBatch } from "../platform/db.server";
+import type { HealthCheckMessage, HealthQueue } from "../platform/queues";
+import type { ConnectionRow, ConnectionStatus, HealthOutcome } from "../platform/schema";
 import { providerContext } from "../platform/settings.server";
 import { isAuthFailure } from "../providers/errors";
 import { getProvider } from "../providers/registry";
-import { ACTIVE, changeStatus, statusAfterAuthFailure, statusAfterProviderFailure, type StatusChange } from "./status.server";
+import { getConnection } from "./repository.server";
+import {
+  ACTIVE,
+  nextCheckAt,
+  statusAfterAuthFailure,
+  statusAfterProviderFailure,
+  statusChangeQuery,
+  type StatusChange,
+} from "./status.server";
 import { withTokens, type VaultDeps } from "./vault.server";
 
-export type ConnectionTestOutcome = { status: ConnectionStatus; message: string };
+/**
+ * Connection health (docs/decisions/017-connection-health.md): the provider is asked who the
+ * token belongs to, on demand ("Test connection") and on a schedule for every active or erroring
+ * connection, tokens that never expire included. The result is kept on the connection.
+ */
+
+interface IdentityCheck {
+  outcome: HealthOutcome;
+  /** What the check says about the connection's status; null leaves it as it is. */
+  change: StatusChange | null;
+  message: string;
+  latencyMs: number;
+}
 
 /**
- * "Test connection": asks the provider who the token belongs to (refreshing once if it rejects
- * a token we can refresh). Success makes the connection active; a refused token marks it revoked
- * or expired; anything else marks it error.
+ * One identity call through the vault (refreshing first, or once after a rejected token, when a
+ * refresh token is held). An outage is reported as `unreachable`; whether it changes the status
+ * is the caller's choice.
  */
-export async function testConnection(deps: VaultDeps, connection: ConnectionRow): Promise<ConnectionTestOutcome> {
+async function checkIdentity(deps: VaultDeps, connection: ConnectionRow, foundBy: string): Promise<IdentityCheck | null> {
   const provider = getProvider(connection.provider);
   const context = providerContext(deps.settings, connection.provider);
-  if (!context) return { status: connection.status, message: `${provider.name} is not configured on this server, so it cannot be tested.` };
-
+  if (!context) return null;
+  const started = Date.now();
   const result = await withTokens(deps, connection, (tokens) => provider.fetchIdentity(context, tokens));
-  let change: StatusChange;
-  let message: string;
+  const latencyMs = Date.now() - started;
+  const found = (change: StatusChange): StatusChange => {
+    const reason = `${change.reason} (${foundBy})`;
+    return { ...change, reason, error: { message: reason } };
+  };
   if (result.ok) {
     const identity = result.value;
     if (identity.accountId !== connection.account_id) {
       const reason = `The token now belongs to ${identity.label}, not ${connection.account_label}. Re-authorize to choose.`;
-      change = { status: "error", reason, error: { message: reason } };
-      message = reason;
-    } else {
-      change = ACTIVE;
-      message = `${provider.name} confirmed the connection works (${identity.label}).`;
+      return { outcome: "other_account", change: { status: "error", reason, error: { message: reason } }, message: reason, latencyMs };
     }
-  } else if (result.problem === "provider") {
-    change = isAuthFailure(result.error)
-      ? statusAfterAuthFailure(result.error, result.connection, provider.name)
-      : statusAfterProviderFailure(result.error, provider.name);
-    message = change.reason!;
-  } else if (result.problem === "unavailable") {
-    change = statusAfterProviderFailure(result.error, provider.name);
-    message = change.reason!;
-  } else {
-    change = result.change;
-    message = change.reason!;
+    return { outcome: "ok", change: ACTIVE, message: `${provider.name} confirmed the connection works (${identity.label}).`, latencyMs };
   }
-  await changeStatus(deps.db, connection, change);
-  return { status: change.status, message };
+  if (result.problem === "unreadable") return { outcome: "unreadable", change: result.change, message: result.change.reason!, latencyMs };
+  if (result.problem === "refused") {
+    // The vault already recorded the refusal (or the end of a long refresh outage).
+    return { outcome: result.change.status === "expired" ? "expired" : "revoked", change: null, message: result.change.reason!, latencyMs };
+  }
+  if (result.problem === "provider" && isAuthFailure(result.error)) {
+    const change = found(statusAfterAuthFailure(result.error, result.connection, provider.name));
+    return { outcome: change.status === "expired" ? "expired" : "revoked", change, message: change.reason!, latencyMs };
+  }
+  const outage = statusAfterProviderFailure(result.error, provider.name);
+  return { outcome: "unreachable", change: outage, message: outage.reason!, latencyMs };
 }
 
-/** Connections in error are probed no sooner than this after they went into error. */
-const PROBE_AFTER_MS = 5 * 60_000;
+function healthColumns(check: IdentityCheck, at: number) {
+  return {
+    health_checked_at: at,
+    health_outcome: check.outcome,
+    health_latency_ms: check.latencyMs,
+    health_message: check.message,
+  };
+}
+
+export type ConnectionTestOutcome = { status: ConnectionStatus; message: string };
 
 /**
- * The cron's probe: connections in error (oldest first, a bounded number per run) are tested, so
- * one that works again returns to active without waiting for a delivery.
+ * "Test connection": success makes the connection active; a refused token marks it revoked or
+ * expired; anything else (the person asked, and the provider failed) marks it error.
  */
-export async function probeConnectionsInError(deps: VaultDeps, options: { now?: number; limit?: number } = {}) {
+export async function testConnection(deps: VaultDeps, connection: ConnectionRow): Promise<ConnectionTestOutcome> {
+  const provider = getProvider(connection.provider);
+  const check = await checkIdentity(deps, connection, "found by Test connection");
+  if (!check) return { status: connection.status, message: `${provider.name} is not configured on this server, so it cannot be tested.` };
+  const now = Date.now();
+  const writes: Compilable[] = [
+    deps.db
+      .updateTable("connections")
+      .set(healthColumns(check, now))
+      .where("workspace_id", "=", connection.workspace_id)
+      .where("id", "=", connection.id),
+  ];
+  if (check.change) writes.push(statusChangeQuery(deps.db, connection, check.change, now));
+  await runBatch(deps.db, writes);
+  const latest = await getConnection(deps.db, connection.workspace_id, connection.id);
+  return { status: latest?.status ?? connection.status, message: check.message };
+}
+
+/** The earliest checks the cron takes per run: bounded work however many connections there are. */
+export const HEALTH_CHECKS_PER_RUN = 100;
+/** While a check is on the queue its connection is pushed this far ahead, so no other run takes it. */
+const CHECK_LEASE_MS = 15 * 60_000;
+/** After an outage, check again this soon (the status is left alone). */
+const UNREACHABLE_RECHECK_MS = 30 * 60_000;
+
+/**
+ * The cron's part: takes the connections whose check is due (earliest first, at most `limit`),
+ * pushes them ahead by a lease in the same statement, and puts their checks on the queue. One
+ * indexed statement and one queue send per run, whatever the number of connections. Without a
+ * queue (tests, DELIVERY_DISPATCH=manual) the checks run here, fewer of them.
+ */
+export async function scheduleHealthChecks(
+  deps: VaultDeps,
+  queue: HealthQueue | null,
+  options: { now?: number; limit?: number } = {},
+): Promise<{ due: number }> {
   const now = options.now ?? Date.now();
-  const rows = await deps.db
-    .selectFrom("connections")
-    .selectAll()
-    .where("status", "=", "error")
-    .where("status_changed_at", "<=", now - PROBE_AFTER_MS)
-    .orderBy("status_changed_at")
-    .limit(options.limit ?? 10)
+  const limit = options.limit ?? (queue ? HEALTH_CHECKS_PER_RUN : 10);
+  const taken = await takeDueChecks(deps.db, now, limit);
+  if (queue) {
+    if (taken.length) await queue.sendBatch(taken.map((body) => ({ body })));
+  } else {
+    for (const message of taken) await runHealthCheck(deps, message, now);
+  }
+  return { due: taken.length };
+}
+
+/** One statement: the due connections, pushed ahead by the lease, returned. */
+export function takeDueChecks(db: Db, now: number, limit: number): Promise<HealthCheckMessage[]> {
+  return dueChecksQuery(db, now, limit).execute();
+}
+
+export function dueChecksQuery(db: Db, now: number, limit: number) {
+  return db
+    .updateTable("connections")
+    .set({ health_due_at: now + CHECK_LEASE_MS })
+    .where(
+      "id",
+      "in",
+      db
+        .selectFrom("connections")
+        .select("id")
+        // Served by the partial index connections_health_due (migrations/0007): only connections
+        // that are to be checked have a due time.
+        .where("health_due_at", "<=", now)
+        .orderBy("health_due_at")
+        .limit(limit),
+    )
+    .returning(["workspace_id as workspaceId", "id as connectionId"]);
+}
+
+/**
+ * One scheduled check. A revoked or expired token found this way moves the connection at once;
+ * success brings a connection in error back to active; an outage is recorded without touching
+ * the status (never a false "revoked"), and checked again sooner.
+ */
+export async function runHealthCheck(deps: VaultDeps, message: HealthCheckMessage, now = Date.now()): Promise<HealthOutcome | null> {
+  const row = await getConnection(deps.db, message.workspaceId, message.connectionId);
+  if (!row) return null;
+  if (row.disabled_at !== null || (row.status !== "active" && row.status !== "error")) {
+    // Nothing to check until it is enabled or re-authorized (which schedule it again).
+    await schedule(deps.db, row, null);
+    return null;
+  }
+  const interval = deps.settings.health.intervalMs;
+  // A refresh in backoff after an outage: do not ask again before its time.
+  const accessExpired = row.access_token_expires_at !== null && row.access_token_expires_at <= now;
+  if (accessExpired && row.refresh_retry_at !== null && row.refresh_retry_at > now) {
+    await schedule(deps.db, row, row.refresh_retry_at);
+    return null;
+  }
+  const check = await checkIdentity(deps, row, "found by SpokeDo's scheduled check");
+  if (!check) {
+    await schedule(deps.db, row, nextCheckAt(interval, now));
+    return null;
+  }
+  const done = Date.now();
+  const dueAt =
+    check.outcome === "ok"
+      ? nextCheckAt(interval, done)
+      : check.outcome === "unreachable"
+        ? nextCheckAt(Math.min(interval, UNREACHABLE_RECHECK_MS), done)
+        : null;
+  const writes: Compilable[] = [
+    deps.db
+      .updateTable("connections")
+      .set({ ...healthColumns(check, done), health_due_at: dueAt })
+      .where("workspace_id", "=", row.workspace_id)
+      .where("id", "=", row.id),
+  ];
+  // Outages leave the status alone; everything else is the check's verdict.
+  if (check.change && check.outcome !== "unreachable") writes.push(statusChangeQuery(deps.db, row, check.change, done));
+  await runBatch(deps.db, writes);
+  return check.outcome;
+}
+
+async function schedule(db: Db, row: Pick<ConnectionRow, "id" | "workspace_id">, at: number | null) {
+  await db
+    .updateTable("connections")
+    .set({ health_due_at: at })
+    .where("workspace_id", "=", row.workspace_id)
+    .where("id", "=", row.id)
     .execute();
-  let healed = 0;
-  for (const row of rows) if ((await testConnection(deps, row)).status === "active") healed += 1;
-  return { probed: rows.length, healed };
 }

@@ -1,7 +1,7 @@
 import type { Db } from "../platform/db.server";
 import type { Settings } from "../platform/settings.server";
 import type { FlowActor } from "../oauth/flows.server";
-import { countRedeliverable, deliveryHistory, latestDeliveries } from "./activity.server";
+import { countHeld, countRedeliverable, deliveryHistory, latestDeliveries } from "./activity.server";
 import { getPendingReauthorization } from "./authorization.server";
 import {
   getConnection,
@@ -20,13 +20,14 @@ import { connectionDetailView, connectionSummaryView } from "./views.server";
 export async function loadConnectionPage(db: Db, settings: Settings, actor: FlowActor, id: string) {
   const row = id.length <= 64 ? await getConnection(db, actor.workspaceId, id) : undefined;
   if (!row) return null;
-  const [dependents, pending, history, latest, targets, redeliverable] = await Promise.all([
+  const [dependents, pending, history, latest, targets, redeliverable, held] = await Promise.all([
     listDependentIntents(db, actor.workspaceId, row.id),
     getPendingReauthorization(db, actor, row.id),
     deliveryHistory(db, actor.workspaceId, row.id),
     latestDeliveries(db, actor.workspaceId, row.id),
     listConnectionChoices(db, actor.workspaceId, { provider: row.provider, excludeId: row.id, limit: 100 }),
     countRedeliverable(db, actor.workspaceId, row.id),
+    row.disabled_at !== null ? countHeld(db, actor.workspaceId, row.id) : 0,
   ]);
   return {
     ...connectionDetailView(row, settings),
@@ -37,6 +38,7 @@ export async function loadConnectionPage(db: Db, settings: Settings, actor: Flow
     repointTargets: dependents.total > 0 ? targets.choices : [],
     pending,
     redeliverable,
+    held,
   };
 }
 

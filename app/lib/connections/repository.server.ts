@@ -14,6 +14,8 @@ export type ConnectionSort = "name" | "last_used" | "status";
 export interface ConnectionFilters {
   provider?: ProviderId;
   status?: ConnectionStatus;
+  /** Only connections that deliver (enabled) or only disabled ones. */
+  state?: "enabled" | "disabled";
   search?: string;
   unused?: boolean;
   sort: ConnectionSort;
@@ -28,6 +30,7 @@ function filteredConnections(db: Db, workspaceId: string, filters: ConnectionFil
   let query = db.selectFrom("connections as c").where("c.workspace_id", "=", workspaceId);
   if (filters.provider) query = query.where("c.provider", "=", filters.provider);
   if (filters.status) query = query.where("c.status", "=", filters.status);
+  if (filters.state) query = query.where("c.disabled_at", filters.state === "disabled" ? "is not" : "is", null);
   if (filters.search) {
     const pattern = `%${escapeLike(filters.search)}%`;
     query = query.where(sql<boolean>`(c.name like ${pattern} escape '\\' or c.account_label like ${pattern} escape '\\')`);
@@ -42,7 +45,7 @@ function filteredConnections(db: Db, workspaceId: string, filters: ConnectionFil
  */
 export async function listConnections(db: Db, workspaceId: string, filters: ConnectionFilters, now = Date.now()) {
   const filtered = filteredConnections(db, workspaceId, filters, now);
-  let page = filtered.select(["c.id", "c.name", "c.provider", "c.status", "c.account_label", "c.last_used_at"]);
+  let page = filtered.select(["c.id", "c.name", "c.provider", "c.status", "c.disabled_at", "c.account_label", "c.last_used_at"]);
   if (filters.sort === "last_used") page = page.orderBy("c.last_used_at", "desc");
   if (filters.sort === "status") page = page.orderBy("c.status_rank");
   page = page
@@ -132,7 +135,16 @@ export type CreateConnectionResult = { ok: true; id: string } | { ok: false; rea
 /** A new connection whose id was chosen (and its tokens sealed for it) by the caller. */
 export async function createConnection(
   db: Db,
-  input: { id: string; workspaceId: string; provider: ProviderId; name: string; tokens: TokenColumns; identity: AccountIdentity },
+  input: {
+    id: string;
+    workspaceId: string;
+    provider: ProviderId;
+    name: string;
+    tokens: TokenColumns;
+    identity: AccountIdentity;
+    /** When its first scheduled health check is due. */
+    healthDueAt: number;
+  },
 ): Promise<CreateConnectionResult> {
   const now = Date.now();
   try {
@@ -153,6 +165,7 @@ export async function createConnection(
         config_json: "{}",
         created_at: now,
         updated_at: now,
+        health_due_at: input.healthDueAt,
       })
       .execute();
   } catch (error) {
@@ -171,6 +184,7 @@ export function replaceTokensQuery(
   connection: Pick<ConnectionRow, "id" | "workspace_id">,
   tokens: TokenColumns,
   identity: AccountIdentity,
+  healthDueAt: number,
 ): Compilable {
   const now = Date.now();
   return db
@@ -188,6 +202,10 @@ export function replaceTokensQuery(
       authorized_at: now,
       updated_at: now,
       token_version: eb("token_version", "+", 1),
+      health_due_at: healthDueAt,
+      refresh_failures: 0,
+      refresh_failing_since: null,
+      refresh_retry_at: null,
     }))
     .where("workspace_id", "=", connection.workspace_id)
     .where("id", "=", connection.id);
@@ -230,4 +248,27 @@ export async function deleteConnection(db: Db, workspaceId: string, id: string):
   const { total } = await listDependentIntents(db, workspaceId, id, 0);
   if (total > 0) return { ok: false, reason: "in_use", intentCount: total };
   return { ok: false, reason: "not_found" };
+}
+
+/** "Disable": deliveries through the connection are held and its checks paused, until enabled. */
+export async function disableConnection(db: Db, workspaceId: string, id: string): Promise<boolean> {
+  const now = Date.now();
+  const result = await db
+    .updateTable("connections")
+    .set({ disabled_at: now, updated_at: now, health_due_at: null })
+    .where("workspace_id", "=", workspaceId)
+    .where("id", "=", id)
+    .where("disabled_at", "is", null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** The connection half of "Enable" (the delivery domain releases what was held): checked again soon. */
+export function enableConnectionQuery(db: Db, workspaceId: string, id: string, now: number): Compilable {
+  return db
+    .updateTable("connections")
+    .set({ disabled_at: null, updated_at: now, health_due_at: now })
+    .where("workspace_id", "=", workspaceId)
+    .where("id", "=", id)
+    .where("disabled_at", "is not", null);
 }

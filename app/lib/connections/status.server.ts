@@ -54,6 +54,12 @@ export function statusAfterRefusedRefresh(
   return { status: expired || error.kind === "token_expired" ? "expired" : "revoked", reason, error: { message: reason } };
 }
 
+/** Refreshing has failed (outages, not refusals) for longer than SpokeDo waits: the token is treated as expired. */
+export function statusAfterRefreshOutage(error: ProviderError, providerName: string, days: number): StatusChange {
+  const reason = `SpokeDo could not refresh the token for ${days} day${days === 1 ? "" : "s"} (${providerName}: ${describeProviderError(error)}). Re-authorize to continue.`;
+  return { status: "expired", reason, error: { message: reason } };
+}
+
 /** A provider error that is not about the token (an outage that outlived the retries). */
 export function statusAfterProviderFailure(error: ProviderError, providerName: string): StatusChange {
   const reason = `${providerName} answered with an error: ${describeProviderError(error)}`;
@@ -64,9 +70,19 @@ export function unreadableTokens(): StatusChange {
   return { status: "error", reason: UNREADABLE_TOKENS, error: { message: UNREADABLE_TOKENS } };
 }
 
+/** When a connection's next scheduled health check falls: the interval, give or take a tenth (jitter). */
+export function nextCheckAt(intervalMs: number, now = Date.now(), random = Math.random()) {
+  return now + Math.round(intervalMs * (0.9 + 0.2 * random));
+}
+
+/** A connection that goes into error is checked again this soon (its scheduled health check). */
+export const RECHECK_ERROR_AFTER_MS = 5 * 60_000;
+
 /**
  * The one UPDATE recording a status change. "Since when" moves only when the status really
- * changes; back to active clears the last error.
+ * changes; back to active clears the last error. A connection in error gets its next health
+ * check soon (a success brings it back); a revoked or expired one is not checked until it is
+ * re-authorized.
  */
 export function statusChangeQuery(
   db: Db,
@@ -81,6 +97,11 @@ export function statusChangeQuery(
       status: change.status,
       status_reason: change.reason,
       updated_at: now,
+      ...(change.status === "error"
+        ? { health_due_at: now + RECHECK_ERROR_AFTER_MS }
+        : change.status === "active"
+          ? {}
+          : { health_due_at: null }),
       ...(change.status === "active"
         ? { last_error: null, last_error_insight_id: null, last_error_at: null }
         : change.error

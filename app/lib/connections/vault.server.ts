@@ -1,4 +1,4 @@
-import type { Db } from "../platform/db.server";
+import { runBatch, type Db } from "../platform/db.server";
 import { decryptToken, encryptToken, TokenCryptoError, type KeyRing } from "../platform/encryption.server";
 import type { ConnectionRow } from "../platform/schema";
 import { providerContext, type Settings } from "../platform/settings.server";
@@ -8,7 +8,14 @@ import { PROVIDER_TIMEOUT_MS } from "../providers/http.server";
 import { getProvider } from "../providers/registry";
 import type { StoredTokens, TokenSet } from "../providers/types";
 import { getConnection } from "./repository.server";
-import { changeStatus, statusAfterRefusedRefresh, unreadableTokens, type StatusChange } from "./status.server";
+import {
+  changeStatus,
+  statusAfterRefreshOutage,
+  statusAfterRefusedRefresh,
+  statusChangeQuery,
+  unreadableTokens,
+  type StatusChange,
+} from "./status.server";
 
 /**
  * The token vault: the only module that encrypts, decrypts and refreshes a connection's tokens.
@@ -201,9 +208,12 @@ async function refreshHolding(deps: VaultDeps, row: ConnectionRow, owner: string
     // A response without a new refresh token keeps the previous one.
     next = { ...tokens, refreshToken: tokens.refreshToken ?? current.refreshToken, tokenSecret: current.tokenSecret };
   } catch (error) {
+    if (!(error instanceof ProviderError)) {
+      await releaseLease(db, row.id, owner);
+      throw error;
+    }
+    if (!isAuthFailure(error)) return recordRefreshOutage(deps, row, owner, error);
     await releaseLease(db, row.id, owner);
-    if (!(error instanceof ProviderError)) throw error;
-    if (!isAuthFailure(error)) return { ok: false, problem: "unavailable", error };
     // invalid_grant after someone else already rotated the token is not a revocation.
     const latest = await getConnection(db, row.workspace_id, row.id);
     if (latest && latest.token_version !== row.token_version) return opened(deps, latest);
@@ -222,6 +232,9 @@ async function refreshHolding(deps: VaultDeps, row: ConnectionRow, owner: string
       last_refreshed_at: Date.now(),
       refresh_lease_owner: null,
       refresh_lease_expires_at: null,
+      refresh_failures: 0,
+      refresh_failing_since: null,
+      refresh_retry_at: null,
     }))
     // Fencing: a holder that stalled past its lease finds the version moved and writes nothing.
     .where("id", "=", row.id)
@@ -238,6 +251,47 @@ async function refreshHolding(deps: VaultDeps, row: ConnectionRow, owner: string
   const latest = await getConnection(db, row.workspace_id, row.id);
   if (!latest) return { ok: false, problem: "unavailable", error: new ProviderError("client_error", "The connection was deleted.") };
   return opened(deps, latest);
+}
+
+/** After a refresh outage, the cron waits this long before trying again, doubling up to a cap. */
+const REFRESH_BACKOFF_BASE_MS = 5 * 60_000;
+const REFRESH_BACKOFF_CAP_MS = 6 * 60 * 60_000;
+
+export function refreshBackoffMs(failures: number, random = Math.random()) {
+  const wait = Math.min(REFRESH_BACKOFF_CAP_MS, REFRESH_BACKOFF_BASE_MS * 2 ** Math.max(0, failures - 1));
+  return Math.round(wait * (0.8 + 0.4 * random));
+}
+
+/**
+ * A refresh that failed for a reason other than a refusal (an outage, a timeout) is counted, and
+ * the cron backs off before trying again. Only when refreshes have failed for longer than the
+ * configured window (REFRESH_GIVE_UP_DAYS) does the connection become expired: an outage alone
+ * never marks it revoked.
+ */
+async function recordRefreshOutage(deps: VaultDeps, row: ConnectionRow, owner: string, error: ProviderError): Promise<TokenAccess> {
+  const now = Date.now();
+  const since = row.refresh_failing_since ?? now;
+  const failures = row.refresh_failures + 1;
+  const giveUpMs = deps.settings.health.refreshGiveUpMs;
+  const counting = deps.db
+    .updateTable("connections")
+    .set({
+      refresh_failures: failures,
+      refresh_failing_since: since,
+      refresh_retry_at: now + refreshBackoffMs(failures),
+      refresh_lease_owner: null,
+      refresh_lease_expires_at: null,
+    })
+    .where("id", "=", row.id)
+    .where("workspace_id", "=", row.workspace_id)
+    .where("refresh_lease_owner", "=", owner);
+  if (now - since < giveUpMs) {
+    await counting.execute();
+    return { ok: false, problem: "unavailable", error };
+  }
+  const change = statusAfterRefreshOutage(error, getProvider(row.provider).name, Math.round(giveUpMs / 86_400_000));
+  await runBatch(deps.db, [counting, statusChangeQuery(deps.db, row, change, now)]);
+  return { ok: false, problem: "refused", change, error };
 }
 
 export type TokenCall<T> =
@@ -300,6 +354,8 @@ export async function refreshExpiringConnections(deps: VaultDeps, options: { lim
         eb("refresh_token_expires_at", "<=", now + KEEP_ALIVE_AHEAD_MS),
       ]),
     )
+    // After an outage, wait out the backoff instead of asking again every minute.
+    .where((eb) => eb.or([eb("refresh_retry_at", "is", null), eb("refresh_retry_at", "<=", now)]))
     .orderBy("access_token_expires_at")
     .limit(options.limit ?? 25)
     .execute();

@@ -33,6 +33,7 @@ export function connectionSummaryView(row: ConnectionListRow) {
     name: row.name,
     provider: row.provider,
     status: row.status,
+    disabled: row.disabled_at !== null,
     accountLabel: row.account_label,
     lastUsedAt: row.last_used_at,
     intentCount: Number(row.intent_count ?? 0),
@@ -65,6 +66,15 @@ export function connectionDetailView(row: ConnectionRow, settings: Settings) {
       createdAt: row.created_at,
       updatedAt: row.updated_at,
       lastUsedAt: row.last_used_at,
+      disabledAt: row.disabled_at,
+      health: {
+        checkedAt: row.health_checked_at,
+        outcome: row.health_outcome,
+        latencyMs: row.health_latency_ms,
+        message: row.health_message,
+        dueAt: row.health_due_at,
+      },
+      refreshFailingSince: row.refresh_failing_since,
     },
     provider: {
       ...providerView(provider.id),

@@ -20,7 +20,17 @@ export async function loadInsightPage(db: Db, workspaceId: string, id: string, p
     ofInsight
       .select((eb) => [
         eb.fn.countAll<number>().as("n"),
-        eb.fn.sum<number>(eb.case().when("status", "=", "pending").then(1).else(0).end()).as("pending"),
+        eb.fn
+          .sum<number>(
+            eb
+              .case()
+              .when(eb.and([eb("status", "=", "pending"), eb("held_at", "is", null)]))
+              .then(1)
+              .else(0)
+              .end(),
+          )
+          .as("pending"),
+        eb.fn.sum<number>(eb.case().when("held_at", "is not", null).then(1).else(0).end()).as("held"),
         eb.fn.sum<number>(eb.case().when("status", "=", "failed").then(1).else(0).end()).as("failed"),
       ])
       .executeTakeFirstOrThrow(),
@@ -65,12 +75,15 @@ export async function loadInsightPage(db: Db, workspaceId: string, id: string, p
       providerName: isProviderId(d.provider) ? getProvider(d.provider).name : d.provider,
       status: d.status,
       attempts: d.attempts,
-      nextAttemptAt: d.status === "pending" ? d.next_attempt_at : null,
+      /** Waiting for its disabled connection to be enabled. */
+      held: d.held_at !== null,
+      nextAttemptAt: d.status === "pending" && d.held_at === null ? d.next_attempt_at : null,
       itemUrl: d.item_url,
     })),
     attempts: attempts.map((a) => ({ ...a, providerName: isProviderId(a.provider) ? getProvider(a.provider).name : a.provider })),
     total: Number(count.n),
     pending: Number(count.pending ?? 0),
+    held: Number(count.held ?? 0),
     failed: Number(count.failed ?? 0),
   };
 }

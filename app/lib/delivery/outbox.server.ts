@@ -23,6 +23,11 @@ import type { DeliveredItem, DeliveryInput, ProviderModule } from "../providers/
  * next attempt look the delivery up at the provider before sending anything: effectively once.
  */
 export const DELIVERY_LEASE_MS = 60_000;
+/**
+ * A held delivery (its connection is disabled) is due at this far-off time until the connection is
+ * enabled again: no sweep or due-query ever reaches it, however many are held.
+ */
+export const HELD_UNTIL_ENABLED = 8_640_000_000_000_000;
 /** Attempts per round that may fail for a reason other than a rate limit; a redelivery starts a new round. */
 const MAX_ATTEMPTS = 5;
 /**
@@ -61,7 +66,8 @@ export function backoffMs(failures: number, random = Math.random()) {
  * What the queue should do with a delivery's message: drop it, or bring it back later; and what
  * the attempt came to (none when the delivery was not due or someone else held it).
  */
-export type Disposition = { kind: "done"; outcome?: "succeeded" | "failed" } | { kind: "later"; delayMs: number; outcome?: "retry" };
+export type Disposition =
+  { kind: "done"; outcome?: "succeeded" | "failed" | "held" } | { kind: "later"; delayMs: number; outcome?: "retry" };
 
 type Outcome = {
   /** Whether this attempt called the provider's create endpoint. */
@@ -197,10 +203,42 @@ export async function processDelivery(deps: VaultDeps, deliveryId: string, now =
   const result = await claim(deps.db, deliveryId, owner, now);
   if (!result.claimed) return result.disposition;
   const { claimed } = result;
+  if (claimed.connection && claimed.connection.disabled_at !== null) return hold(deps.db, claimed.delivery.id, owner);
   const attempt = claimed.delivery.attempts + 1;
   const outcome = await attemptDelivery(deps, claimed, attempt);
   await recordOutcome(deps.db, claimed, attempt, owner, outcome);
   return outcome.kind === "retry" ? { kind: "later", delayMs: outcome.delayMs, outcome: "retry" } : { kind: "done", outcome: outcome.kind };
+}
+
+/**
+ * The connection is disabled: the delivery waits, neither sent nor failed, until it is enabled
+ * again (which sends what waits). If it was enabled meanwhile, the delivery goes ahead shortly.
+ */
+async function hold(db: Db, deliveryId: string, owner: string): Promise<Disposition> {
+  const now = Date.now();
+  const held = await db
+    .updateTable("deliveries")
+    .set({ lease_owner: null, lease_expires_at: null, held_at: now, next_attempt_at: HELD_UNTIL_ENABLED })
+    .where("id", "=", deliveryId)
+    .where("lease_owner", "=", owner)
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom("connections as c")
+          .select("c.id")
+          .whereRef("c.id", "=", "deliveries.connection_id")
+          .where("c.disabled_at", "is not", null),
+      ),
+    )
+    .executeTakeFirst();
+  if (Number(held.numUpdatedRows) === 1) return { kind: "done", outcome: "held" };
+  await db
+    .updateTable("deliveries")
+    .set({ lease_owner: null, lease_expires_at: null })
+    .where("id", "=", deliveryId)
+    .where("lease_owner", "=", owner)
+    .execute();
+  return { kind: "later", delayMs: 1000 };
 }
 
 async function attemptDelivery(deps: VaultDeps, claimed: Claimed, attempt: number): Promise<Outcome> {

@@ -1,6 +1,7 @@
 import { REDELIVERY_WINDOW_MS } from "../connections/activity.server";
-import type { Db } from "../platform/db.server";
+import { runBatch, type Db } from "../platform/db.server";
 import type { DeliveryQueue } from "../platform/queues";
+import { enableConnectionQuery } from "../connections/repository.server";
 import { enqueueDeliveries } from "./dispatch.server";
 
 /**
@@ -65,4 +66,27 @@ export async function redeliverConnection(db: Db, queue: DeliveryQueue | null, w
     queue,
     rows.map((row) => row.id),
   );
+}
+
+/**
+ * "Enable" on a disabled connection: it delivers again, and the deliveries held while it was
+ * disabled are sent now (one batch: the connection and its held deliveries change together).
+ * Returns how many were released, or null when the workspace has no such connection.
+ */
+export async function enableConnection(db: Db, queue: DeliveryQueue | null, workspaceId: string, connectionId: string) {
+  const now = Date.now();
+  const [enabled, released] = await runBatch(db, [
+    enableConnectionQuery(db, workspaceId, connectionId, now),
+    db
+      .updateTable("deliveries")
+      .set({ held_at: null, next_attempt_at: now })
+      .where("workspace_id", "=", workspaceId)
+      .where("connection_id", "=", connectionId)
+      .where("held_at", "is not", null)
+      .where("status", "=", "pending")
+      .returning("id"),
+  ]);
+  if (!enabled?.meta.changes) return null;
+  const ids = (released?.results ?? []).map((row) => (row as { id: string }).id);
+  return redeliver(queue, ids);
 }

@@ -14,3 +14,19 @@ export type DeliveryQueue = Queue<DeliveryMessage>;
 export function deliveryQueue(env: Env, settings: Settings): DeliveryQueue | null {
   return settings.dispatch === "queue" ? env.DELIVERY_QUEUE : null;
 }
+
+/** A scheduled connection health check: which connection (D1 holds the rest). */
+export interface HealthCheckMessage {
+  workspaceId: string;
+  connectionId: string;
+}
+
+export type HealthQueue = Queue<HealthCheckMessage>;
+
+/** The health-check queue, or null when the cron runs the checks itself (DELIVERY_DISPATCH=manual). */
+export function healthQueue(env: Env, settings: Settings): HealthQueue | null {
+  return settings.dispatch === "queue" ? env.HEALTH_QUEUE : null;
+}
+
+/** Queue names, as wrangler.toml declares them (the Worker's queue handler routes on them). */
+export const HEALTH_QUEUE_NAME = "spokedo-health";

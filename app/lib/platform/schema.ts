@@ -85,7 +85,21 @@ export interface ConnectionsTable {
   last_used_at: number | null;
   refresh_lease_owner: Generated<string | null>;
   refresh_lease_expires_at: Generated<number | null>;
+  /** Set while the connection is disabled: deliveries are held, checks skipped. */
+  disabled_at: Generated<number | null>;
+  health_checked_at: Generated<number | null>;
+  health_outcome: Generated<HealthOutcome | null>;
+  health_latency_ms: Generated<number | null>;
+  health_message: Generated<string | null>;
+  /** When the next health check is due (null: none scheduled). */
+  health_due_at: Generated<number | null>;
+  /** Refreshes that failed for reasons other than a refusal, since when, and when to try again. */
+  refresh_failures: Generated<number>;
+  refresh_failing_since: Generated<number | null>;
+  refresh_retry_at: Generated<number | null>;
 }
+export const HEALTH_OUTCOMES = ["ok", "revoked", "expired", "unreachable", "other_account", "unreadable"] as const;
+export type HealthOutcome = (typeof HEALTH_OUTCOMES)[number];
 export type ConnectionRow = Selectable<ConnectionsTable>;
 export type NewConnectionRow = Insertable<ConnectionsTable>;
 
@@ -182,6 +196,8 @@ export interface DeliveriesTable {
   retry_base: Generated<number>;
   /** Rate-limited attempts of the current round: they do not count against its retries. */
   rate_limited_in_round: Generated<number>;
+  /** Set while the delivery waits for its disabled connection to be enabled. */
+  held_at: Generated<number | null>;
 }
 export type DeliveryRow = Selectable<DeliveriesTable>;
 

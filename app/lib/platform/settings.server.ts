@@ -21,6 +21,8 @@ export interface Settings {
   dispatch: "queue" | "manual";
   /** How long one provider call (request and body) may take; at most PROVIDER_TIMEOUT_MS, which leases are sized for. */
   providerTimeoutMs: number;
+  /** Connection health: how often each connection is checked, and how long refresh outages are tolerated. */
+  health: { intervalMs: number; refreshGiveUpMs: number };
   /** A provider's endpoints and credentials, read from the env names its module declares. */
   provider(id: ProviderId): ProviderSettings;
   /** What is misconfigured, in words an operator can act on (logged once per isolate). */
@@ -101,18 +103,23 @@ function parseSettings(raw: Record<string, unknown>): Settings {
 
   const dispatch = read("DELIVERY_DISPATCH", OptionalString) === "manual" ? "manual" : "queue";
 
-  let providerTimeoutMs = PROVIDER_TIMEOUT_MS;
-  const timeout = read("PROVIDER_TIMEOUT_SECONDS", OptionalString);
-  if (timeout !== undefined) {
-    const seconds = Number(timeout);
-    if (Number.isInteger(seconds) && seconds >= 1 && seconds * 1000 <= PROVIDER_TIMEOUT_MS) providerTimeoutMs = seconds * 1000;
-    else
-      problems.push(
-        `PROVIDER_TIMEOUT_SECONDS must be a whole number from 1 to ${PROVIDER_TIMEOUT_MS / 1000}; using ${PROVIDER_TIMEOUT_MS / 1000}.`,
-      );
-  }
+  /** A whole number in [min, max] from an optional setting, or the fallback (with a problem noted). */
+  const wholeNumber = (name: string, min: number, max: number, fallback: number) => {
+    const raw = read(name, OptionalString);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (Number.isInteger(value) && value >= min && value <= max) return value;
+    problems.push(`${name} must be a whole number from ${min} to ${max}; using ${fallback}.`);
+    return fallback;
+  };
+  const maxTimeoutSeconds = PROVIDER_TIMEOUT_MS / 1000;
+  const providerTimeoutMs = wholeNumber("PROVIDER_TIMEOUT_SECONDS", 1, maxTimeoutSeconds, maxTimeoutSeconds) * 1000;
+  const health = {
+    intervalMs: wholeNumber("HEALTH_CHECK_INTERVAL_HOURS", 1, 168, 6) * 3_600_000,
+    refreshGiveUpMs: wholeNumber("REFRESH_GIVE_UP_DAYS", 1, 30, 3) * 86_400_000,
+  };
 
-  return { appUrl, keyRing, dispatch, providerTimeoutMs, provider, problems };
+  return { appUrl, keyRing, dispatch, providerTimeoutMs, health, provider, problems };
 }
 
 export function isProviderConfigured(settings: Settings, id: ProviderId): boolean {

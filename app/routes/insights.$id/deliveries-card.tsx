@@ -43,15 +43,18 @@ export function DeliveriesCard({ data }: { data: InsightData }) {
                   )}
                 </td>
                 <td>
-                  <span className={`badge delivery delivery--${delivery.status}`}>
-                    {delivery.status === "pending"
-                      ? delivery.attempts
-                        ? "Retrying"
-                        : "Pending"
-                      : delivery.status === "succeeded"
-                        ? "Delivered"
-                        : "Failed"}
+                  <span className={`badge delivery delivery--${delivery.held ? "held" : delivery.status}`}>
+                    {delivery.held
+                      ? "Held"
+                      : delivery.status === "pending"
+                        ? delivery.attempts
+                          ? "Retrying"
+                          : "Pending"
+                        : delivery.status === "succeeded"
+                          ? "Delivered"
+                          : "Failed"}
                   </span>
+                  {delivery.held ? <span className="muted small"> until the connection is enabled</span> : null}
                   {delivery.nextAttemptAt && delivery.attempts ? (
                     <span className="muted small">
                       {" "}

@@ -4,10 +4,10 @@ import * as v from "valibot";
 import type { WorkspaceMember } from "~/lib/accounts/guards.server";
 import { confirmReauthorization, discardPendingReauthorization, startReauthorizing } from "~/lib/connections/authorization.server";
 import { testConnection } from "~/lib/connections/health.server";
-import { updateConnectionSettings } from "~/lib/connections/repository.server";
+import { disableConnection, updateConnectionSettings } from "~/lib/connections/repository.server";
 import type { VaultDeps } from "~/lib/connections/vault.server";
 import { repointIntents } from "~/lib/delivery/intents.server";
-import { redeliverConnection } from "~/lib/delivery/redelivery.server";
+import { enableConnection, redeliverConnection } from "~/lib/delivery/redelivery.server";
 import type { RequestContext } from "~/lib/platform/context.server";
 import { redirectWithFlash, type Flash } from "~/lib/platform/flash.server";
 import { parseForm } from "~/lib/platform/forms";
@@ -117,6 +117,25 @@ async function redeliverFailed({ context, member, connection }: ActionArgs) {
   return back(context, connection, { type: count ? "success" : "info", message });
 }
 
+async function disable({ context, member, connection }: ActionArgs) {
+  const disabled = await disableConnection(context.db, member.workspace.id, connection.id);
+  const message = disabled
+    ? "Disabled: new deliveries through this connection are held until you enable it again; nothing is sent or failed meanwhile."
+    : "The connection was already disabled.";
+  return back(context, connection, { type: "info", message });
+}
+
+async function enable({ context, member, connection }: ActionArgs) {
+  const released = await enableConnection(context.db, context.deliveryQueue, member.workspace.id, connection.id);
+  const message =
+    released === null
+      ? "The connection was already enabled."
+      : released
+        ? `Enabled. Sending the ${released} deliver${released === 1 ? "y" : "ies"} held while it was disabled.`
+        : "Enabled: intents deliver through this connection again.";
+  return back(context, connection, { type: "success", message });
+}
+
 export const ACTIONS: Record<DetailIntent, (args: ActionArgs) => Promise<Response>> = {
   save,
   test,
@@ -125,4 +144,6 @@ export const ACTIONS: Record<DetailIntent, (args: ActionArgs) => Promise<Respons
   "cancel-account": cancelAccount,
   "repoint-intents": repoint,
   "redeliver-failed": redeliverFailed,
+  disable,
+  enable,
 };

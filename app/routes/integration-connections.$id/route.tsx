@@ -68,7 +68,10 @@ export default function ConnectionDetail() {
             </p>
           </div>
         </div>
-        <StatusBadge status={connection.status} />
+        <div>
+          <StatusBadge status={connection.status} />
+          {connection.disabledAt !== null ? <span className="badge status status--disabled">Disabled</span> : null}
+        </div>
       </header>
 
       {data.pending ? <OtherAccountPrompt pending={data.pending} current={connection.accountLabel} providerName={provider.name} /> : null}

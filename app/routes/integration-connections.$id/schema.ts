@@ -4,7 +4,7 @@ import type { ConfigFormValue } from "~/lib/providers/config-form";
 import { ConnectionNameSchema, IdSchema } from "~/lib/platform/validation";
 
 export const DetailIntentSchema = v.picklist(
-  ["save", "test", "reauthorize", "confirm-account", "cancel-account", "repoint-intents", "redeliver-failed"],
+  ["save", "test", "reauthorize", "confirm-account", "cancel-account", "repoint-intents", "redeliver-failed", "disable", "enable"],
   "Unknown action.",
 );
 export type DetailIntent = v.InferOutput<typeof DetailIntentSchema>;

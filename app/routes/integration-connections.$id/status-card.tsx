@@ -1,11 +1,23 @@
+import { Form } from "@remix-run/react";
+import { SubmitButton } from "~/components/forms";
 import { StatusBadge } from "~/components/status-badge";
 import { RelativeTime } from "~/components/time";
 import type { PageData } from "./route";
 
+const HEALTH_WORDS = {
+  ok: "the provider confirmed the token works",
+  revoked: "the provider no longer accepts the token",
+  expired: "the token has expired",
+  unreachable: "the provider could not be reached (the status was left as it was)",
+  other_account: "the token belongs to another account",
+  unreadable: "the stored tokens could not be decrypted",
+} as const;
+
 export function StatusCard({ data }: { data: PageData }) {
   const { connection, now } = data;
+  const disabled = connection.disabledAt !== null;
   return (
-    <div className={`card status-card status-card--${connection.status}`}>
+    <div className={`card status-card status-card--${disabled ? "disabled" : connection.status}`}>
       <h2>Status</h2>
       <p>
         <StatusBadge status={connection.status} /> since <RelativeTime value={connection.statusChangedAt} now={now} />
@@ -23,13 +35,67 @@ export function StatusCard({ data }: { data: PageData }) {
           ) : null}
         </p>
       ) : null}
-      <p className="muted small">
-        {connection.status === "active"
-          ? "Intents deliver through this connection."
-          : connection.status === "error"
-            ? "Intents still deliver through it: the next successful delivery, a successful Test connection or SpokeDo's periodic check makes it active again."
-            : "Deliveries fail until you re-authorize; then redeliver the failed ones from this page."}
-      </p>
+      <HealthLine data={data} />
+      {disabled ? (
+        <div className="status-card__disabled">
+          <p>
+            <strong>Disabled</strong> <RelativeTime value={connection.disabledAt} now={now} />: deliveries through it are held, neither sent
+            nor failed{data.held ? ` (${data.held} waiting)` : ""}, and it is not checked.
+          </p>
+          <Form method="post">
+            <input type="hidden" name="intent" value="enable" />
+            <SubmitButton match={{ name: "intent", value: "enable" }} pendingText="Enabling…">
+              Enable{data.held ? ` and send ${data.held} held` : ""}
+            </SubmitButton>
+          </Form>
+        </div>
+      ) : (
+        <>
+          <p className="muted small">
+            {connection.status === "active"
+              ? "Intents deliver through this connection."
+              : connection.status === "error"
+                ? "Intents still deliver through it: the next successful delivery, a successful Test connection or SpokeDo's scheduled check makes it active again."
+                : "Deliveries fail until you re-authorize; then redeliver the failed ones from this page."}
+          </p>
+          <Form method="post" className="inline-form">
+            <input type="hidden" name="intent" value="disable" />
+            <SubmitButton variant="secondary" match={{ name: "intent", value: "disable" }} pendingText="Disabling…">
+              Disable deliveries
+            </SubmitButton>
+            <span className="muted small">Holds new deliveries without deleting anything; enable it again at any time.</span>
+          </Form>
+        </>
+      )}
     </div>
+  );
+}
+
+function HealthLine({ data }: { data: PageData }) {
+  const { connection, now } = data;
+  const { health } = connection;
+  const stale = connection.status === "revoked" || connection.status === "expired";
+  return (
+    <p className="muted small">
+      {health.checkedAt !== null && health.outcome !== null ? (
+        <>
+          Last checked <RelativeTime value={health.checkedAt} now={now} />: {HEALTH_WORDS[health.outcome]}
+          {health.latencyMs !== null ? ` (${health.latencyMs} ms)` : ""}.{" "}
+        </>
+      ) : (
+        "Not checked yet. "
+      )}
+      {connection.refreshFailingSince !== null && !stale ? (
+        <>
+          Refreshing the token has been failing since <RelativeTime value={connection.refreshFailingSince} now={now} />; SpokeDo keeps
+          trying with backoff.{" "}
+        </>
+      ) : null}
+      {health.dueAt !== null && connection.disabledAt === null && !stale ? (
+        <>
+          Next check <RelativeTime value={health.dueAt} now={now} />.
+        </>
+      ) : null}
+    </p>
   );
 }

@@ -34,6 +34,7 @@ export function ConnectionsTable({ data }: { data: IndexData }) {
                 </td>
                 <td>
                   <StatusBadge status={connection.status} />
+                  {connection.disabled ? <span className="badge status status--disabled">Disabled</span> : null}
                 </td>
                 <td>
                   <RelativeTime value={connection.lastUsedAt} now={data.now} />

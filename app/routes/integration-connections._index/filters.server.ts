@@ -14,6 +14,7 @@ export const FiltersSchema = v.object({
     undefined,
   ),
   status: v.fallback(v.optional(v.picklist(CONNECTION_STATUSES)), undefined),
+  state: v.fallback(v.optional(v.picklist(["enabled", "disabled"])), undefined),
   q: v.fallback(v.optional(v.pipe(v.string(), v.trim(), v.maxLength(50))), undefined),
   unused: v.fallback(v.optional(v.picklist(["1"])), undefined),
   sort: v.fallback(v.picklist(["name", "last_used", "status"]), "name"),

@@ -30,6 +30,14 @@ export function Filters({ data }: { data: IndexData }) {
         </select>
       </label>
       <label>
+        <span className="field__label">Delivering</span>
+        <select name="state" defaultValue={data.filters.state}>
+          <option value="">Enabled or disabled</option>
+          <option value="enabled">Enabled</option>
+          <option value="disabled">Disabled</option>
+        </select>
+      </label>
+      <label>
         <span className="field__label">Sort by</span>
         <select name="sort" defaultValue={data.filters.sort}>
           <option value="name">Name</option>

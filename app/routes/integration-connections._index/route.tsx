@@ -21,6 +21,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const { connections, total, pages } = await loadConnectionsIndex(context.db, workspace.id, {
     provider: filters.provider,
     status: filters.status,
+    state: filters.state,
     search: filters.q || undefined,
     unused: filters.unused === "1",
     sort: filters.sort,
@@ -32,7 +33,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     else url.searchParams.set("page", String(pages));
     throw redirect(`${url.pathname}${url.search}`);
   }
-  const filtered = Boolean(filters.provider || filters.status || filters.q || filters.unused);
+  const filtered = Boolean(filters.provider || filters.status || filters.state || filters.q || filters.unused);
   return json({
     now: Date.now(),
     workspaceName: workspace.name,
@@ -43,6 +44,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     filters: {
       provider: filters.provider ?? "",
       status: filters.status ?? "",
+      state: filters.state ?? "",
       q: filters.q ?? "",
       unused: filters.unused === "1",
       sort: filters.sort,
@@ -60,6 +62,7 @@ export default function ConnectionsIndex() {
     const params = new URLSearchParams();
     if (data.filters.provider) params.set("provider", data.filters.provider);
     if (data.filters.status) params.set("status", data.filters.status);
+    if (data.filters.state) params.set("state", data.filters.state);
     if (data.filters.q) params.set("q", data.filters.q);
     if (data.filters.unused) params.set("unused", "1");
     if (data.filters.sort !== "name") params.set("sort", data.filters.sort);
