@@ -91,14 +91,16 @@ export const linear: ProviderModule = {
     if (!viewerId) throw new ProviderError("malformed_response", "The viewer query answered without an id.");
     const name = asString(viewer.name) ?? asString(viewer.email) ?? viewerId;
     const urlKey = asString(organization.urlKey);
+    const organizationId = asString(organization.id);
     return {
       accountId: viewerId,
+      ...(organizationId ? { organizationId } : {}),
       label: orgName ? `${orgName} · ${name}` : name,
       url: urlKey ? `${context.endpoints.web}/${urlKey}` : null,
       details: {
         user: name,
         ...(orgName ? { organization: orgName } : {}),
-        ...(asString(organization.id) ? { organization_id: asString(organization.id)! } : {}),
+        ...(organizationId ? { organization_id: organizationId } : {}),
       },
     };
   },

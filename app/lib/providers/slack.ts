@@ -106,6 +106,7 @@ export const slack: ProviderModule = {
     return {
       // One Slack connection is one app installation in one team, acting as its bot user.
       accountId: `${teamId}:${userId}`,
+      organizationId: teamId,
       label: user ? `${team} · @${user}` : (team ?? teamId),
       url: asString(data.url) ?? null,
       details: { team: team ?? teamId, team_id: teamId, bot_user_id: userId, ...(botId ? { bot_id: botId } : {}) },

@@ -47,6 +47,11 @@ export interface StoredTokens {
 export interface AccountIdentity {
   /** Stable id of the provider account: re-authorizing as another one needs confirmation. */
   accountId: string;
+  /**
+   * The provider-side organization the account belongs to (a Slack team, a Linear organization),
+   * where the provider can revoke a whole one at once.
+   */
+  organizationId?: string;
   label: string;
   url: string | null;
   details: Record<string, string>;
