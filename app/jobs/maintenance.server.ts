@@ -3,6 +3,7 @@ import { reencryptConnections, refreshExpiringConnections } from "~/lib/connecti
 import { pruneLoginAttempts } from "~/lib/accounts/rate-limits.server";
 import { pruneSessions } from "~/lib/accounts/sessions.server";
 import { scheduleHealthChecks } from "~/lib/connections/health.server";
+import { pruneWebhookReceipts } from "~/lib/connections/pushed-revocation.server";
 import { sweepOverdueDeliveries } from "~/lib/delivery/dispatch.server";
 import { processDueDeliveries } from "~/lib/delivery/outbox.server";
 import { pruneIdempotencyKeys } from "~/lib/delivery/submission.server";
@@ -25,6 +26,7 @@ export async function runMaintenance(env: Env, now = Date.now()) {
     ["prune authorization flows", () => pruneOAuthFlows(db, now)],
     ["prune pending re-authorizations", () => prunePendingReauthorizations(db, now)],
     ["prune idempotency keys", () => pruneIdempotencyKeys(db, now)],
+    ["prune webhook receipts", () => pruneWebhookReceipts(db, now)],
   ];
   if (settings.keyRing) {
     const ring = await settings.keyRing;

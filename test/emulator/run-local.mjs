@@ -2,7 +2,7 @@
 // provider can be connected offline. Used by `npm start` and by the browser tests.
 //
 //   node test/emulator/run-local.mjs [--app-port 8787] [--emulator-port 8788]
-//        [--vars .dev.vars] [--persist-to .wrangler/state] [--fresh] [--no-cron]
+//        [--vars .dev.vars] [--persist-to .wrangler/state] [--fresh] [--no-cron] [--webhooks]
 //
 // `wrangler dev` never fires Cron Triggers by itself, so this script does what Cloudflare does in
 // production: once a minute, on the minute, it calls the app's scheduled handler through the
@@ -10,12 +10,17 @@
 // re-enqueuing overdue deliveries, probing connections in error, key rotation and pruning all
 // happen on a developer's machine as they do in production. --no-cron turns it off.
 //
-// When the vars file is missing it is created with random local secrets (encryption key ring)
-// and the emulator's endpoints and client credentials. Real credentials can replace them: a
-// provider whose *_WEB_URL/*_API_URL lines are removed talks to the real provider.
+// When the vars file is missing it is created with random local secrets (encryption key ring,
+// webhook signing secrets) and the emulator's endpoints and client credentials. Real credentials
+// can replace them: a provider whose *_WEB_URL/*_API_URL lines are removed talks to the real provider.
+//
+// --webhooks (what `npm start` passes) points the emulator's revocation webhooks (Slack, GitHub,
+// Linear) at the app's /webhooks/<provider>, signed with the secrets of the vars file, so revoking
+// SpokeDo in the emulator marks the connections revoked at once, as the real providers do. The
+// browser tests leave it off: they watch a revocation surface through a failed delivery.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 
@@ -27,6 +32,7 @@ const { values: args } = parseArgs({
     "persist-to": { type: "string", default: ".wrangler/state" },
     fresh: { type: "boolean", default: false },
     "no-cron": { type: "boolean", default: false },
+    webhooks: { type: "boolean", default: false },
   },
 });
 
@@ -38,6 +44,7 @@ if (args.fresh) rmSync(args["persist-to"], { recursive: true, force: true });
 if (!existsSync(args.vars)) {
   mkdirSync(dirname(args.vars), { recursive: true });
   const key = randomBytes(32).toString("base64url");
+  const webhookSecret = () => randomBytes(24).toString("hex");
   const lines = [
     "# Generated for local development by test/emulator/run-local.mjs. Random, never used in production.",
     `APP_URL=${appOrigin}`,
@@ -49,10 +56,12 @@ if (!existsSync(args.vars)) {
     "GITHUB_CLIENT_SECRET=emu-github-secret",
     `GITHUB_WEB_URL=${emulatorOrigin}/github`,
     `GITHUB_API_URL=${emulatorOrigin}/github/api`,
+    `GITHUB_WEBHOOK_SECRET=${webhookSecret()}`,
     "SLACK_CLIENT_ID=emu-slack-client",
     "SLACK_CLIENT_SECRET=emu-slack-secret",
     `SLACK_WEB_URL=${emulatorOrigin}/slack`,
     `SLACK_API_URL=${emulatorOrigin}/slack/api`,
+    `SLACK_SIGNING_SECRET=${webhookSecret()}`,
     "NOTION_CLIENT_ID=emu-notion-client",
     "NOTION_CLIENT_SECRET=emu-notion-secret",
     `NOTION_WEB_URL=${emulatorOrigin}/notion`,
@@ -61,6 +70,7 @@ if (!existsSync(args.vars)) {
     "LINEAR_CLIENT_SECRET=emu-linear-secret",
     `LINEAR_WEB_URL=${emulatorOrigin}/linear`,
     `LINEAR_API_URL=${emulatorOrigin}/linear/api`,
+    `LINEAR_WEBHOOK_SECRET=${webhookSecret()}`,
     "TRELLO_API_KEY=emu-trello-key",
     "TRELLO_API_SECRET=emu-trello-secret",
     `TRELLO_WEB_URL=${emulatorOrigin}/trello`,
@@ -131,6 +141,39 @@ async function fireCron() {
 }
 if (!args["no-cron"]) scheduleCron();
 
+// Where each emulated provider sends its revocation webhook, and the setting holding its secret.
+const WEBHOOKS = { github: "GITHUB_WEBHOOK_SECRET", slack: "SLACK_SIGNING_SECRET", linear: "LINEAR_WEBHOOK_SECRET" };
+async function pointWebhooksAtApp() {
+  const vars = new Map(
+    readFileSync(args.vars, "utf8")
+      .split("\n")
+      .map((line) => /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line))
+      .filter(Boolean)
+      .map((match) => [match[1], match[2]]),
+  );
+  const targets = Object.entries(WEBHOOKS).filter(([, name]) => vars.get(name));
+  // The emulator may still be starting: try for a minute.
+  for (let attempt = 0; attempt < 60 && !stopping; attempt++) {
+    try {
+      for (const [provider, name] of targets) {
+        const response = await fetch(`${emulatorOrigin}/__emulator/webhook-target`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ provider, url: `${appOrigin}/webhooks/${provider}`, secret: vars.get(name) }),
+          signal: AbortSignal.timeout(5000),
+        });
+        if (!response.ok) throw new Error(`the emulator answered ${response.status}`);
+      }
+      if (targets.length)
+        console.log(`Revocation webhooks: the emulator sends ${targets.map(([p]) => p).join(", ")}'s to ${appOrigin}/webhooks/<provider>.`);
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+  if (!stopping) console.warn("Could not point the emulator's revocation webhooks at the app; revocations will show at the next delivery.");
+}
+
 let stopping = false;
 function stop(code) {
   if (stopping) return;
@@ -143,3 +186,4 @@ for (const child of children) child.on("exit", (code) => stop(code ?? 0));
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => stop(0));
 console.log(`SpokeDo: ${appOrigin}  ·  provider emulator: ${emulatorOrigin}`);
 if (!args["no-cron"]) console.log(`Background jobs: the scheduled handler fires once a minute, as the Cron Trigger does in production.`);
+if (args.webhooks) void pointWebhooksAtApp();

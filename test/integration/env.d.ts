@@ -8,6 +8,9 @@ declare global {
       APP_URL: string;
       TOKEN_ENCRYPTION_KEYS: string;
       TOKEN_ENCRYPTION_PRIMARY_KEY_ID: string;
+      SLACK_SIGNING_SECRET: string;
+      GITHUB_WEBHOOK_SECRET: string;
+      LINEAR_WEBHOOK_SECRET: string;
     }
   }
 }

@@ -124,6 +124,7 @@ const NAME_TAKEN = "connections.workspace_id, connections.name";
 function identityColumns(identity: AccountIdentity) {
   return {
     account_id: identity.accountId,
+    account_organization_id: identity.organizationId ?? null,
     account_label: identity.label,
     account_url: identity.url,
     identity_json: JSON.stringify(identity.details),

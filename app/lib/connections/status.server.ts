@@ -2,11 +2,12 @@ import type { Compilable } from "kysely";
 import type { Db } from "../platform/db.server";
 import type { ConnectionRow, ConnectionStatus } from "../platform/schema";
 import { describeProviderError, type ProviderError } from "../providers/errors";
+import type { ProviderId, RevokedAccounts } from "../providers/types";
 
 /**
  * The connection status rules of the product page, in one place: which provider answers move a
- * connection out of `active`, and the one UPDATE that records a move (applied on its own, or
- * inside a delivery's batch).
+ * connection out of `active`, and the one UPDATE that records a move (applied on its own, inside
+ * a delivery's batch, or to every connection holding an account a provider says was revoked).
  */
 export interface StatusChange {
   status: ConnectionStatus;
@@ -66,6 +67,12 @@ export function statusAfterProviderFailure(error: ProviderError, providerName: s
   return { status: "error", reason, error: { message: reason } };
 }
 
+/** The provider told us (a signed webhook) that the user revoked access on its side. */
+export function statusAfterPushedRevocation(providerName: string, event: string): StatusChange {
+  const reason = `Access was revoked in ${providerName} (${event}). Re-authorize to restore access.`;
+  return { status: "revoked", reason, error: { message: reason } };
+}
+
 export function unreadableTokens(): StatusChange {
   return { status: "error", reason: UNREADABLE_TOKENS, error: { message: UNREADABLE_TOKENS } };
 }
@@ -79,37 +86,69 @@ export function nextCheckAt(intervalMs: number, now = Date.now(), random = Math.
 export const RECHECK_ERROR_AFTER_MS = 5 * 60_000;
 
 /**
- * The one UPDATE recording a status change. "Since when" moves only when the status really
- * changes; back to active clears the last error. A connection in error gets its next health
- * check soon (a success brings it back); a revoked or expired one is not checked until it is
- * re-authorized.
+ * The one UPDATE recording a status change, before it is scoped. "Since when" moves only when the
+ * status really changes; back to active clears the last error. A connection in error gets its
+ * next health check soon (a success brings it back); a revoked or expired one is not checked
+ * until it is re-authorized.
  */
+function recordStatusChange(db: Db, change: StatusChange, now: number) {
+  return db.updateTable("connections").set((eb) => ({
+    status_changed_at: eb.case().when("status", "=", change.status).then(eb.ref("status_changed_at")).else(now).end(),
+    status: change.status,
+    status_reason: change.reason,
+    updated_at: now,
+    ...(change.status === "error"
+      ? { health_due_at: now + RECHECK_ERROR_AFTER_MS }
+      : change.status === "active"
+        ? {}
+        : { health_due_at: null }),
+    ...(change.status === "active"
+      ? { last_error: null, last_error_insight_id: null, last_error_at: null }
+      : change.error
+        ? { last_error: change.error.message, last_error_insight_id: change.error.insightId ?? null, last_error_at: now }
+        : {}),
+  }));
+}
+
+/** A status change of one connection of one workspace. */
 export function statusChangeQuery(
   db: Db,
   connection: Pick<ConnectionRow, "id" | "workspace_id">,
   change: StatusChange,
   now = Date.now(),
 ): Compilable {
-  return db
-    .updateTable("connections")
-    .set((eb) => ({
-      status_changed_at: eb.case().when("status", "=", change.status).then(eb.ref("status_changed_at")).else(now).end(),
-      status: change.status,
-      status_reason: change.reason,
-      updated_at: now,
-      ...(change.status === "error"
-        ? { health_due_at: now + RECHECK_ERROR_AFTER_MS }
-        : change.status === "active"
-          ? {}
-          : { health_due_at: null }),
-      ...(change.status === "active"
-        ? { last_error: null, last_error_insight_id: null, last_error_at: null }
-        : change.error
-          ? { last_error: change.error.message, last_error_insight_id: change.error.insightId ?? null, last_error_at: now }
-          : {}),
-    }))
-    .where("workspace_id", "=", connection.workspace_id)
-    .where("id", "=", connection.id);
+  return recordStatusChange(db, change, now).where("workspace_id", "=", connection.workspace_id).where("id", "=", connection.id);
+}
+
+/** D1 binds at most 100 parameters per statement. */
+const ACCOUNT_IDS_PER_STATEMENT = 50;
+
+/**
+ * The same change for every connection, in any workspace, holding one of the accounts a provider
+ * named (a revocation it pushed names accounts, never workspaces). Connections authorized after
+ * `occurredAt` hold tokens the change is not about, and a connection already in the new status
+ * keeps its reason and "since when". One statement per 50 account ids.
+ */
+export function accountStatusChangeQueries(
+  db: Db,
+  provider: ProviderId,
+  accounts: RevokedAccounts,
+  change: StatusChange,
+  options: { occurredAt: number; now?: number },
+): Compilable[] {
+  const now = options.now ?? Date.now();
+  const scoped = () =>
+    recordStatusChange(db, change, now)
+      .where("provider", "=", provider)
+      .where("status", "!=", change.status)
+      .where("authorized_at", "<=", options.occurredAt);
+  if ("organizationId" in accounts) return [scoped().where("account_organization_id", "=", accounts.organizationId)];
+  const ids = [...new Set(accounts.accountIds)];
+  const statements: Compilable[] = [];
+  for (let start = 0; start < ids.length; start += ACCOUNT_IDS_PER_STATEMENT) {
+    statements.push(scoped().where("account_id", "in", ids.slice(start, start + ACCOUNT_IDS_PER_STATEMENT)));
+  }
+  return statements;
 }
 
 export async function changeStatus(db: Db, connection: Pick<ConnectionRow, "id" | "workspace_id">, change: StatusChange) {

@@ -64,6 +64,8 @@ export interface ConnectionsTable {
   last_error_insight_id: string | null;
   last_error_at: number | null;
   account_id: string;
+  /** The provider-side organization of the account (Slack team, Linear organization), if any. */
+  account_organization_id: Generated<string | null>;
   account_label: string;
   account_url: string | null;
   identity_json: string;
@@ -227,6 +229,16 @@ export interface ApiIdempotencyKeysTable {
   created_at: number;
 }
 
+/** Revocation webhooks already received, so a replayed delivery changes nothing. */
+export interface ProviderWebhookReceiptsTable {
+  provider: string;
+  /** SHA-256 (hex) of what identifies the delivery: its signature, or GitHub's delivery id. */
+  replay_key: string;
+  received_at: number;
+  /** After this, a replay fails the provider's own freshness check (GitHub: a bounded time). */
+  keep_until: number;
+}
+
 export interface Database {
   users: UsersTable;
   workspaces: WorkspacesTable;
@@ -242,4 +254,5 @@ export interface Database {
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
   api_idempotency_keys: ApiIdempotencyKeysTable;
+  provider_webhook_receipts: ProviderWebhookReceiptsTable;
 }

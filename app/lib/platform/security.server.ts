@@ -1,3 +1,4 @@
+import { getProvider, isProviderId } from "../providers/registry";
 import { randomToken } from "./crypto.server";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -10,6 +11,15 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const BEARER_ENDPOINTS = [/^\/api\/v1\/insights$/];
 
 /**
+ * POST /webhooks/<provider>, for the providers that push revocations: each delivery is verified
+ * by the provider's signature, the receiver never reads cookies, and providers send no Origin.
+ */
+function isProviderWebhook(method: string, path: string) {
+  const id = /^\/webhooks\/([a-z][a-z0-9-]{1,30})$/.exec(path)?.[1];
+  return method === "POST" && isProviderId(id) && getProvider(id).revocationWebhook !== undefined;
+}
+
+/**
  * CSRF defence without tokens, so plain HTML forms keep working with JavaScript off:
  * browsers send Sec-Fetch-Site on every request; older ones at least send Origin on POST.
  * Same-site (a sibling subdomain) is refused too: only our own origin may change state.
@@ -18,6 +28,7 @@ export function rejectCrossSiteRequest(request: Request): Response | null {
   if (SAFE_METHODS.has(request.method)) return null;
   const path = new URL(request.url).pathname;
   if (BEARER_ENDPOINTS.some((pattern) => pattern.test(path))) return null;
+  if (isProviderWebhook(request.method, path)) return null;
   const site = request.headers.get("Sec-Fetch-Site");
   if (site !== null) {
     if (site === "same-origin" || site === "none") return null;

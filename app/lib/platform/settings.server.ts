@@ -11,6 +11,8 @@ import { loadKeyRing, type KeyRing } from "./encryption.server";
 export interface ProviderSettings {
   endpoints: ProviderEndpoints;
   credentials: ClientCredentials | null;
+  /** The secret its revocation webhooks are signed with; null when not declared or not set. */
+  webhookSecret: string | null;
 }
 
 export interface Settings {
@@ -88,7 +90,8 @@ function parseSettings(raw: Record<string, unknown>): Settings {
       problems.push(`${module.name} endpoints must be public HTTPS URLs in a deployed app; ${module.name} is disabled.`);
       credentials = null;
     }
-    settings = { endpoints, credentials };
+    const webhookSecret = (names.webhookSecret && read(names.webhookSecret, OptionalString)) || null;
+    settings = { endpoints, credentials, webhookSecret };
     providers.set(id, settings);
     return settings;
   };

@@ -12,7 +12,8 @@ import {
   type ErrorVocabulary,
   type ProviderResponse,
 } from "./http.server";
-import type { ProviderContext, ProviderModule, StoredTokens } from "./types";
+import type { ProviderContext, ProviderModule, ReceivedWebhook, StoredTokens, WebhookReading } from "./types";
+import { accepted, hmacSha256Matches, malformed, readJsonObject, refused } from "./webhooks.server";
 
 const API_HEADERS = {
   Accept: "application/vnd.github+json",
@@ -52,7 +53,13 @@ export const github: ProviderModule = {
   name: "GitHub",
   icon: "/providers/github.svg",
   summary: "Open issues in a repository, with default labels and assignee.",
-  env: { clientId: "GITHUB_CLIENT_ID", clientSecret: "GITHUB_CLIENT_SECRET", webUrl: "GITHUB_WEB_URL", apiUrl: "GITHUB_API_URL" },
+  env: {
+    clientId: "GITHUB_CLIENT_ID",
+    clientSecret: "GITHUB_CLIENT_SECRET",
+    webUrl: "GITHUB_WEB_URL",
+    apiUrl: "GITHUB_API_URL",
+    webhookSecret: "GITHUB_WEBHOOK_SECRET",
+  },
   defaultEndpoints: { web: "https://github.com", api: "https://api.github.com" },
   oauth: {
     protocol: "oauth2",
@@ -88,6 +95,9 @@ export const github: ProviderModule = {
       },
     );
     if (response.status !== 204) throw githubError(response, [tokens.accessToken, context.credentials.clientSecret]);
+  },
+  revocationWebhook: {
+    read: readGithubWebhook,
   },
   configSchema: v.object({
     repository: optionalText({
@@ -168,6 +178,45 @@ export const github: ProviderModule = {
 };
 
 const LOOKUP_PAGES = 5;
+
+/**
+ * GitHub signs no timestamp, so a delivery id is accepted once and remembered this long: past
+ * GitHub's own redelivery window (3 days), with room to spare.
+ */
+const DELIVERY_ID_KEPT_MS = 30 * 24 * 60 * 60 * 1000;
+
+/**
+ * A GitHub App's webhook: `X-Hub-Signature-256` is `sha256=` hex HMAC-SHA256(webhook secret, raw
+ * body). `github_app_authorization` with action `revoked` says the user (`sender`) revoked their
+ * authorization of the app; every other event the app receives is acknowledged and ignored.
+ */
+async function readGithubWebhook({ headers, body, now }: ReceivedWebhook, secret: string): Promise<WebhookReading> {
+  const signature = headers.get("X-Hub-Signature-256");
+  if (!signature) return refused("missing_signature", "GitHub signs every delivery: X-Hub-Signature-256 is required.");
+  if (!signature.startsWith("sha256=") || !(await hmacSha256Matches(secret, body, signature.slice(7)))) {
+    return refused("invalid_signature", "X-Hub-Signature-256 does not match this app's webhook secret.");
+  }
+  const deliveryId = headers.get("X-GitHub-Delivery");
+  if (!deliveryId || deliveryId.length > 100) {
+    return refused("missing_delivery_id", "X-GitHub-Delivery is required: each delivery is accepted once.");
+  }
+  const payload = readJsonObject(body);
+  if (!payload) return malformed("invalid_json", "The body is not a JSON object.");
+  const event = headers.get("X-GitHub-Event") ?? "unknown";
+  const action = asString(payload.action);
+  if (event !== "github_app_authorization" || action !== "revoked") {
+    return accepted({ kind: "ignored", event: action ? `${event}.${action}` : event });
+  }
+  const senderId = asString(asRecord(payload.sender).id);
+  if (!senderId) return malformed("invalid_payload", "github_app_authorization without sender.id.");
+  return accepted({
+    kind: "revoked",
+    event,
+    accounts: { accountIds: [senderId] },
+    occurredAt: now,
+    replay: { key: deliveryId, keepUntil: now + DELIVERY_ID_KEPT_MS },
+  });
+}
 
 /** Hidden in the rendered issue, kept in its body. */
 function marker(key: string) {

@@ -11,7 +11,8 @@ import {
   type ErrorVocabulary,
   type ProviderResponse,
 } from "./http.server";
-import type { ProviderContext, ProviderModule, StoredTokens } from "./types";
+import type { ProviderContext, ProviderModule, ReceivedWebhook, StoredTokens, WebhookReading } from "./types";
+import { accepted, hmacSha256Matches, isFresh, malformed, readJsonObject, refused } from "./webhooks.server";
 
 const ERRORS: ErrorVocabulary = {
   unauthorized: ["AUTHENTICATION_ERROR", "authentication error"],
@@ -67,7 +68,13 @@ export const linear: ProviderModule = {
   icon: "/providers/linear.svg",
   summary: "Create issues in a team, in the workflow state you choose.",
   defaultEndpoints: { web: "https://linear.app", api: "https://api.linear.app" },
-  env: { clientId: "LINEAR_CLIENT_ID", clientSecret: "LINEAR_CLIENT_SECRET", webUrl: "LINEAR_WEB_URL", apiUrl: "LINEAR_API_URL" },
+  env: {
+    clientId: "LINEAR_CLIENT_ID",
+    clientSecret: "LINEAR_CLIENT_SECRET",
+    webUrl: "LINEAR_WEB_URL",
+    apiUrl: "LINEAR_API_URL",
+    webhookSecret: "LINEAR_WEBHOOK_SECRET",
+  },
   oauth: {
     protocol: "oauth2",
     authorizeUrl: "{web}/oauth/authorize",
@@ -91,14 +98,16 @@ export const linear: ProviderModule = {
     if (!viewerId) throw new ProviderError("malformed_response", "The viewer query answered without an id.");
     const name = asString(viewer.name) ?? asString(viewer.email) ?? viewerId;
     const urlKey = asString(organization.urlKey);
+    const organizationId = asString(organization.id);
     return {
       accountId: viewerId,
+      ...(organizationId ? { organizationId } : {}),
       label: orgName ? `${orgName} · ${name}` : name,
       url: urlKey ? `${context.endpoints.web}/${urlKey}` : null,
       details: {
         user: name,
         ...(orgName ? { organization: orgName } : {}),
-        ...(asString(organization.id) ? { organization_id: asString(organization.id)! } : {}),
+        ...(organizationId ? { organization_id: organizationId } : {}),
       },
     };
   },
@@ -108,6 +117,9 @@ export const linear: ProviderModule = {
       headers: { Authorization: `Bearer ${tokens.accessToken}` },
     });
     if (!response.ok) throw providerError(response, ERRORS, readLinearError, [tokens.accessToken]);
+  },
+  revocationWebhook: {
+    read: readLinearWebhook,
   },
   configSchema: v.object({
     teamId: optionalText({ max: 36, pattern: UUID, message: "Use the team's ID (a UUID), from Linear's team settings or API." }),
@@ -171,4 +183,40 @@ async function findIssue(context: ProviderContext, tokens: StoredTokens, id: str
     if (error instanceof ProviderError && error.kind === "client_error" && /not found/i.test(error.message)) return null;
     throw error;
   }
+}
+
+/** Linear's documented tolerance: a delivery whose webhookTimestamp is further than a minute from now is refused. */
+const WEBHOOK_TOLERANCE_MS = 60_000;
+
+/**
+ * A Linear webhook: `Linear-Signature` is hex HMAC-SHA256(webhook secret, raw body), and the
+ * signed body carries `webhookTimestamp` (ms). `OAuthApp` `revoked` says the app was revoked from
+ * a whole organization.
+ */
+async function readLinearWebhook({ headers, body, now }: ReceivedWebhook, secret: string): Promise<WebhookReading> {
+  const signature = headers.get("Linear-Signature");
+  if (!signature) return refused("missing_signature", "Linear signs every delivery: Linear-Signature is required.");
+  if (!(await hmacSha256Matches(secret, body, signature))) {
+    return refused("invalid_signature", "Linear-Signature does not match this webhook's signing secret.");
+  }
+  const payload = readJsonObject(body);
+  if (!payload) return malformed("invalid_json", "The body is not a JSON object.");
+  const sentAt = typeof payload.webhookTimestamp === "number" ? payload.webhookTimestamp : NaN;
+  if (!isFresh(sentAt, now, WEBHOOK_TOLERANCE_MS)) {
+    return refused("stale_request", "webhookTimestamp is more than a minute from now; a replayed delivery is refused.");
+  }
+  const type = asString(payload.type) ?? "unknown";
+  const action = asString(payload.action);
+  if (type !== "OAuthApp" || action !== "revoked") return accepted({ kind: "ignored", event: action ? `${type} ${action}` : type });
+  const organizationId = asString(payload.organizationId);
+  if (!organizationId) return malformed("invalid_payload", "OAuthApp revoked without organizationId.");
+  const createdAt = Date.parse(asString(payload.createdAt) ?? "");
+  return accepted({
+    kind: "revoked",
+    event: "OAuthApp revoked",
+    accounts: { organizationId },
+    occurredAt: Number.isFinite(createdAt) ? createdAt : sentAt,
+    // The signed body holds the send time to the millisecond: the same signature twice is a replay.
+    replay: { key: signature.trim().toLowerCase(), keepUntil: sentAt + WEBHOOK_TOLERANCE_MS },
+  });
 }

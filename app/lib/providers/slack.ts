@@ -2,7 +2,8 @@ import * as v from "valibot";
 import { optionalText } from "./config-schema";
 import { ProviderError } from "./errors";
 import { asRecord, asString, jsonObject, providerError, providerFetch, type ErrorVocabulary, type ProviderResponse } from "./http.server";
-import type { ProviderContext, ProviderModule, StoredTokens } from "./types";
+import type { ProviderContext, ProviderModule, ReceivedWebhook, StoredTokens, WebhookReading } from "./types";
+import { accepted, concatBytes, hmacSha256Matches, isFresh, malformed, readJsonObject, refused, utf8 } from "./webhooks.server";
 
 const ERRORS: ErrorVocabulary = {
   unauthorized: [
@@ -74,7 +75,13 @@ export const slack: ProviderModule = {
   icon: "/providers/slack.svg",
   summary: "Post messages to a channel as your Slack app, optionally under a custom name.",
   defaultEndpoints: { web: "https://slack.com", api: "https://slack.com/api" },
-  env: { clientId: "SLACK_CLIENT_ID", clientSecret: "SLACK_CLIENT_SECRET", webUrl: "SLACK_WEB_URL", apiUrl: "SLACK_API_URL" },
+  env: {
+    clientId: "SLACK_CLIENT_ID",
+    clientSecret: "SLACK_CLIENT_SECRET",
+    webUrl: "SLACK_WEB_URL",
+    apiUrl: "SLACK_API_URL",
+    webhookSecret: "SLACK_SIGNING_SECRET",
+  },
   oauth: {
     protocol: "oauth2",
     authorizeUrl: "{web}/oauth/v2/authorize",
@@ -106,6 +113,7 @@ export const slack: ProviderModule = {
     return {
       // One Slack connection is one app installation in one team, acting as its bot user.
       accountId: `${teamId}:${userId}`,
+      organizationId: teamId,
       label: user ? `${team} · @${user}` : (team ?? teamId),
       url: asString(data.url) ?? null,
       details: { team: team ?? teamId, team_id: teamId, bot_user_id: userId, ...(botId ? { bot_id: botId } : {}) },
@@ -113,6 +121,9 @@ export const slack: ProviderModule = {
   },
   async revoke(context, tokens) {
     await slackCall(context, "auth.revoke", tokens);
+  },
+  revocationWebhook: {
+    read: readSlackEvent,
   },
   configSchema: v.object({
     channel: optionalText({
@@ -196,6 +207,55 @@ export const slack: ProviderModule = {
     return null;
   },
 };
+
+/** Slack's advice: a request whose timestamp is further than 5 minutes from now may be a replay. */
+const EVENT_TOLERANCE_MS = 5 * 60_000;
+
+/**
+ * The Events API: `X-Slack-Signature` is `v0=` hex HMAC-SHA256(signing secret,
+ * `v0:{X-Slack-Request-Timestamp}:{raw body}`). `tokens_revoked` names the users (and bot users)
+ * whose tokens died; `app_uninstalled` follows once the app is gone from the whole team.
+ */
+async function readSlackEvent({ headers, body, now }: ReceivedWebhook, secret: string): Promise<WebhookReading> {
+  const timestamp = headers.get("X-Slack-Request-Timestamp");
+  const signature = headers.get("X-Slack-Signature");
+  if (!timestamp || !signature) {
+    return refused("missing_signature", "Slack signs every request: X-Slack-Signature and X-Slack-Request-Timestamp are required.");
+  }
+  const signed = concatBytes(utf8(`v0:${timestamp}:`), body);
+  if (!/^\d{1,12}$/.test(timestamp) || !signature.startsWith("v0=") || !(await hmacSha256Matches(secret, signed, signature.slice(3)))) {
+    return refused("invalid_signature", "X-Slack-Signature does not match this app's signing secret.");
+  }
+  const sentAt = Number(timestamp) * 1000;
+  if (!isFresh(sentAt, now, EVENT_TOLERANCE_MS)) {
+    return refused("stale_request", "X-Slack-Request-Timestamp is more than 5 minutes from now; a replayed request is refused.");
+  }
+  const payload = readJsonObject(body);
+  if (!payload) return malformed("invalid_json", "The body is not a JSON object.");
+  if (payload.type === "url_verification") {
+    const challenge = asString(payload.challenge);
+    if (!challenge) return malformed("invalid_payload", "url_verification without a challenge.");
+    return accepted({ kind: "challenge", answer: { challenge } });
+  }
+  const event = asRecord(payload.event);
+  const type = asString(event.type) ?? asString(payload.type) ?? "unknown";
+  if (payload.type !== "event_callback" || (type !== "tokens_revoked" && type !== "app_uninstalled")) {
+    return accepted({ kind: "ignored", event: type });
+  }
+  const teamId = asString(payload.team_id);
+  if (!teamId) return malformed("invalid_payload", `${type} without team_id.`);
+  const eventTime = typeof payload.event_time === "number" ? payload.event_time : NaN;
+  // event_time has whole seconds: the revocation happened at most 999 ms after it.
+  const occurredAt = Number.isFinite(eventTime) ? eventTime * 1000 + 999 : now;
+  // The signature covers the timestamp and the body: the same one twice is the same request again.
+  const replay = { key: signature, keepUntil: sentAt + EVENT_TOLERANCE_MS };
+  if (type === "app_uninstalled")
+    return accepted({ kind: "revoked", event: type, accounts: { organizationId: teamId }, occurredAt, replay });
+  const tokens = asRecord(event.tokens);
+  const userIds = [tokens.oauth, tokens.bot].flatMap((ids) => (Array.isArray(ids) ? ids.map(asString) : []));
+  const accountIds = userIds.filter((id): id is string => id !== undefined).map((userId) => `${teamId}:${userId}`);
+  return accepted({ kind: "revoked", event: type, accounts: { accountIds }, occurredAt, replay });
+}
 
 const MARKER_EVENT = "spokedo_delivery";
 const LOOKUP_PAGES = 3;

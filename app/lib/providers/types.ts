@@ -24,6 +24,8 @@ export interface ProviderEnvNames {
   clientSecret: string;
   webUrl: string;
   apiUrl: string;
+  /** The secret the provider signs its revocation webhooks with (providers that push revocations). */
+  webhookSecret?: string;
 }
 
 /** Tokens as a provider handed them to us, normalized. */
@@ -47,6 +49,11 @@ export interface StoredTokens {
 export interface AccountIdentity {
   /** Stable id of the provider account: re-authorizing as another one needs confirmation. */
   accountId: string;
+  /**
+   * The provider-side organization the account belongs to (a Slack team, a Linear organization),
+   * where the provider can revoke a whole one at once.
+   */
+  organizationId?: string;
   label: string;
   url: string | null;
   details: Record<string, string>;
@@ -137,6 +144,55 @@ export interface LookupInput extends DeliveryInput {
   since: number;
 }
 
+/** Which connections a pushed revocation reaches, by the provider account they hold (in any workspace). */
+export type RevokedAccounts =
+  /** Connections whose `AccountIdentity.accountId` is one of these. */
+  | { accountIds: string[] }
+  /** Every connection whose account belongs to this organization (`AccountIdentity.organizationId`). */
+  | { organizationId: string };
+
+/** One delivery of a provider's webhook, as received: the raw body is what was signed. */
+export interface ReceivedWebhook {
+  headers: Headers;
+  body: Uint8Array<ArrayBuffer>;
+  /** When it was received (ms since the epoch). */
+  now: number;
+}
+
+/**
+ * What a verified delivery says. A `revoked` event carries the key that identifies this very
+ * delivery (from what the provider signed, or its delivery id) and how long a replay of it must be
+ * refused: after `keepUntil` the provider's own freshness check refuses it anyway.
+ */
+export type WebhookEvent =
+  /** A handshake to answer with this JSON (Slack's url_verification). */
+  | { kind: "challenge"; answer: Record<string, string> }
+  | {
+      kind: "revoked";
+      /** The provider's name for what happened, shown in the connection's status reason. */
+      event: string;
+      accounts: RevokedAccounts;
+      /** When the revocation happened: connections authorized after it hold new tokens and stay. */
+      occurredAt: number;
+      replay: { key: string; keepUntil: number };
+    }
+  /** Signed and well formed, but nothing we act on: acknowledged and ignored. */
+  | { kind: "ignored"; event: string };
+
+export type WebhookReading =
+  | { ok: true; event: WebhookEvent }
+  /** unauthorized: unsigned, mis-signed or stale (401); malformed: signed but unreadable (400). */
+  | { ok: false; problem: "unauthorized" | "malformed"; code: string; message: string };
+
+/** A provider that pushes revocations: how to verify and read what it sends. */
+export interface RevocationWebhook {
+  /**
+   * Verifies the signature (in constant time) and the delivery's freshness, then reads it. Never
+   * throws for anything a sender controls.
+   */
+  read(delivery: ReceivedWebhook, secret: string): Promise<WebhookReading>;
+}
+
 export interface ProviderModule {
   id: ProviderId;
   name: string;
@@ -150,6 +206,11 @@ export interface ProviderModule {
   fetchIdentity(context: ProviderContext, tokens: StoredTokens): Promise<AccountIdentity>;
   /** Revokes the token at the provider; absent where the provider offers no revocation. */
   revoke?(context: ProviderContext, tokens: StoredTokens): Promise<void>;
+  /**
+   * The webhook the provider sends when a user revokes access on its side (received at
+   * /webhooks/<id>, signed with the secret named by `env.webhookSecret`); absent where it sends none.
+   */
+  revocationWebhook?: RevocationWebhook;
   configSchema: ConfigSchema;
   configFields: ConfigField[];
   /** The config fields an intent may override. */
