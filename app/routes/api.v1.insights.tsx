@@ -3,6 +3,7 @@ import * as v from "valibot";
 import { authenticateApiKey } from "~/lib/accounts/api-keys.server";
 import type { CreateInsightResult } from "~/lib/delivery/insights.server";
 import { submitInsight, submitInsightIdempotently, type ApiAnswer } from "~/lib/delivery/submission.server";
+import { apiError, apiUnauthorized } from "~/lib/platform/api.server";
 import { fieldErrors } from "~/lib/platform/forms";
 import { readBodyWithin } from "~/lib/platform/http.server";
 import { InsightBodySchema, InsightTitleSchema } from "~/lib/platform/validation";
@@ -31,9 +32,7 @@ const CreateInsightSchema = v.strictObject({
 // printable and bounded.
 const IdempotencyKeySchema = v.pipe(v.string(), v.regex(/^"?[\x21-\x7e]{1,255}"?$/));
 
-function error(status: number, code: string, message: string, extra: Record<string, unknown> = {}, headers: HeadersInit = {}) {
-  return json({ error: { code, message, ...extra } }, { status, headers: { "Cache-Control": "no-store", ...headers } });
-}
+const error = apiError;
 
 function answer({ status, body }: ApiAnswer, headers: HeadersInit = {}) {
   const location = (body as { url?: string }).url;
@@ -59,10 +58,7 @@ export function loader() {
 export async function action({ request, context }: ActionFunctionArgs) {
   if (request.method !== "POST") return error(405, "method_not_allowed", "Use POST to create an insight.", {}, { Allow: "POST" });
   const key = await authenticateApiKey(context.db, request.headers.get("Authorization"));
-  if (!key) {
-    const challenge = { "WWW-Authenticate": 'Bearer realm="SpokeDo"' };
-    return error(401, "unauthorized", "Send a valid workspace API key as `Authorization: Bearer <key>`.", {}, challenge);
-  }
+  if (!key) return apiUnauthorized();
   const idempotencyKey = request.headers.get("Idempotency-Key");
   if (idempotencyKey !== null && !v.is(IdempotencyKeySchema, idempotencyKey)) {
     return error(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable characters.");

@@ -7,7 +7,7 @@
 // our own code. Served by `wrangler dev -c test/bench/bare.wrangler.toml` beside the app, on a
 // copy of the same local D1 state (see test/bench/run.mjs).
 
-import { COUNT_SQL, PAGE_SQL, SESSION_SQL, WORKSPACES_SQL } from "./bare-sql";
+import { ATTENTION_SQL, COUNT_SQL, PAGE_SQL, SESSION_SQL, WORKSPACES_SQL } from "./bare-sql";
 
 const PAGE_SIZE = 25;
 
@@ -25,6 +25,7 @@ interface ConnectionRow {
   name: string;
   provider: string;
   status: string;
+  disabled_at: number | null;
   account_label: string;
   last_used_at: number | null;
   intent_count: number;
@@ -73,6 +74,7 @@ function render(
   workspaces: { id: string; name: string }[],
   rows: ConnectionRow[],
   total: number,
+  needingAttention: number,
   page: number,
   now: number,
   nonce: string,
@@ -89,7 +91,7 @@ function render(
       (c) =>
         `<tr><td><a class="connection-link" href="/integration-connections/${escape(c.id)}"><img class="provider-icon" src="/providers/${escape(c.provider)}.svg" alt="" width="22" height="22"/><span>${escape(c.name)}</span></a></td>` +
         `<td><span class="muted">${escape(PROVIDERS[c.provider] ?? c.provider)} · </span>${escape(c.account_label)}</td>` +
-        `<td><span class="badge status status--${escape(c.status)}">${STATUS[c.status] ?? escape(c.status)}</span></td>` +
+        `<td><span class="badge status status--${escape(c.status)}">${STATUS[c.status] ?? escape(c.status)}</span>${c.disabled_at === null ? "" : '<span class="badge status status--disabled">Disabled</span>'}${c.status === "revoked" || c.status === "expired" ? `<form method="post" action="/integration-connections/${escape(c.id)}"><input type="hidden" name="intent" value="reauthorize"/><button type="submit" class="button button--primary button--small" aria-label="Reconnect ${escape(c.name)}">Reconnect</button></form>` : ""}</td>` +
         `<td>${time(c.last_used_at, now)}</td><td>${Number(c.intent_count)}</td></tr>`,
     )
     .join("");
@@ -102,7 +104,7 @@ function render(
 <div class="topbar__account"><form method="post" action="/workspaces/switch" class="switcher"><input type="hidden" name="redirectTo" value="/integration-connections"/><label for="workspace-switcher" class="visually-hidden">Active workspace</label><select id="workspace-switcher" name="workspaceId">${options}</select><button type="submit" class="button button--secondary">Switch</button></form>
 <span class="topbar__email" title="Signed in as">${escape(viewer.email)}</span><form method="post" action="/logout"><button type="submit" class="button button--secondary">Sign out</button></form></div></header>
 <main id="main" tabindex="-1"><section class="page"><header class="page__header"><div><h1>Connections</h1><p class="lead">${total} connection${total === 1 ? "" : "s"} in <strong>${escape(viewer.workspace_name)}</strong>.</p></div><a class="button button--primary" href="/integration-connections/new">Connect an account</a></header>
-<form method="get" action="/integration-connections" class="filters card" role="search"><label><span class="field__label">Search</span><input type="search" name="q" placeholder="Name contains…" maxLength="50" value=""/></label><label><span class="field__label">Provider</span><select name="provider"><option value="" selected="">All providers</option>${providerOptions}</select></label><label><span class="field__label">Status</span><select name="status"><option value="" selected="">Any status</option><option value="active">Active</option><option value="expired">Expired</option><option value="error">Error</option><option value="revoked">Revoked</option></select></label><label><span class="field__label">Sort by</span><select name="sort"><option value="name" selected="">Name</option><option value="last_used">Last used</option><option value="status">Status (problems first)</option></select></label><label class="checkbox"><input type="checkbox" name="unused" value="1"/>Not used in 90 days</label><div class="filters__actions"><button type="submit" class="button button--secondary">Apply</button></div></form>
+${needingAttention > 0 ? `<div class="card card--warning attention" role="status"><p><strong>${needingAttention} connection${needingAttention === 1 ? " needs" : "s need"} attention</strong> — revoked, expired or in error. Reconnect revoked and expired ones; open one in error to see what failed.</p><a class="button button--secondary" href="/integration-connections?sort=status">Show problems first</a></div>` : ""}<form method="get" action="/integration-connections" class="filters card" role="search"><label><span class="field__label">Search</span><input type="search" name="q" placeholder="Name contains…" maxLength="50" value=""/></label><label><span class="field__label">Provider</span><select name="provider"><option value="" selected="">All providers</option>${providerOptions}</select></label><label><span class="field__label">Status</span><select name="status"><option value="" selected="">Any status</option><option value="active">Active</option><option value="expired">Expired</option><option value="error">Error</option><option value="revoked">Revoked</option></select></label><label><span class="field__label">Delivering</span><select name="state"><option value="" selected="">Enabled or disabled</option><option value="enabled">Enabled</option><option value="disabled">Disabled</option></select></label><label><span class="field__label">Sort by</span><select name="sort"><option value="name" selected="">Name</option><option value="last_used">Last used</option><option value="status">Status (problems first)</option></select></label><label class="checkbox"><input type="checkbox" name="unused" value="1"/>Not used in 90 days</label><div class="filters__actions"><button type="submit" class="button button--secondary">Apply</button></div></form>
 <div class="card card--flush"><table class="table connections-table"><thead><tr><th scope="col">Name</th><th scope="col">Account</th><th scope="col">Status</th><th scope="col">Last used</th><th scope="col">Intents</th></tr></thead><tbody>${body}</tbody></table></div>
 ${pages > 1 ? `<nav class="pagination" aria-label="Pages">${previous}<span>Page ${page} of ${pages}</span>${next}</nav>` : ""}</section></main>
 <script nonce="${nonce}" type="module" src="/assets/entry.client.js"></script></body></html>`;
@@ -132,19 +134,29 @@ export default {
     if (!viewer?.workspace_id) return Response.redirect(new URL("/login", url), 302);
 
     const page = Math.min(10_000, Math.max(1, Math.trunc(Number(url.searchParams.get("page") ?? "1")) || 1));
-    statements += 3;
+    statements += 4;
     roundTrips += 1;
-    const [workspaces, rows, count] = await Promise.all([
+    const [workspaces, rows, count, attention] = await Promise.all([
       db.prepare(WORKSPACES_SQL).bind(viewer.user_id).all<{ id: string; name: string }>(),
       db
         .prepare(PAGE_SQL)
         .bind(viewer.workspace_id, PAGE_SIZE, (page - 1) * PAGE_SIZE)
         .all<ConnectionRow>(),
       db.prepare(COUNT_SQL).bind(viewer.workspace_id).all<{ n: number }>(),
+      db.prepare(ATTENTION_SQL).bind(viewer.workspace_id, 3).all<{ n: number }>(),
     ]);
 
     const nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
-    const html = render(viewer, workspaces.results, rows.results, Number(count.results[0]?.n ?? 0), page, Date.now(), nonce);
+    const html = render(
+      viewer,
+      workspaces.results,
+      rows.results,
+      Number(count.results[0]?.n ?? 0),
+      Number(attention.results[0]?.n ?? 0),
+      page,
+      Date.now(),
+      nonce,
+    );
     const headers = new Headers({
       "Content-Type": "text/html; charset=utf-8",
       "Server-Timing": `d1;desc="${statements} queries, ${roundTrips} round trips"`,

@@ -115,7 +115,7 @@ describe("connections index", () => {
     expect(names(html)).toEqual(["never-used-old", "stale"]);
   });
 
-  it("pages through 1,200 connections in three round trips: the session, then the switcher with the page and its count", async () => {
+  it("pages through 1,200 connections in two round trips: the session, then the switcher with the page and its counts", async () => {
     const { browser, workspaceId } = await signedUpUser();
     await seed(
       workspaceId,
@@ -129,8 +129,9 @@ describe("connections index", () => {
     expect(firstHtml).toContain("1200 connections");
     expect(firstHtml).toContain("Page 1 of 48");
     expect(names(firstHtml)).toHaveLength(25);
-    // Session lookup; then the workspace switcher (root), the page of rows and its count, together.
-    expect(queryCount(first)).toBe(4);
+    // Session lookup; then the workspace switcher (root), the page of rows, its count and the
+    // count of connections needing attention, together.
+    expect(queryCount(first)).toBe(5);
     expect(roundTrips(first)).toBe(2);
 
     const last = await browser.get("/integration-connections?page=10&provider=slack");
@@ -138,14 +139,14 @@ describe("connections index", () => {
     expect(lastHtml).toContain("240 connections match");
     expect(lastHtml).toContain("Page 10 of 10");
     expect(names(lastHtml)).toHaveLength(15);
-    expect(queryCount(last)).toBe(4);
+    expect(queryCount(last)).toBe(5);
     expect(roundTrips(last)).toBe(2);
 
     // Past the end: redirected to the last page, no extra query.
     const beyond = await browser.get("/integration-connections?page=48&provider=slack");
     expect(beyond.status).toBe(302);
     expect(beyond.headers.get("Location")).toBe("/integration-connections?page=10&provider=slack");
-    expect(queryCount(beyond)).toBe(4);
+    expect(queryCount(beyond)).toBe(5);
   });
 
   it("the detail page reads in three round trips", async () => {
@@ -158,5 +159,23 @@ describe("connections index", () => {
     // deliveries, the connections to repoint to and the failed deliveries to offer again.
     expect(queryCount(response)).toBe(10);
     expect(roundTrips(response)).toBe(3);
+  });
+});
+
+describe("connections needing attention", () => {
+  it("opens the index with how many need attention, and puts Reconnect on each revoked or expired row", async () => {
+    const { browser, workspaceId } = await signedUpUser();
+    await seed(workspaceId, [
+      { name: "fine", provider: "github" },
+      { name: "gone", provider: "slack", status: "revoked" },
+      { name: "stale", provider: "linear", status: "expired" },
+      { name: "broken", provider: "notion", status: "error" },
+    ]);
+    const html = await pageHtml(await browser.get("/integration-connections"));
+    expect(html).toContain("3 connections need attention");
+    expect(html).toContain('aria-label="Reconnect gone"');
+    expect(html).toContain('aria-label="Reconnect stale"');
+    expect(html).not.toContain('aria-label="Reconnect broken"');
+    expect(html).not.toContain('aria-label="Reconnect fine"');
   });
 });

@@ -52,7 +52,7 @@ export async function listConnections(db: Db, workspaceId: string, filters: Conn
     .orderBy("c.name")
     .limit(PAGE_SIZE)
     .offset((filters.page - 1) * PAGE_SIZE);
-  const [rows, count] = await Promise.all([
+  const [rows, count, attention] = await Promise.all([
     db
       .with("page", () => page)
       .selectFrom("page")
@@ -66,8 +66,15 @@ export async function listConnections(db: Db, workspaceId: string, filters: Conn
       )
       .execute(),
     filtered.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
+    // Connections that need someone: not active (problems first, by the status_rank index).
+    db
+      .selectFrom("connections")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("workspace_id", "=", workspaceId)
+      .where("status_rank", "<", 3)
+      .executeTakeFirstOrThrow(),
   ]);
-  return { rows, total: Number(count.n) };
+  return { rows, total: Number(count.n), needingAttention: Number(attention.n) };
 }
 
 export type ConnectionListRow = Awaited<ReturnType<typeof listConnections>>["rows"][number];
@@ -272,4 +279,25 @@ export function enableConnectionQuery(db: Db, workspaceId: string, id: string, n
     .where("workspace_id", "=", workspaceId)
     .where("id", "=", id)
     .where("disabled_at", "is not", null);
+}
+
+/**
+ * The read API's list: a page of the workspace's connections by name, after `afterName` (keyset
+ * pagination, served by the (workspace, name) and (workspace, status|provider, name) indexes, so
+ * any page costs the same). One more row than asked says whether a next page exists.
+ */
+export async function listConnectionsAfter(
+  db: Db,
+  workspaceId: string,
+  options: { status?: ConnectionStatus; provider?: ProviderId; afterName?: string; limit: number },
+) {
+  let query = db.selectFrom("connections").selectAll().where("workspace_id", "=", workspaceId);
+  if (options.status) query = query.where("status", "=", options.status);
+  if (options.provider) query = query.where("provider", "=", options.provider);
+  if (options.afterName !== undefined) query = query.where("name", ">", options.afterName);
+  const rows = await query
+    .orderBy("name")
+    .limit(options.limit + 1)
+    .execute();
+  return { rows: rows.slice(0, options.limit), more: rows.length > options.limit };
 }

@@ -86,3 +86,38 @@ export function connectionDetailView(row: ConnectionRow, settings: Settings) {
     configValues: configFormValues(provider.configFields, config),
   };
 }
+
+/** A connection in the read API (GET /api/v1/connections): facts and health, never a token. */
+export function connectionApiView(row: ConnectionRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    provider: row.provider,
+    status: row.status,
+    statusReason: row.status_reason,
+    statusChangedAt: iso(row.status_changed_at),
+    disabled: row.disabled_at !== null,
+    account: { id: row.account_id, label: row.account_label, url: row.account_url },
+    scopes: row.scopes ? row.scopes.split(" ") : [],
+    health: {
+      checkedAt: iso(row.health_checked_at),
+      outcome: row.health_outcome,
+      latencyMs: row.health_latency_ms,
+      message: row.health_message,
+      nextCheckAt: iso(row.health_due_at),
+    },
+    expiry: {
+      accessTokenExpiresAt: iso(row.access_token_expires_at),
+      refreshTokenExpiresAt: iso(row.refresh_token_expires_at),
+      refreshFailingSince: iso(row.refresh_failing_since),
+    },
+    lastError: row.last_error ? { message: row.last_error, at: iso(row.last_error_at), insightId: row.last_error_insight_id } : null,
+    lastUsedAt: iso(row.last_used_at),
+    authorizedAt: iso(row.authorized_at),
+    createdAt: iso(row.created_at),
+  };
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}

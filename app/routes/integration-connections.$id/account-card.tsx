@@ -31,29 +31,38 @@ export function AccountCard({ data }: { data: PageData }) {
             <span className="muted">none reported</span>
           )}
         </dd>
-        <dt>Access token expires</dt>
-        <dd>
-          <RelativeTime value={connection.accessTokenExpiresAt} now={now} never="does not expire" />
-        </dd>
-        <dt>Refresh token</dt>
-        <dd>
-          {connection.hasRefreshToken ? (
-            <>
-              held
-              {connection.refreshTokenExpiresAt ? (
+        {connection.status === "revoked" ? (
+          <>
+            <dt>Tokens</dt>
+            <dd>{provider.name} no longer accepts them; re-authorizing replaces them.</dd>
+          </>
+        ) : (
+          <>
+            <dt>Access token expires</dt>
+            <dd>
+              <RelativeTime value={connection.accessTokenExpiresAt} now={now} never="does not expire" />
+            </dd>
+            <dt>Refresh token</dt>
+            <dd>
+              {connection.hasRefreshToken ? (
                 <>
-                  , expires <RelativeTime value={connection.refreshTokenExpiresAt} now={now} />
+                  held
+                  {connection.refreshTokenExpiresAt ? (
+                    <>
+                      , expires <RelativeTime value={connection.refreshTokenExpiresAt} now={now} />
+                    </>
+                  ) : null}
                 </>
-              ) : null}
-            </>
-          ) : (
-            <span className="muted">none</span>
-          )}
-        </dd>
-        <dt>Last refresh</dt>
-        <dd>
-          <RelativeTime value={connection.lastRefreshedAt} now={now} />
-        </dd>
+              ) : (
+                <span className="muted">none</span>
+              )}
+            </dd>
+            <dt>Last refresh</dt>
+            <dd>
+              <RelativeTime value={connection.lastRefreshedAt} now={now} />
+            </dd>
+          </>
+        )}
         <dt>Authorized</dt>
         <dd>
           <RelativeTime value={connection.authorizedAt} now={now} />

@@ -58,6 +58,7 @@ export function StatusCard({ data }: { data: PageData }) {
                 ? "Intents still deliver through it: the next successful delivery, a successful Test connection or SpokeDo's scheduled check makes it active again."
                 : "Deliveries fail until you re-authorize; then redeliver the failed ones from this page."}
           </p>
+          <NextAction data={data} />
           <Form method="post" className="inline-form">
             <input type="hidden" name="intent" value="disable" />
             <SubmitButton variant="secondary" match={{ name: "intent", value: "disable" }} pendingText="Disabling…">
@@ -98,4 +99,31 @@ function HealthLine({ data }: { data: PageData }) {
       ) : null}
     </p>
   );
+}
+
+/** The one thing to do about the status, as the box's primary button. */
+function NextAction({ data }: { data: PageData }) {
+  const { connection, provider } = data;
+  if (connection.status === "revoked" || connection.status === "expired") {
+    return (
+      <Form method="post" className="inline-form">
+        <input type="hidden" name="intent" value="reauthorize" />
+        <SubmitButton match={{ name: "intent", value: "reauthorize" }} pendingText={`Redirecting to ${provider.name}…`}>
+          Re-authorize with {provider.name}
+        </SubmitButton>
+        <span className="muted small">The connection keeps its id, name and settings.</span>
+      </Form>
+    );
+  }
+  if (connection.status === "error") {
+    return (
+      <Form method="post" className="inline-form">
+        <input type="hidden" name="intent" value="test" />
+        <SubmitButton match={{ name: "intent", value: "test" }} pendingText="Testing…">
+          Test connection now
+        </SubmitButton>
+      </Form>
+    );
+  }
+  return null;
 }

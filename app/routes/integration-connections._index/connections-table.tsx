@@ -1,3 +1,4 @@
+import { Form } from "@remix-run/react";
 import { ProviderIcon } from "~/components/provider-icon";
 import { StatusBadge } from "~/components/status-badge";
 import { RelativeTime } from "~/components/time";
@@ -33,8 +34,18 @@ export function ConnectionsTable({ data }: { data: IndexData }) {
                   {connection.accountLabel}
                 </td>
                 <td>
-                  <StatusBadge status={connection.status} />
-                  {connection.disabled ? <span className="badge status status--disabled">Disabled</span> : null}
+                  <div className="status-cell">
+                    <StatusBadge status={connection.status} />
+                    {connection.disabled ? <span className="badge status status--disabled">Disabled</span> : null}
+                    {connection.status === "revoked" || connection.status === "expired" ? (
+                      <Form method="post" action={`/integration-connections/${connection.id}`}>
+                        <input type="hidden" name="intent" value="reauthorize" />
+                        <button type="submit" className="button button--primary button--small" aria-label={`Reconnect ${connection.name}`}>
+                          Reconnect
+                        </button>
+                      </Form>
+                    ) : null}
+                  </div>
                 </td>
                 <td>
                   <RelativeTime value={connection.lastUsedAt} now={data.now} />
@@ -45,6 +56,23 @@ export function ConnectionsTable({ data }: { data: IndexData }) {
           })}
         </tbody>
       </table>
+    </div>
+  );
+}
+
+/** The index's first line when something is broken: how many, and a filter that shows them first. */
+export function AttentionBanner({ count }: { count: number }) {
+  return (
+    <div className="card card--warning attention" role="status">
+      <p>
+        <strong>
+          {count} connection{count === 1 ? " needs" : "s need"} attention
+        </strong>{" "}
+        — revoked, expired or in error. Reconnect revoked and expired ones; open one in error to see what failed.
+      </p>
+      <a className="button button--secondary" href="/integration-connections?sort=status">
+        Show problems first
+      </a>
     </div>
   );
 }

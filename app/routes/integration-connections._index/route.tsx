@@ -7,7 +7,7 @@ import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
 import { requireKeyRing } from "~/lib/connections/guards.server";
 import { loadConnectionsIndex } from "~/lib/connections/page.server";
 import { listProviders } from "~/lib/providers/registry";
-import { ConnectionsTable } from "./connections-table";
+import { AttentionBanner, ConnectionsTable } from "./connections-table";
 import { Filters } from "./filters";
 import { FiltersSchema } from "./filters.server";
 
@@ -18,7 +18,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireKeyRing(context);
   const params = Object.fromEntries(new URL(request.url).searchParams);
   const filters = v.parse(FiltersSchema, { ...params, page: params.page ?? "1" });
-  const { connections, total, pages } = await loadConnectionsIndex(context.db, workspace.id, {
+  const { connections, total, pages, needingAttention } = await loadConnectionsIndex(context.db, workspace.id, {
     provider: filters.provider,
     status: filters.status,
     state: filters.state,
@@ -39,6 +39,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     workspaceName: workspace.name,
     connections,
     total,
+    needingAttention,
     page: filters.page,
     pages,
     filters: {
@@ -102,6 +103,8 @@ export default function ConnectionsIndex() {
         }
         action={{ href: "/integration-connections/new", label: "Connect an account" }}
       />
+
+      {data.needingAttention > 0 ? <AttentionBanner count={data.needingAttention} /> : null}
 
       <Filters data={data} />
 
