@@ -4,7 +4,7 @@ import type { OAuthFlowRow } from "../platform/schema";
 import { completeAuthorization, startAuthorization, type FlowActor, type FlowDeps, type StartFlowResult } from "../oauth/flows.server";
 import { getProvider } from "../providers/registry";
 import type { AccountIdentity, ProviderId, TokenSet } from "../providers/types";
-import { createConnection, getConnection, isConnectionNameTaken, replaceTokensQuery } from "./repository.server";
+import { createConnection, getConnection, isConnectionNameTaken, replaceTokensWrites } from "./repository.server";
 import { sealTokens } from "./vault.server";
 
 /**
@@ -77,7 +77,7 @@ export async function finishAuthorization(
     await holdForConfirmation(deps, actor, connection, tokens, identity);
     return { kind: "needs_confirmation", flow, connectionId: connection.id };
   }
-  await runBatch(deps.db, [replaceTokensQuery(deps.db, connection, await sealTokens(deps.ring, connection, tokens), identity)]);
+  await runBatch(deps.db, replaceTokensWrites(deps.db, connection, await sealTokens(deps.ring, connection, tokens), identity));
   return { kind: "reauthorized", flow, connectionId: connection.id };
 }
 
@@ -144,7 +144,7 @@ export async function confirmReauthorization(deps: FlowDeps, actor: FlowActor, c
   ) as TokenSet;
   const identity = JSON.parse(pending.identity_json) as AccountIdentity;
   await runBatch(deps.db, [
-    replaceTokensQuery(deps.db, connection, await sealTokens(deps.ring, connection, tokens), identity),
+    ...replaceTokensWrites(deps.db, connection, await sealTokens(deps.ring, connection, tokens), identity),
     deps.db.deleteFrom("pending_reauthorizations").where("id", "=", pending.id),
   ]);
   return true;
