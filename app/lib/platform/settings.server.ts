@@ -19,6 +19,12 @@ export interface Settings {
   keyRing: Promise<KeyRing> | null;
   /** queue: deliveries go through the delivery queue (default); manual: something else drives them (the tests). */
   dispatch: "queue" | "manual";
+  /**
+   * Where outgoing webhooks may go: `public` in production (APP_URL is HTTPS and not localhost, or
+   * unset): public HTTPS URLs only; `local` when the app runs on a developer's machine, where
+   * http://localhost and the emulator are fine.
+   */
+  webhookTargets: "public" | "local";
   /** How long one provider call (request and body) may take; at most PROVIDER_TIMEOUT_MS, which leases are sized for. */
   providerTimeoutMs: number;
   /** A provider's endpoints and credentials, read from the env names its module declares. */
@@ -112,7 +118,10 @@ function parseSettings(raw: Record<string, unknown>): Settings {
       );
   }
 
-  return { appUrl, keyRing, dispatch, providerTimeoutMs, provider, problems };
+  const local = appUrl !== null && (!appUrl.startsWith("https://") || isLocalHost(appUrl));
+  const webhookTargets = local ? "local" : "public";
+
+  return { appUrl, keyRing, dispatch, webhookTargets, providerTimeoutMs, provider, problems };
 }
 
 export function isProviderConfigured(settings: Settings, id: ProviderId): boolean {
