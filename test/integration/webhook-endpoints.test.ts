@@ -52,6 +52,14 @@ describe("webhook endpoints in workspace settings", () => {
     }
   });
 
+  it("the settings page that shows a new API key once is not cached either", async () => {
+    const { browser } = await signedUpUser();
+    const response = await browser.post("/settings/workspace", { intent: "create-key", keyName: "ci" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Cache-Control")).toBe("no-store");
+    await response.body?.cancel();
+  });
+
   it("invalid input gets a 400 with the message next to its field, never a 500, and writes nothing", async () => {
     const { browser } = await signedUpUser();
     const cases: [Parameters<typeof createEndpointThroughForm>[1], string][] = [

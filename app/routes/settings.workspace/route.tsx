@@ -6,6 +6,7 @@ import { RelativeTime } from "~/components/time";
 import { listApiKeys } from "~/lib/accounts/api-keys.server";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
 import { listMembers } from "~/lib/accounts/workspaces.server";
+import { forwardDataHeaders } from "~/lib/platform/headers";
 import { readFormData } from "~/lib/platform/http.server";
 import { listEndpoints, MAX_ENDPOINTS_PER_WORKSPACE } from "~/lib/webhooks/endpoints.server";
 import { ACTIONS, type ActionResult } from "./actions.server";
@@ -14,6 +15,8 @@ import { IntentSchema, type SettingsIntent } from "./schema";
 import { WebhooksCard } from "./webhooks-card";
 
 export const meta: MetaFunction = () => [{ title: "Workspace settings · SpokeDo" }];
+// The page that shows a new API key once must not be cached: pass the action's Cache-Control on.
+export const headers = forwardDataHeaders;
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { user, workspace } = await requireWorkspaceMember(context, request);
