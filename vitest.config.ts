@@ -99,6 +99,8 @@ export default defineConfig(async () => ({
             "react-dom/server",
             "cookie",
             "set-cookie-parser",
+            // CommonJS: the Standard Webhooks library that signs outgoing webhooks.
+            "standardwebhooks",
           ],
         },
       },

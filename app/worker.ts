@@ -1,10 +1,17 @@
 import { createRequestHandler } from "@remix-run/cloudflare";
 import * as build from "virtual:remix/server-build";
 import { runMaintenance } from "./jobs/maintenance.server";
-import { consumeDeadLetters, consumeDeliveries, consumeHealthChecks } from "./jobs/queue.server";
+import { dispatchOutboxes } from "./jobs/outboxes.server";
+import {
+  consumeDeadLetters,
+  consumeDeliveries,
+  consumeHealthChecks,
+  consumeWebhookDeadLetters,
+  consumeWebhooks,
+} from "./jobs/queue.server";
 import { bookmarkCookie, createRequestContext } from "./lib/platform/context.server";
 import { runInScope } from "./lib/platform/db.server";
-import { HEALTH_QUEUE_NAME, type DeliveryMessage, type HealthCheckMessage } from "./lib/platform/queues";
+import { QUEUES, type DeliveryMessage, type HealthCheckMessage, type WebhookMessage } from "./lib/platform/queues";
 import { applySecurityHeaders, createCspNonce, rejectCrossSiteRequest } from "./lib/platform/security.server";
 import { getSettings, providerWebOrigins } from "./lib/platform/settings.server";
 
@@ -29,6 +36,8 @@ export default {
 
     const context = createRequestContext({ request, env, cspNonce, waitUntil: (promise) => ctx.waitUntil(promise) });
     const remixResponse = await runInScope(context.scope, () => handleRemixRequest(request, context));
+    // Webhook events the request recorded go on their queue once it is done.
+    if (context.scope.outboxes.size) ctx.waitUntil(dispatchOutboxes(env, context.scope));
     // Copy so headers are mutable whatever produced the response.
     const response = new Response(remixResponse.body, remixResponse);
     for (const cookie of context.responseCookies) response.headers.append("Set-Cookie", cookie);
@@ -43,9 +52,20 @@ export default {
   },
 
   async queue(batch, env, _ctx) {
-    if (batch.queue === HEALTH_QUEUE_NAME) return consumeHealthChecks(batch as MessageBatch<HealthCheckMessage>, env);
-    const messages = batch as MessageBatch<DeliveryMessage>;
-    if (batch.queue.endsWith("-dlq")) await consumeDeadLetters(messages, env);
-    else await consumeDeliveries(messages, env);
+    switch (batch.queue) {
+      case QUEUES.deliveries:
+        return consumeDeliveries(batch as MessageBatch<DeliveryMessage>, env);
+      case QUEUES.deliveriesDeadLetters:
+        return consumeDeadLetters(batch as MessageBatch<DeliveryMessage>, env);
+      case QUEUES.webhooks:
+        return consumeWebhooks(batch as MessageBatch<WebhookMessage>, env);
+      case QUEUES.webhooksDeadLetters:
+        return consumeWebhookDeadLetters(batch as MessageBatch<WebhookMessage>, env);
+      case QUEUES.health:
+        return consumeHealthChecks(batch as MessageBatch<HealthCheckMessage>, env);
+      default:
+        // Not acknowledged: the messages come back (and end in a dead-letter queue) instead of vanishing.
+        throw new Error(`No consumer for queue ${batch.queue}.`);
+    }
   },
 } satisfies ExportedHandler<Env>;

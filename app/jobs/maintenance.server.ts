@@ -7,10 +7,15 @@ import { pruneWebhookReceipts } from "~/lib/connections/pushed-revocation.server
 import { sweepOverdueDeliveries } from "~/lib/delivery/dispatch.server";
 import { processDueDeliveries } from "~/lib/delivery/outbox.server";
 import { pruneIdempotencyKeys } from "~/lib/delivery/submission.server";
-import { deliveryQueue, healthQueue } from "~/lib/platform/queues";
-import { getDatabase, runOnPrimary } from "~/lib/platform/db.server";
+import { deliveryQueue, healthQueue, webhookQueue } from "~/lib/platform/queues";
+import { getDatabase } from "~/lib/platform/db.server";
 import { getSettings } from "~/lib/platform/settings.server";
 import { pruneOAuthFlows } from "~/lib/oauth/flows.server";
+import { sweepWebhookDeliveries } from "~/lib/webhooks/dispatch.server";
+import { reencryptSigningSecrets } from "~/lib/webhooks/endpoints.server";
+import { pruneWebhookLog } from "~/lib/webhooks/log.server";
+import { processDueWebhookDeliveries } from "~/lib/webhooks/sender.server";
+import { runJob } from "./outboxes.server";
 
 /**
  * Periodic housekeeping run by the Cron Trigger. It calls into every domain, so it sits above
@@ -26,12 +31,15 @@ export async function runMaintenance(env: Env, now = Date.now()) {
     ["prune authorization flows", () => pruneOAuthFlows(db, now)],
     ["prune pending re-authorizations", () => prunePendingReauthorizations(db, now)],
     ["prune idempotency keys", () => pruneIdempotencyKeys(db, now)],
-    ["prune webhook receipts", () => pruneWebhookReceipts(db, now)],
+    ["prune provider webhook receipts", () => pruneWebhookReceipts(db, now)],
+    ["prune webhook log", () => pruneWebhookLog(db, now)],
   ];
   if (settings.keyRing) {
     const ring = await settings.keyRing;
     const deps = { db, settings, ring };
     const queue = deliveryQueue(env, settings);
+    const webhooks = webhookQueue(env, settings);
+    const webhookDeps = { db, ring, webhookTargets: settings.webhookTargets };
     steps.push(
       // The queue brings deliveries back itself; the sweep catches the ones whose message was
       // never sent or got lost. Without a queue, due deliveries are attempted here.
@@ -41,13 +49,21 @@ export async function runMaintenance(env: Env, now = Date.now()) {
       ["token refresh", () => refreshExpiringConnections(deps, { now })],
       ["health checks", () => scheduleHealthChecks(deps, healthQueue(env, settings), { now })],
       ["key rotation", () => reencryptConnections(db, ring)],
+      ["webhook secrets key rotation", () => reencryptSigningSecrets(db, ring)],
+      // Webhook deliveries recorded but never enqueued (or whose message got lost) go on the queue;
+      // without a queue, due ones are attempted here.
+      webhooks
+        ? ["webhook deliveries", () => sweepWebhookDeliveries(db, webhooks, { now })]
+        : // What earlier steps of this run recorded (a status change) is due too.
+          ["due webhook deliveries", () => processDueWebhookDeliveries(webhookDeps, { limit: 50, now: Math.max(now, Date.now()) })],
     );
   }
   const failures: string[] = [];
   for (const [name, step] of steps) {
     try {
-      // Every step reads from the primary: token rows must never come from a stale replica.
-      await runOnPrimary(env.DB, step);
+      // Every step reads from the primary: token rows must never come from a stale replica. Webhook
+      // events a step recorded (a status change) are enqueued right after it.
+      await runJob(env, step);
     } catch (error) {
       failures.push(`${name}: ${error instanceof Error ? error.message : "unknown error"}`);
     }

@@ -86,7 +86,11 @@ test("connect, override, deliver, get revoked, re-authorize, redeliver what fail
   await expect(page.locator(".status-card")).toContainText("Revoked");
   await expect(page.getByRole("link", { name: "see the insight" })).toHaveAttribute("href", new URL(failedInsight).pathname);
 
-  await page.getByRole("button", { name: "Re-authorize" }).click();
+  // The status box carries the one next action.
+  await page
+    .locator(".status-card")
+    .getByRole("button", { name: /^Re-authorize with / })
+    .click();
   await page.getByRole("radio", { name: story.account }).check();
   await page.getByRole("button", { name: "Approve" }).click();
   await expect(page.getByText("Re-authorized: fresh tokens are in place and the connection is active.")).toBeVisible();

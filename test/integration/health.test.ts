@@ -13,7 +13,7 @@ import { changeStatus } from "~/lib/connections/status.server";
 import { refreshExpiringConnections } from "~/lib/connections/vault.server";
 import { sweepOverdueDeliveries } from "~/lib/delivery/dispatch.server";
 import { HELD_UNTIL_ENABLED } from "~/lib/delivery/outbox.server";
-import { HEALTH_QUEUE_NAME, type DeliveryQueue, type HealthCheckMessage, type HealthQueue } from "~/lib/platform/queues";
+import { QUEUES, type DeliveryQueue, type HealthCheckMessage, type HealthQueue } from "~/lib/platform/queues";
 import worker from "~/worker";
 import { connectionRow, useEmulator } from "./connections-support";
 import { deliveriesOf, deliveringSetup, deliveryDeps, sendInsight, settle } from "./deliveries-support";
@@ -143,7 +143,7 @@ describe("the health-check queue's consumer", () => {
       retry: () => undefined,
     }));
     const batch: MessageBatch<HealthCheckMessage> = {
-      queue: HEALTH_QUEUE_NAME,
+      queue: QUEUES.health,
       messages,
       metadata: { metrics: { backlogCount: messages.length, backlogBytes: 0, oldestMessageTimestamp: new Date() } },
       ackAll: () => messages.forEach((message) => message.ack()),

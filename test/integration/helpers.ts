@@ -42,7 +42,8 @@ export class Browser {
     return response;
   }
 
-  async post(path: string, form: Record<string, string>, headers: Record<string, string> = {}) {
+  /** A form POST; pairs may repeat a name (checkboxes). */
+  async post(path: string, form: Record<string, string> | [string, string][], headers: Record<string, string> = {}) {
     const response = await appFetch(`${this.origin}${path}`, {
       method: "POST",
       redirect: "manual",

@@ -4,7 +4,7 @@ import type { OAuthFlowRow } from "../platform/schema";
 import { completeAuthorization, startAuthorization, type FlowActor, type FlowDeps, type StartFlowResult } from "../oauth/flows.server";
 import { getProvider } from "../providers/registry";
 import type { AccountIdentity, ProviderId, TokenSet } from "../providers/types";
-import { createConnection, getConnection, isConnectionNameTaken, replaceTokensQuery } from "./repository.server";
+import { createConnection, getConnection, isConnectionNameTaken, replaceTokensWrites } from "./repository.server";
 import { sealTokens } from "./vault.server";
 import { nextCheckAt } from "./status.server";
 
@@ -79,15 +79,16 @@ export async function finishAuthorization(
     await holdForConfirmation(deps, actor, connection, tokens, identity);
     return { kind: "needs_confirmation", flow, connectionId: connection.id };
   }
-  await runBatch(deps.db, [
-    replaceTokensQuery(
+  await runBatch(
+    deps.db,
+    replaceTokensWrites(
       deps.db,
       connection,
       await sealTokens(deps.ring, connection, tokens),
       identity,
       nextCheckAt(deps.settings.health.intervalMs),
     ),
-  ]);
+  );
   return { kind: "reauthorized", flow, connectionId: connection.id };
 }
 
@@ -154,7 +155,7 @@ export async function confirmReauthorization(deps: FlowDeps, actor: FlowActor, c
   ) as TokenSet;
   const identity = JSON.parse(pending.identity_json) as AccountIdentity;
   await runBatch(deps.db, [
-    replaceTokensQuery(
+    ...replaceTokensWrites(
       deps.db,
       connection,
       await sealTokens(deps.ring, connection, tokens),

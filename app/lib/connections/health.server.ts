@@ -12,10 +12,11 @@ import {
   nextCheckAt,
   statusAfterAuthFailure,
   statusAfterProviderFailure,
-  statusChangeQuery,
+  statusChangeWrites,
   type StatusChange,
 } from "./status.server";
 import { withTokens, type VaultDeps } from "./vault.server";
+import { recordConnectionHealthFailed } from "../webhooks/outbox.server";
 
 /**
  * Connection health (docs/decisions/017-connection-health.md): the provider is asked who the
@@ -95,7 +96,7 @@ export async function testConnection(deps: VaultDeps, connection: ConnectionRow)
       .where("workspace_id", "=", connection.workspace_id)
       .where("id", "=", connection.id),
   ];
-  if (check.change) writes.push(statusChangeQuery(deps.db, connection, check.change, now));
+  if (check.change) writes.push(...statusChangeWrites(deps.db, connection, check.change, now));
   await runBatch(deps.db, writes);
   const latest = await getConnection(deps.db, connection.workspace_id, connection.id);
   return { status: latest?.status ?? connection.status, message: check.message };
@@ -194,7 +195,12 @@ export async function runHealthCheck(deps: VaultDeps, message: HealthCheckMessag
       .where("id", "=", row.id),
   ];
   // Outages leave the status alone; everything else is the check's verdict.
-  if (check.change && check.outcome !== "unreachable") writes.push(statusChangeQuery(deps.db, row, check.change, done));
+  if (check.change && check.outcome !== "unreachable") writes.push(...statusChangeWrites(deps.db, row, check.change, done));
+  // A check that could not confirm the connection (and did not change its status) is an event of
+  // its own, once per check; revocations and expiries are told by the status change.
+  if (check.outcome === "unreachable" || check.outcome === "other_account" || check.outcome === "unreadable") {
+    writes.push(...recordConnectionHealthFailed(deps.db, row, { reason: check.message, at: done, dedupeKey: String(done) }));
+  }
   await runBatch(deps.db, writes);
   return check.outcome;
 }

@@ -1,9 +1,10 @@
 import { sha256Hex } from "../platform/crypto.server";
 import { runBatch, uniqueViolation, type Db } from "../platform/db.server";
+import type { ConnectionStatus } from "../platform/schema";
 import type { Settings } from "../platform/settings.server";
 import { getProvider, isProviderId } from "../providers/registry";
 import type { ProviderModule, RevocationWebhook, WebhookEvent } from "../providers/types";
-import { accountStatusChangeQueries, statusAfterPushedRevocation } from "./status.server";
+import { accountStatusChangeQueries, statusAfterPushedRevocation, statusChangeEvents } from "./status.server";
 
 /**
  * Revocations the providers push (Slack's Events API, GitHub App and Linear webhooks). These
@@ -51,13 +52,42 @@ export async function applyPushedRevocation(
     keep_until: Math.max(revocation.replay.keepUntil, now),
   });
   const updates = accountStatusChangeQueries(db, provider.id, revocation.accounts, change, { occurredAt: revocation.occurredAt, now });
+  // Each workspace's webhook events (connection.status_changed) come before the updates in the
+  // batch: they read the rows as they were, and record nothing for a row that does not move.
+  const affected = await affectedConnections(db, provider.id, revocation, change.status);
+  const events = affected.flatMap((connection) => statusChangeEvents(db, connection, change, now, revocation.occurredAt));
   try {
-    const [, ...results] = await runBatch(db, [receipt, ...updates]);
-    return { kind: "applied", revoked: results.reduce((sum, result) => sum + (result.meta.changes ?? 0), 0) };
+    const results = await runBatch(db, [receipt, ...events, ...updates]);
+    const updated = results.slice(1 + events.length);
+    return { kind: "applied", revoked: updated.reduce((sum, result) => sum + (result.meta.changes ?? 0), 0) };
   } catch (error) {
     if (uniqueViolation(error) === RECEIPT_TAKEN) return { kind: "replayed" };
     throw error;
   }
+}
+
+/** The connections a pushed revocation moves (the same match as its updates, read first). */
+async function affectedConnections(db: Db, provider: string, revocation: PushedRevocation, status: "revoked" | ConnectionStatus) {
+  const base = () =>
+    db
+      .selectFrom("connections")
+      .select(["id", "workspace_id"])
+      .where("provider", "=", provider)
+      .where("status", "!=", status)
+      .where("authorized_at", "<=", revocation.occurredAt);
+  const accounts = revocation.accounts;
+  if ("organizationId" in accounts) return base().where("account_organization_id", "=", accounts.organizationId).execute();
+  // D1 binds at most 100 parameters per statement.
+  const ids = [...new Set(accounts.accountIds)];
+  const found = [];
+  for (let start = 0; start < ids.length; start += 50) {
+    found.push(
+      ...(await base()
+        .where("account_id", "in", ids.slice(start, start + 50))
+        .execute()),
+    );
+  }
+  return found;
 }
 
 /** Receipts past the time a replay could still pass the provider's freshness check (the cron). */

@@ -2,6 +2,7 @@ import { sql, type Compilable } from "kysely";
 import { uniqueViolation, type Db } from "../platform/db.server";
 import type { ConnectionRow, ConnectionStatus } from "../platform/schema";
 import type { AccountIdentity, ProviderId } from "../providers/types";
+import { ACTIVE, statusChangeEvents } from "./status.server";
 import type { TokenColumns } from "./vault.server";
 
 /** SQL for connections, always scoped to one workspace. Rows are turned into views in views.server.ts. */
@@ -185,16 +186,28 @@ export async function createConnection(
 
 /**
  * Re-authorization: new tokens in place. Id, name and config stay; the status returns to
- * active and the failure fields are cleared. Returns the update to batch with other writes.
+ * active (with the status rule's webhook events) and the failure fields are cleared. Returns the
+ * writes to batch with other writes.
  */
-export function replaceTokensQuery(
+export function replaceTokensWrites(
   db: Db,
   connection: Pick<ConnectionRow, "id" | "workspace_id">,
   tokens: TokenColumns,
   identity: AccountIdentity,
   healthDueAt: number,
-): Compilable {
+): Compilable[] {
   const now = Date.now();
+  return [...statusChangeEvents(db, connection, ACTIVE, now), replaceTokensQuery(db, connection, tokens, identity, healthDueAt, now)];
+}
+
+function replaceTokensQuery(
+  db: Db,
+  connection: Pick<ConnectionRow, "id" | "workspace_id">,
+  tokens: TokenColumns,
+  identity: AccountIdentity,
+  healthDueAt: number,
+  now: number,
+): Compilable {
   return db
     .updateTable("connections")
     .set((eb) => ({

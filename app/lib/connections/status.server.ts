@@ -1,13 +1,15 @@
-import type { Compilable } from "kysely";
-import type { Db } from "../platform/db.server";
+import { sql, type Compilable } from "kysely";
+import { runBatch, type Db } from "../platform/db.server";
 import type { ConnectionRow, ConnectionStatus } from "../platform/schema";
 import { describeProviderError, type ProviderError } from "../providers/errors";
 import type { ProviderId, RevokedAccounts } from "../providers/types";
+import { recordEventFrom } from "../webhooks/outbox.server";
 
 /**
  * The connection status rules of the product page, in one place: which provider answers move a
- * connection out of `active`, and the one UPDATE that records a move (applied on its own, inside
- * a delivery's batch, or to every connection holding an account a provider says was revoked).
+ * connection out of `active`, and the writes that record a move (applied on its own, inside a
+ * delivery's batch, or to every connection holding an account a provider says was revoked): the
+ * webhook events it causes, then the one UPDATE.
  */
 export interface StatusChange {
   status: ConnectionStatus;
@@ -85,6 +87,58 @@ export function nextCheckAt(intervalMs: number, now = Date.now(), random = Math.
 /** A connection that goes into error is checked again this soon (its scheduled health check). */
 export const RECHECK_ERROR_AFTER_MS = 5 * 60_000;
 
+type ConnectionKey = Pick<ConnectionRow, "id" | "workspace_id">;
+
+const MOVED_BACK_FROM: ConnectionStatus[] = ["error", "revoked", "expired"];
+
+/**
+ * The webhook events of a status change (docs/decisions/016-outgoing-webhooks.md):
+ * `connection.status_changed` when the status really changes, and `connection.recovered` when it
+ * goes back to active from error, revoked or expired. They read the row inside the batch, so they
+ * must come before the statement that moves the status; they record nothing when it does not move.
+ */
+export function statusChangeEvents(
+  db: Db,
+  connection: ConnectionKey,
+  change: StatusChange,
+  now = Date.now(),
+  /** Only if the connection was authorized by then (a pushed revocation is about older tokens). */
+  authorizedBy?: number,
+): Compilable[] {
+  const moving = () => {
+    const query = db
+      .selectFrom("connections")
+      .where("workspace_id", "=", connection.workspace_id)
+      .where("id", "=", connection.id)
+      .where("status", "!=", change.status);
+    return authorizedBy === undefined ? query : query.where("authorized_at", "<=", authorizedBy);
+  };
+  const about = sql`json_object('id', id, 'name', name, 'provider', provider)`;
+  const events = recordEventFrom(
+    db,
+    { workspaceId: connection.workspace_id, type: "connection.status_changed", at: now },
+    moving().select(
+      sql<string>`json_object('connection', ${about}, 'from', status, 'to', ${change.status}, 'reason', ${change.reason}, 'previous_reason', status_reason)`.as(
+        "data",
+      ),
+    ),
+  );
+  if (change.status === "active") {
+    events.push(
+      ...recordEventFrom(
+        db,
+        { workspaceId: connection.workspace_id, type: "connection.recovered", at: now },
+        moving()
+          .where("status", "in", MOVED_BACK_FROM)
+          .select(
+            sql<string>`json_object('connection', ${about}, 'from', status, 'to', 'active', 'previous_reason', status_reason)`.as("data"),
+          ),
+      ),
+    );
+  }
+  return events;
+}
+
 /**
  * The one UPDATE recording a status change, before it is scoped. "Since when" moves only when the
  * status really changes; back to active clears the last error. A connection in error gets its
@@ -110,8 +164,8 @@ function recordStatusChange(db: Db, change: StatusChange, now: number) {
   }));
 }
 
-/** A status change of one connection of one workspace. */
-export function statusChangeQuery(
+/** A status change of one connection of one workspace (callers use statusChangeWrites, which adds its events). */
+function statusChangeQuery(
   db: Db,
   connection: Pick<ConnectionRow, "id" | "workspace_id">,
   change: StatusChange,
@@ -151,6 +205,11 @@ export function accountStatusChangeQueries(
   return statements;
 }
 
-export async function changeStatus(db: Db, connection: Pick<ConnectionRow, "id" | "workspace_id">, change: StatusChange) {
-  await db.executeQuery(statusChangeQuery(db, connection, change).compile());
+/** Every write of a status change, in order, to apply on its own or inside another batch. */
+export function statusChangeWrites(db: Db, connection: ConnectionKey, change: StatusChange, now = Date.now()): Compilable[] {
+  return [...statusChangeEvents(db, connection, change, now), statusChangeQuery(db, connection, change, now)];
+}
+
+export async function changeStatus(db: Db, connection: ConnectionKey, change: StatusChange) {
+  await runBatch(db, statusChangeWrites(db, connection, change));
 }

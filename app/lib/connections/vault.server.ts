@@ -12,7 +12,7 @@ import {
   changeStatus,
   statusAfterRefreshOutage,
   statusAfterRefusedRefresh,
-  statusChangeQuery,
+  statusChangeWrites,
   unreadableTokens,
   type StatusChange,
 } from "./status.server";
@@ -290,7 +290,7 @@ async function recordRefreshOutage(deps: VaultDeps, row: ConnectionRow, owner: s
     return { ok: false, problem: "unavailable", error };
   }
   const change = statusAfterRefreshOutage(error, getProvider(row.provider).name, Math.round(giveUpMs / 86_400_000));
-  await runBatch(deps.db, [counting, statusChangeQuery(deps.db, row, change, now)]);
+  await runBatch(deps.db, [counting, ...statusChangeWrites(deps.db, row, change, now)]);
   return { ok: false, problem: "refused", change, error };
 }
 

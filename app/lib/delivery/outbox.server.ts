@@ -3,7 +3,7 @@ import {
   ACTIVE,
   statusAfterAuthFailure,
   statusAfterProviderFailure,
-  statusChangeQuery,
+  statusChangeWrites,
   type StatusChange,
 } from "../connections/status.server";
 import { withTokens, type VaultDeps } from "../connections/vault.server";
@@ -13,6 +13,7 @@ import { providerContext } from "../platform/settings.server";
 import { describeProviderError, isAuthFailure, isTransient, ProviderError } from "../providers/errors";
 import { getProvider } from "../providers/registry";
 import type { DeliveredItem, DeliveryInput, ProviderModule } from "../providers/types";
+import { deliveryFailedEvent } from "./failure-events.server";
 
 /**
  * One attempt of one delivery (docs/decisions/013-deliveries-on-queues.md). D1 is the record: a
@@ -418,7 +419,7 @@ async function recordOutcome(
     if (connection) {
       writes.push(RECORD_LAST_USE.bind({ at: now, connectionId: connection.id }));
       // A connection in error heals itself with a success.
-      if (connection.status === "error") writes.push(statusChangeQuery(db, connection, ACTIVE, now));
+      if (connection.status === "error") writes.push(...statusChangeWrites(db, connection, ACTIVE, now));
     }
     if (intentId && intentNeedsAttention)
       writes.push(intent().set({ attention_reason: null, attention_insight_id: null, attention_at: null }));
@@ -427,10 +428,11 @@ async function recordOutcome(
     writes.push(leased().set({ ...release, next_attempt_at: now + outcome.delayMs, rate_limited_in_round: rateLimited }));
   } else {
     writes.push(leased().set({ ...release, status: "failed", completed_at: now }));
+    writes.push(...deliveryFailedEvent(db, delivery, { attempts: attempt, message: outcome.message, errorClass: outcome.errorClass }, now));
     if (connection && outcome.connectionChange) {
       // The connection page links the insight whose delivery failed, in the provider's words.
       const change = { ...outcome.connectionChange, error: { message: outcome.message, insightId: delivery.insight_id } };
-      writes.push(statusChangeQuery(db, connection, change, now));
+      writes.push(...statusChangeWrites(db, connection, change, now));
     }
     if (intentId && outcome.intentAttention) {
       writes.push(intent().set({ attention_reason: outcome.message, attention_insight_id: delivery.insight_id, attention_at: now }));

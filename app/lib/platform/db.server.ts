@@ -14,6 +14,11 @@ export class DatabaseScope {
   statements = 0;
   /** Sequential waves of round trips: a wave starts when a statement starts while none is in flight. */
   roundTrips = 0;
+  /**
+   * Outboxes this request or job wrote rows to (by name): once its work is done, the Worker entry
+   * or the job runner hands them to their queue. A batch that failed leaves nothing to hand over.
+   */
+  readonly outboxes = new Set<string>();
   #inFlight = 0;
 
   constructor(
@@ -60,6 +65,13 @@ export function runOnPrimary<T>(binding: D1Database, work: () => Promise<T>): Pr
 function currentScope(binding: D1Database): DatabaseScope | null {
   const scope = scopes.getStore();
   return scope && scope.binding === binding ? scope : null;
+}
+
+/** Notes that the current scope (if any) wrote to `outbox`, so its rows are dispatched after the work. */
+export function noteOutboxWrite(db: Db, outbox: string) {
+  const binding = bindings.get(db);
+  const scope = binding ? currentScope(binding) : null;
+  scope?.outboxes.add(outbox);
 }
 
 // SQLite's adapter tells Kysely to run one query at a time (one connection). D1 is a remote

@@ -1,5 +1,14 @@
 import type { Settings } from "./settings.server";
 
+/** The queues of wrangler.toml, by name: the Worker's queue handler dispatches on these. */
+export const QUEUES = {
+  deliveries: "spokedo-deliveries",
+  deliveriesDeadLetters: "spokedo-deliveries-dlq",
+  webhooks: "spokedo-webhooks",
+  webhooksDeadLetters: "spokedo-webhooks-dlq",
+  health: "spokedo-health",
+} as const;
+
 /** The queue's message: an id only; D1 holds the delivery itself. */
 export interface DeliveryMessage {
   deliveryId: string;
@@ -28,5 +37,14 @@ export function healthQueue(env: Env, settings: Settings): HealthQueue | null {
   return settings.dispatch === "queue" ? env.HEALTH_QUEUE : null;
 }
 
-/** Queue names, as wrangler.toml declares them (the Worker's queue handler routes on them). */
-export const HEALTH_QUEUE_NAME = "spokedo-health";
+/** An outgoing webhook's message: the webhook delivery's id; D1 holds the event and the endpoint. */
+export interface WebhookMessage {
+  webhookDeliveryId: string;
+}
+
+export type WebhookQueue = Queue<WebhookMessage>;
+
+/** The webhook queue, or null under DELIVERY_DISPATCH=manual (the tests and the cron drive attempts). */
+export function webhookQueue(env: Env, settings: Settings): WebhookQueue | null {
+  return settings.dispatch === "queue" ? env.WEBHOOK_QUEUE : null;
+}

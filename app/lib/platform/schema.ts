@@ -239,6 +239,81 @@ export interface ProviderWebhookReceiptsTable {
   keep_until: number;
 }
 
+export interface WebhookEndpointsTable {
+  id: string;
+  workspace_id: string;
+  url: string;
+  description: string;
+  /** JSON array of the event types the endpoint subscribes to. */
+  events: string;
+  enabled: number;
+  /** The signing secret (`whsec_…`), encrypted; never shown again after creation. */
+  secret_ct: string;
+  secret_key_id: string;
+  consecutive_failures: Generated<number>;
+  failing_since: Generated<number | null>;
+  backoff_until: Generated<number | null>;
+  /** Why SpokeDo disabled the endpoint itself (null when enabled, or disabled by a person). */
+  disabled_reason: Generated<string | null>;
+  disabled_at: Generated<number | null>;
+  last_attempt_at: Generated<number | null>;
+  last_success_at: Generated<number | null>;
+  created_by: string | null;
+  created_at: number;
+  updated_at: number;
+}
+export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
+
+export interface WebhookEventsTable {
+  /** The `webhook-id` header: the receiver's idempotency key. */
+  id: string;
+  workspace_id: string;
+  type: string;
+  /** JSON: the payload's `data`. */
+  data: string;
+  dedupe_key: string | null;
+  created_at: number;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  workspace_id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  status: DeliveryStatus;
+  attempts: Generated<number>;
+  retry_base: Generated<number>;
+  next_attempt_at: number;
+  /** When a queue message was last sent for it; null while none was. */
+  enqueued_at: number | null;
+  lease_owner: Generated<string | null>;
+  lease_expires_at: Generated<number | null>;
+  last_http_status: Generated<number | null>;
+  last_error: Generated<string | null>;
+  created_at: number;
+  completed_at: Generated<number | null>;
+}
+export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
+
+export interface WebhookAttemptsTable {
+  id: string;
+  workspace_id: string;
+  endpoint_id: string;
+  delivery_id: string;
+  event_id: string;
+  event_type: string;
+  attempt: number;
+  at: number;
+  outcome: "succeeded" | "retrying" | "failed";
+  http_status: number | null;
+  duration_ms: number | null;
+  error: string | null;
+  /** The first KiB of the endpoint's answer, secrets scrubbed. */
+  response_snippet: string | null;
+}
+export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
+
 export interface Database {
   users: UsersTable;
   workspaces: WorkspacesTable;
@@ -255,4 +330,8 @@ export interface Database {
   delivery_attempts: DeliveryAttemptsTable;
   api_idempotency_keys: ApiIdempotencyKeysTable;
   provider_webhook_receipts: ProviderWebhookReceiptsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }

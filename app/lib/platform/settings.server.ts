@@ -21,6 +21,12 @@ export interface Settings {
   keyRing: Promise<KeyRing> | null;
   /** queue: deliveries go through the delivery queue (default); manual: something else drives them (the tests). */
   dispatch: "queue" | "manual";
+  /**
+   * Where outgoing webhooks may go: `public` in production (APP_URL is HTTPS and not localhost, or
+   * unset): public HTTPS URLs only; `local` when the app runs on a developer's machine, where
+   * http://localhost and the emulator are fine.
+   */
+  webhookTargets: "public" | "local";
   /** How long one provider call (request and body) may take; at most PROVIDER_TIMEOUT_MS, which leases are sized for. */
   providerTimeoutMs: number;
   /** Connection health: how often each connection is checked, and how long refresh outages are tolerated. */
@@ -122,7 +128,10 @@ function parseSettings(raw: Record<string, unknown>): Settings {
     refreshGiveUpMs: wholeNumber("REFRESH_GIVE_UP_DAYS", 1, 30, 3) * 86_400_000,
   };
 
-  return { appUrl, keyRing, dispatch, providerTimeoutMs, health, provider, problems };
+  const local = appUrl !== null && (!appUrl.startsWith("https://") || isLocalHost(appUrl));
+  const webhookTargets = local ? "local" : "public";
+
+  return { appUrl, keyRing, dispatch, webhookTargets, providerTimeoutMs, health, provider, problems };
 }
 
 export function isProviderConfigured(settings: Settings, id: ProviderId): boolean {

@@ -6,17 +6,27 @@ import { RelativeTime } from "~/components/time";
 import { listApiKeys } from "~/lib/accounts/api-keys.server";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
 import { listMembers } from "~/lib/accounts/workspaces.server";
+import { forwardDataHeaders } from "~/lib/platform/headers";
 import { readFormData } from "~/lib/platform/http.server";
+import { listEndpoints, MAX_ENDPOINTS_PER_WORKSPACE } from "~/lib/webhooks/endpoints.server";
 import { ACTIONS, type ActionResult } from "./actions.server";
 import { AddMemberForm, CreateKeyForm, RenameForm } from "./forms";
 import { IntentSchema, type SettingsIntent } from "./schema";
+import { WebhooksCard } from "./webhooks-card";
 
 export const meta: MetaFunction = () => [{ title: "Workspace settings · SpokeDo" }];
+// The page that shows a new API key once must not be cached: pass the action's Cache-Control on.
+export const headers = forwardDataHeaders;
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { user, workspace } = await requireWorkspaceMember(context, request);
-  const [members, keys] = await Promise.all([listMembers(context.db, workspace.id), listApiKeys(context.db, workspace.id)]);
-  return json({ workspace, members, keys, viewerId: user.id, now: Date.now() });
+  const [members, keys, endpoints] = await Promise.all([
+    listMembers(context.db, workspace.id),
+    listApiKeys(context.db, workspace.id),
+    // Endpoint URLs may carry tokens of their own: only owners, who manage them, see them.
+    workspace.role === "owner" ? listEndpoints(context.db, workspace.id) : null,
+  ]);
+  return json({ workspace, members, keys, endpoints, maxEndpoints: MAX_ENDPOINTS_PER_WORKSPACE, viewerId: user.id, now: Date.now() });
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -28,7 +38,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function WorkspaceSettings() {
-  const { workspace, members, keys, viewerId, now } = useLoaderData<typeof loader>();
+  const { workspace, members, keys, endpoints, maxEndpoints, viewerId, now } = useLoaderData<typeof loader>();
   const actionData = useActionData<ActionResult>();
   const resultFor = (intent: SettingsIntent) => (actionData?.intent === intent ? actionData.result : undefined);
   const isOwner = workspace.role === "owner";
@@ -148,6 +158,15 @@ export default function WorkspaceSettings() {
         )}
         {isOwner ? <CreateKeyForm lastResult={resultFor("create-key")} /> : null}
       </div>
+
+      {endpoints ? (
+        <WebhooksCard endpoints={endpoints} now={now} max={maxEndpoints} />
+      ) : (
+        <div className="card">
+          <h2>Webhooks</h2>
+          <p className="muted">Owners manage the workspace&apos;s outgoing webhooks.</p>
+        </div>
+      )}
 
       <div className="card">
         <h2>Another workspace</h2>

@@ -1,0 +1,4 @@
+import * as v from "valibot";
+import { EndpointFieldEntries } from "~/lib/webhooks/validation";
+
+export const NewEndpointSchema = v.object(EndpointFieldEntries);

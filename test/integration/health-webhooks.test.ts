@@ -1,0 +1,72 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import worker from "~/worker";
+import { connectionRow, storedTokens, useEmulator } from "./connections-support";
+import { deliveringSetup } from "./deliveries-support";
+import { database } from "./helpers";
+import { useWebhookReceiver } from "./webhook-receiver";
+import { endpointFor } from "./webhooks-support";
+
+const emulator = useEmulator();
+const receiver = useWebhookReceiver();
+
+/** One run of the Worker's Cron Trigger, as Cloudflare fires it. */
+async function scheduledRun() {
+  const ctx = createExecutionContext();
+  worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), env, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+describe("health checks tell the workspace", () => {
+  it("a Notion token revoked at the provider, no delivery pending: one scheduled run revokes the connection and a signed connection.status_changed reaches the endpoint", async () => {
+    const { browser, connectionId } = await deliveringSetup(emulator(), "notion");
+    const { secret } = await endpointFor(browser);
+    const tokens = await storedTokens(await connectionRow(connectionId));
+    await emulator().revokeTokensOf("notion", emulator().tokens("notion").at(-1)!.accountId);
+    // The connection's scheduled check has come round.
+    await database()
+      .updateTable("connections")
+      .set({ health_due_at: Date.now() - 1000 })
+      .where("id", "=", connectionId)
+      .execute();
+
+    await scheduledRun();
+
+    const row = await connectionRow(connectionId);
+    expect(row).toMatchObject({ status: "revoked", health_outcome: "revoked" });
+    expect(emulator().requestsTo("notion", "deliver")).toHaveLength(0);
+    const payloads = receiver().received.map(
+      (request) => new Webhook(secret).verify(request.body, request.headers) as { type: string; data: Record<string, unknown> },
+    );
+    const changed = payloads.find((payload) => payload.type === "connection.status_changed");
+    expect(changed?.data).toMatchObject({
+      connection: { id: connectionId, name: "notion-main", provider: "notion" },
+      from: "active",
+      to: "revoked",
+    });
+    for (const request of receiver().received) {
+      for (const token of [tokens.accessToken, tokens.refreshToken].filter(Boolean)) expect(request.body).not.toContain(token);
+    }
+  });
+
+  it("an outage found by the scheduled check leaves the status alone and sends connection.health_failed", async () => {
+    const { browser, connectionId } = await deliveringSetup(emulator(), "trello");
+    const { secret } = await endpointFor(browser);
+    emulator().failNext("trello", "identity", { kind: "http", status: 503 });
+    await database()
+      .updateTable("connections")
+      .set({ health_due_at: Date.now() - 1000 })
+      .where("id", "=", connectionId)
+      .execute();
+
+    await scheduledRun();
+
+    expect(await connectionRow(connectionId)).toMatchObject({ status: "active", health_outcome: "unreachable" });
+    const types = receiver().received.map(
+      (request) => (new Webhook(secret).verify(request.body, request.headers) as { type: string }).type,
+    );
+    expect(types).toEqual(["connection.health_failed"]);
+  });
+});
