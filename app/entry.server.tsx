@@ -29,14 +29,11 @@ export default async function handleRequest(
       },
     },
   );
-  // The whole page is sent at once: users without JavaScript must never see a fallback. Nothing
-  // streams later (no deferred data), so the page goes out as one buffered body with its length
-  // rather than as a chunked stream.
+  // The whole page is sent at once: users without JavaScript must never see a fallback.
   await body.allReady;
-  const html = await new Response(body).arrayBuffer();
   clearTimeout(timeout);
   responseHeaders.set("Content-Type", "text/html; charset=utf-8");
-  return new Response(html, { headers: responseHeaders, status });
+  return new Response(body, { headers: responseHeaders, status });
 }
 
 export const handleError: HandleErrorFunction = (error, { request }) => {
