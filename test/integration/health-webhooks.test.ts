@@ -1,11 +1,11 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import worker from "~/worker";
 import { connectionRow, storedTokens, useEmulator } from "./connections-support";
 import { deliveringSetup } from "./deliveries-support";
-import { database } from "./helpers";
+import { database, ORIGIN } from "./helpers";
 import { useWebhookReceiver } from "./webhook-receiver";
 import { endpointFor } from "./webhooks-support";
 
@@ -68,5 +68,27 @@ describe("health checks tell the workspace", () => {
       (request) => (new Webhook(secret).verify(request.body, request.headers) as { type: string }).type,
     );
     expect(types).toEqual(["connection.health_failed"]);
+  });
+
+  it("a revocation Slack pushes (tokens_revoked, signed) revokes the connection and tells the workspace's endpoint", async () => {
+    const { browser, connectionId } = await deliveringSetup(emulator(), "slack");
+    const { secret } = await endpointFor(browser);
+    emulator().setWebhookTarget("slack", {
+      url: `${ORIGIN}/webhooks/slack`,
+      secret: env.SLACK_SIGNING_SECRET,
+      fetch: (request: Request) => exports.default.fetch(request),
+    });
+    await emulator().revokeTokensOf("slack", emulator().tokens("slack").at(-1)!.accountId);
+    expect((await connectionRow(connectionId)).status).toBe("revoked");
+
+    // The request recorded the event; the cron (no queue in the tests) sends it.
+    await scheduledRun();
+    const changed = receiver()
+      .received.map(
+        (request) => new Webhook(secret).verify(request.body, request.headers) as { type: string; data: Record<string, unknown> },
+      )
+      .filter((payload) => payload.type === "connection.status_changed");
+    expect(changed).toHaveLength(1);
+    expect(changed[0]!.data).toMatchObject({ connection: { id: connectionId, provider: "slack" }, from: "active", to: "revoked" });
   });
 });

@@ -83,7 +83,7 @@ function HealthLine({ data }: { data: PageData }) {
           Last checked <RelativeTime value={health.checkedAt} now={now} />: {HEALTH_WORDS[health.outcome]}
           {health.latencyMs !== null ? ` (${health.latencyMs} ms)` : ""}.{" "}
         </>
-      ) : (
+      ) : stale ? null : (
         "Not checked yet. "
       )}
       {connection.refreshFailingSince !== null && !stale ? (
