@@ -16,6 +16,7 @@ import { useNonce } from "./components/nonce";
 import { readFlash } from "~/lib/platform/flash.server";
 import { getCurrentSession } from "~/lib/accounts/sessions.server";
 import { listWorkspacesOf } from "~/lib/accounts/workspaces.server";
+import { countNeedingAttention } from "~/lib/connections/repository.server";
 import stylesheet from "./styles/app.css?url";
 
 export const links: LinksFunction = () => [
@@ -29,9 +30,13 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const session = await getCurrentSession(context, request);
   const flash = readFlash(context, request);
   if (!session) return json({ viewer: null, flash });
-  const workspaces = await listWorkspacesOf(context.db, session.user.id);
+  // The switcher's workspaces and, for the navigation, how many connections need attention: together.
+  const [workspaces, needingAttention] = await Promise.all([
+    listWorkspacesOf(context.db, session.user.id),
+    session.workspace ? countNeedingAttention(context.db, session.workspace.id) : 0,
+  ]);
   const workspace = session.workspace ?? workspaces[0] ?? null;
-  return json({ viewer: { email: session.user.email, workspace, workspaces }, flash });
+  return json({ viewer: { email: session.user.email, workspace, workspaces, needingAttention }, flash });
 }
 
 export function Layout({ children }: { children: ReactNode }) {

@@ -6,6 +6,8 @@ export interface Viewer {
   email: string;
   workspace: { id: string; name: string; role: string } | null;
   workspaces: { id: string; name: string; role: string }[];
+  /** Connections of the workspace that are not active. */
+  needingAttention: number;
 }
 
 const NAVIGATION = [
@@ -66,6 +68,12 @@ function SignedInHeader({ viewer }: { viewer: Viewer }) {
             <li key={item.to}>
               <NavLink to={item.to} prefetch="intent">
                 {item.label}
+                {item.to === "/integration-connections" && viewer.needingAttention > 0 ? (
+                  <span className="nav-count" title={`${viewer.needingAttention} need attention`}>
+                    {viewer.needingAttention}
+                    <span className="visually-hidden"> need attention</span>
+                  </span>
+                ) : null}
               </NavLink>
             </li>
           ))}

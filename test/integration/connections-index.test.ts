@@ -129,8 +129,8 @@ describe("connections index", () => {
     expect(firstHtml).toContain("1200 connections");
     expect(firstHtml).toContain("Page 1 of 48");
     expect(names(firstHtml)).toHaveLength(25);
-    // Session lookup; then the workspace switcher (root), the page of rows, its count and the
-    // count of connections needing attention, together.
+    // Session lookup; then the workspace switcher and the count of connections needing attention
+    // (root), the page of rows and its count, together.
     expect(queryCount(first)).toBe(5);
     expect(roundTrips(first)).toBe(2);
 
@@ -154,10 +154,11 @@ describe("connections index", () => {
     const { id } = await connect(browser, emulator(), "github", "github-personal");
     const response = await browser.get(`/integration-connections/${id}`);
     expect(response.status).toBe(200);
-    // The session; then the switcher and the connection; then, together, its dependent intents
-    // (and their count), a pending re-authorization, the 30-day delivery history, the latest
-    // deliveries, the connections to repoint to and the failed deliveries to offer again.
-    expect(queryCount(response)).toBe(10);
+    // The session; then the switcher, the navigation's attention count and the connection; then,
+    // together, its dependent intents (and their count), a pending re-authorization, the 30-day
+    // delivery history, the latest deliveries, the connections to repoint to and the failed
+    // deliveries to offer again.
+    expect(queryCount(response)).toBe(11);
     expect(roundTrips(response)).toBe(3);
   });
 });
@@ -173,6 +174,8 @@ describe("connections needing attention", () => {
     ]);
     const html = await pageHtml(await browser.get("/integration-connections"));
     expect(html).toContain("3 connections need attention");
+    expect(html, "the navigation shows the count on every page").toMatch(/Connections<span class="nav-count"[^>]*>3</);
+    expect(await pageHtml(await browser.get("/intents"))).toMatch(/class="nav-count"[^>]*>3</);
     expect(html).toContain('aria-label="Reconnect gone"');
     expect(html).toContain('aria-label="Reconnect stale"');
     expect(html).not.toContain('aria-label="Reconnect broken"');

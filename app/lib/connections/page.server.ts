@@ -46,6 +46,6 @@ export type ConnectionPage = NonNullable<Awaited<ReturnType<typeof loadConnectio
 
 /** One page of the index: the rows it shows, the total, and how many pages there are. */
 export async function loadConnectionsIndex(db: Db, workspaceId: string, filters: ConnectionFilters) {
-  const { rows, total, needingAttention } = await listConnections(db, workspaceId, filters);
-  return { connections: rows.map(connectionSummaryView), total, needingAttention, pages: Math.max(1, Math.ceil(total / PAGE_SIZE)) };
+  const { rows, total } = await listConnections(db, workspaceId, filters);
+  return { connections: rows.map(connectionSummaryView), total, pages: Math.max(1, Math.ceil(total / PAGE_SIZE)) };
 }

@@ -53,7 +53,7 @@ export async function listConnections(db: Db, workspaceId: string, filters: Conn
     .orderBy("c.name")
     .limit(PAGE_SIZE)
     .offset((filters.page - 1) * PAGE_SIZE);
-  const [rows, count, attention] = await Promise.all([
+  const [rows, count] = await Promise.all([
     db
       .with("page", () => page)
       .selectFrom("page")
@@ -67,15 +67,19 @@ export async function listConnections(db: Db, workspaceId: string, filters: Conn
       )
       .execute(),
     filtered.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
-    // Connections that need someone: not active (problems first, by the status_rank index).
-    db
-      .selectFrom("connections")
-      .select((eb) => eb.fn.countAll<number>().as("n"))
-      .where("workspace_id", "=", workspaceId)
-      .where("status_rank", "<", 3)
-      .executeTakeFirstOrThrow(),
   ]);
-  return { rows, total: Number(count.n), needingAttention: Number(attention.n) };
+  return { rows, total: Number(count.n) };
+}
+
+/** Connections that need someone: not active (the navigation's count; by the status_rank index). */
+export async function countNeedingAttention(db: Db, workspaceId: string) {
+  const row = await db
+    .selectFrom("connections")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("workspace_id", "=", workspaceId)
+    .where("status_rank", "<", 3)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 export type ConnectionListRow = Awaited<ReturnType<typeof listConnections>>["rows"][number];

@@ -1,5 +1,6 @@
 import { json, redirect, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
-import { useLoaderData } from "@remix-run/react";
+import { useLoaderData, useRouteLoaderData } from "@remix-run/react";
+import type { loader as rootLoader } from "~/root";
 import * as v from "valibot";
 import { EmptyState, PageHeader } from "~/components/page";
 import { Pagination } from "~/components/pagination";
@@ -18,7 +19,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireKeyRing(context);
   const params = Object.fromEntries(new URL(request.url).searchParams);
   const filters = v.parse(FiltersSchema, { ...params, page: params.page ?? "1" });
-  const { connections, total, pages, needingAttention } = await loadConnectionsIndex(context.db, workspace.id, {
+  const { connections, total, pages } = await loadConnectionsIndex(context.db, workspace.id, {
     provider: filters.provider,
     status: filters.status,
     state: filters.state,
@@ -39,7 +40,6 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     workspaceName: workspace.name,
     connections,
     total,
-    needingAttention,
     page: filters.page,
     pages,
     filters: {
@@ -59,6 +59,8 @@ export type IndexData = ReturnType<typeof useLoaderData<typeof loader>>;
 
 export default function ConnectionsIndex() {
   const data = useLoaderData<typeof loader>();
+  // Counted once per page by the root loader (the navigation shows it too).
+  const needingAttention = useRouteLoaderData<typeof rootLoader>("root")?.viewer?.needingAttention ?? 0;
   const pageLink = (page: number) => {
     const params = new URLSearchParams();
     if (data.filters.provider) params.set("provider", data.filters.provider);
@@ -104,7 +106,7 @@ export default function ConnectionsIndex() {
         action={{ href: "/integration-connections/new", label: "Connect an account" }}
       />
 
-      {data.needingAttention > 0 ? <AttentionBanner count={data.needingAttention} /> : null}
+      {needingAttention > 0 ? <AttentionBanner count={needingAttention} /> : null}
 
       <Filters data={data} />
 
