@@ -9,7 +9,7 @@ export const SESSION_SQL =
 export const WORKSPACES_SQL =
   'select "w"."id", "w"."name", "m"."role" from "memberships" as "m" inner join "workspaces" as "w" on "w"."id" = "m"."workspace_id" where "m"."user_id" = ? order by "w"."name", "w"."id"';
 export const PAGE_SQL =
-  'with "page" as (select "c"."id", "c"."name", "c"."provider", "c"."status", "c"."disabled_at", "c"."account_label", "c"."last_used_at" from "connections" as "c" where "c"."workspace_id" = ? order by "c"."name" limit ? offset ?) select "page".*, (select count(*) as "n" from "intents" as "i" where "i"."connection_id" = "page"."id") as "intent_count" from "page"';
+  'with "page" as (select "c"."id", "c"."name", "c"."provider", "c"."status", "c"."disabled_at", "c"."account_label", "c"."last_used_at", "c"."access_token_expires_at", "c"."refresh_token_expires_at", c.refresh_token_ct is not null as "has_refresh_token" from "connections" as "c" where "c"."workspace_id" = ? order by "c"."name" limit ? offset ?) select "page".*, (select count(*) as "n" from "intents" as "i" where "i"."connection_id" = "page"."id") as "intent_count" from "page"';
 export const COUNT_SQL = 'select count(*) as "n" from "connections" as "c" where "c"."workspace_id" = ?';
 export const ATTENTION_SQL = 'select count(*) as "n" from "connections" where "workspace_id" = ? and "status_rank" < ?';
 

@@ -27,6 +27,9 @@ interface ConnectionRow {
   status: string;
   disabled_at: number | null;
   account_label: string;
+  access_token_expires_at: number | null;
+  refresh_token_expires_at: number | null;
+  has_refresh_token: number;
   last_used_at: number | null;
   intent_count: number;
 }
@@ -69,6 +72,13 @@ function time(value: number | null, now: number) {
   return `<time dateTime="${iso}" title="${iso.replace("T", " ").slice(0, 16)} UTC">${text}</time>`;
 }
 
+/** The app's "Expires …" badge: an active connection whose authorization ends within 7 days. */
+function expiring(c: ConnectionRow, now: number) {
+  const endsAt = c.has_refresh_token ? c.refresh_token_expires_at : c.access_token_expires_at;
+  if (c.status !== "active" || endsAt === null || endsAt - now > 7 * 24 * 3600_000) return "";
+  return `<span class="badge status status--expiring">Expires ${time(endsAt, now)}</span>`;
+}
+
 function render(
   viewer: SessionRow,
   workspaces: { id: string; name: string }[],
@@ -91,7 +101,7 @@ function render(
       (c) =>
         `<tr><td><a class="connection-link" href="/integration-connections/${escape(c.id)}"><img class="provider-icon" src="/providers/${escape(c.provider)}.svg" alt="" width="22" height="22"/><span>${escape(c.name)}</span></a></td>` +
         `<td><span class="muted">${escape(PROVIDERS[c.provider] ?? c.provider)} · </span>${escape(c.account_label)}</td>` +
-        `<td><span class="badge status status--${escape(c.status)}">${STATUS[c.status] ?? escape(c.status)}</span>${c.disabled_at === null ? "" : '<span class="badge status status--disabled">Disabled</span>'}${c.status === "revoked" || c.status === "expired" ? `<form method="post" action="/integration-connections/${escape(c.id)}"><input type="hidden" name="intent" value="reauthorize"/><button type="submit" class="button button--primary button--small" aria-label="Reconnect ${escape(c.name)}">Reconnect</button></form>` : ""}</td>` +
+        `<td><span class="badge status status--${escape(c.status)}">${STATUS[c.status] ?? escape(c.status)}</span>${c.disabled_at === null ? "" : '<span class="badge status status--disabled">Disabled</span>'}${expiring(c, now)}${c.status === "revoked" || c.status === "expired" ? `<form method="post" action="/integration-connections/${escape(c.id)}"><input type="hidden" name="intent" value="reauthorize"/><button type="submit" class="button button--primary button--small" aria-label="Reconnect ${escape(c.name)}">Reconnect</button></form>` : ""}</td>` +
         `<td>${time(c.last_used_at, now)}</td><td>${Number(c.intent_count)}</td></tr>`,
     )
     .join("");

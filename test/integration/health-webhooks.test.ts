@@ -5,9 +5,9 @@ import { describe, expect, it } from "vitest";
 import worker from "~/worker";
 import { connectionRow, storedTokens, useEmulator } from "./connections-support";
 import { deliveringSetup } from "./deliveries-support";
-import { database, ORIGIN } from "./helpers";
+import { database, ORIGIN, pageHtml } from "./helpers";
 import { useWebhookReceiver } from "./webhook-receiver";
-import { endpointFor } from "./webhooks-support";
+import { DEFAULT_EVENTS, endpointFor } from "./webhooks-support";
 
 const emulator = useEmulator();
 const receiver = useWebhookReceiver();
@@ -90,5 +90,56 @@ describe("health checks tell the workspace", () => {
       .filter((payload) => payload.type === "connection.status_changed");
     expect(changed).toHaveLength(1);
     expect(changed[0]!.data).toMatchObject({ connection: { id: connectionId, provider: "slack" }, from: "active", to: "revoked" });
+  });
+});
+
+describe("warnings before an authorization ends", () => {
+  it("the scheduled check sends connection.expiring once per expiry, and the index and the connection page warn", async () => {
+    const { browser, connectionId } = await deliveringSetup(emulator(), "trello");
+    const { secret } = await endpointFor(browser, { events: [...DEFAULT_EVENTS, "connection.expiring"] });
+    const endsAt = Date.now() + 2 * 86_400_000;
+    await database()
+      .updateTable("connections")
+      .set({ access_token_expires_at: endsAt, health_due_at: Date.now() - 1000 })
+      .where("id", "=", connectionId)
+      .execute();
+
+    await scheduledRun();
+    await database()
+      .updateTable("connections")
+      .set({ health_due_at: Date.now() - 1000 })
+      .where("id", "=", connectionId)
+      .execute();
+    await scheduledRun();
+
+    const expiring = receiver()
+      .received.map(
+        (request) => new Webhook(secret).verify(request.body, request.headers) as { type: string; data: Record<string, unknown> },
+      )
+      .filter((payload) => payload.type === "connection.expiring");
+    expect(expiring, "once per expiry, however often the check runs").toHaveLength(1);
+    expect(expiring[0]!.data).toMatchObject({
+      connection: { id: connectionId, provider: "trello" },
+      expires_at: new Date(endsAt).toISOString(),
+    });
+
+    const index = await pageHtml(await browser.get("/integration-connections"));
+    expect(index).toMatch(/status--expiring">Expires <time[^>]*>in 2 days<\/time>/);
+    const detail = await pageHtml(await browser.get(`/integration-connections/${connectionId}`));
+    expect(detail).toContain("The authorization ends");
+    expect(detail).toMatch(/Re-authorize with Trello/);
+  });
+
+  it("says nothing while the end is further away than EXPIRY_WARNING_DAYS", async () => {
+    const { browser, connectionId } = await deliveringSetup(emulator(), "trello");
+    await endpointFor(browser, { events: [...DEFAULT_EVENTS, "connection.expiring"] });
+    await database()
+      .updateTable("connections")
+      .set({ access_token_expires_at: Date.now() + 30 * 86_400_000, health_due_at: Date.now() - 1000 })
+      .where("id", "=", connectionId)
+      .execute();
+    await scheduledRun();
+    expect(receiver().received).toHaveLength(0);
+    expect(await pageHtml(await browser.get("/integration-connections"))).not.toContain("status--expiring");
   });
 });

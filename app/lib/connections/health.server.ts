@@ -9,6 +9,8 @@ import { getProvider } from "../providers/registry";
 import { getConnection } from "./repository.server";
 import {
   ACTIVE,
+  authorizationEndsAt,
+  expiresSoon,
   nextCheckAt,
   statusAfterAuthFailure,
   statusAfterProviderFailure,
@@ -16,7 +18,7 @@ import {
   type StatusChange,
 } from "./status.server";
 import { withTokens, type VaultDeps } from "./vault.server";
-import { recordConnectionHealthFailed } from "../webhooks/outbox.server";
+import { recordConnectionExpiring, recordConnectionHealthFailed } from "../webhooks/outbox.server";
 
 /**
  * Connection health (docs/decisions/017-connection-health.md): the provider is asked who the
@@ -200,6 +202,16 @@ export async function runHealthCheck(deps: VaultDeps, message: HealthCheckMessag
   // its own, once per check; revocations and expiries are told by the status change.
   if (check.outcome === "unreachable" || check.outcome === "other_account" || check.outcome === "unreadable") {
     writes.push(...recordConnectionHealthFailed(deps.db, row, { reason: check.message, at: done, dedupeKey: String(done) }));
+  }
+  // An authorization that ends soon (and was not extended by the refresh this check may have
+  // made): warn the workspace once per expiry.
+  if (check.outcome === "ok") {
+    const latest = (await getConnection(deps.db, row.workspace_id, row.id)) ?? row;
+    const endsAt = authorizationEndsAt({ ...latest, has_refresh_token: latest.refresh_token_ct !== null });
+    if (expiresSoon(endsAt, deps.settings.health.expiryWarningMs, done)) {
+      const reason = `The authorization ends ${new Date(endsAt!).toISOString()}; re-authorize before then to keep deliveries going.`;
+      writes.push(...recordConnectionExpiring(deps.db, latest, { expiresAt: endsAt!, reason }));
+    }
   }
   await runBatch(deps.db, writes);
   return check.outcome;

@@ -45,7 +45,12 @@ export async function loadConnectionPage(db: Db, settings: Settings, actor: Flow
 export type ConnectionPage = NonNullable<Awaited<ReturnType<typeof loadConnectionPage>>>;
 
 /** One page of the index: the rows it shows, the total, and how many pages there are. */
-export async function loadConnectionsIndex(db: Db, workspaceId: string, filters: ConnectionFilters) {
+export async function loadConnectionsIndex(db: Db, settings: Settings, workspaceId: string, filters: ConnectionFilters) {
   const { rows, total } = await listConnections(db, workspaceId, filters);
-  return { connections: rows.map(connectionSummaryView), total, pages: Math.max(1, Math.ceil(total / PAGE_SIZE)) };
+  const now = Date.now();
+  return {
+    connections: rows.map((row) => connectionSummaryView(row, settings.health.expiryWarningMs, now)),
+    total,
+    pages: Math.max(1, Math.ceil(total / PAGE_SIZE)),
+  };
 }

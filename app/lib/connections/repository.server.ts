@@ -46,7 +46,18 @@ function filteredConnections(db: Db, workspaceId: string, filters: ConnectionFil
  */
 export async function listConnections(db: Db, workspaceId: string, filters: ConnectionFilters, now = Date.now()) {
   const filtered = filteredConnections(db, workspaceId, filters, now);
-  let page = filtered.select(["c.id", "c.name", "c.provider", "c.status", "c.disabled_at", "c.account_label", "c.last_used_at"]);
+  let page = filtered.select([
+    "c.id",
+    "c.name",
+    "c.provider",
+    "c.status",
+    "c.disabled_at",
+    "c.account_label",
+    "c.last_used_at",
+    "c.access_token_expires_at",
+    "c.refresh_token_expires_at",
+    sql<number>`c.refresh_token_ct is not null`.as("has_refresh_token"),
+  ]);
   if (filters.sort === "last_used") page = page.orderBy("c.last_used_at", "desc");
   if (filters.sort === "status") page = page.orderBy("c.status_rank");
   page = page

@@ -79,6 +79,24 @@ export function unreadableTokens(): StatusChange {
   return { status: "error", reason: UNREADABLE_TOKENS, error: { message: UNREADABLE_TOKENS } };
 }
 
+/**
+ * When the connection's authorization ends unless someone re-authorizes: its refresh token's
+ * expiry when it holds one (SpokeDo refreshes ahead of it, but a provider may refuse to extend it),
+ * else its access token's; null when nothing is known to expire.
+ */
+export function authorizationEndsAt(row: {
+  has_refresh_token: boolean | number;
+  access_token_expires_at: number | null;
+  refresh_token_expires_at: number | null;
+}): number | null {
+  return row.has_refresh_token ? row.refresh_token_expires_at : row.access_token_expires_at;
+}
+
+/** Whether that end is close enough to warn about (EXPIRY_WARNING_DAYS). */
+export function expiresSoon(endsAt: number | null, warningMs: number, now = Date.now()) {
+  return endsAt !== null && endsAt - now <= warningMs;
+}
+
 /** When a connection's next scheduled health check falls: the interval, give or take a tenth (jitter). */
 export function nextCheckAt(intervalMs: number, now = Date.now(), random = Math.random()) {
   return now + Math.round(intervalMs * (0.9 + 0.2 * random));

@@ -336,6 +336,7 @@ export async function withTokens<T>(
 const CRON_REFRESH_AHEAD_MS = 15 * 60 * 1000;
 /** ...and refresh tokens this close to their own expiry, so idle connections stay alive. */
 const KEEP_ALIVE_AHEAD_MS = 7 * 24 * 60 * 60 * 1000;
+const KEEP_ALIVE_EVERY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Cron upkeep, in bounded batches and under the same lease as request-time refresh: access
@@ -351,7 +352,12 @@ export async function refreshExpiringConnections(deps: VaultDeps, options: { lim
     .where((eb) =>
       eb.or([
         eb("access_token_expires_at", "<=", now + CRON_REFRESH_AHEAD_MS),
-        eb("refresh_token_expires_at", "<=", now + KEEP_ALIVE_AHEAD_MS),
+        // Keep-alive at most once a day: a provider that does not extend the refresh token's
+        // expiry would otherwise be asked every minute.
+        eb.and([
+          eb("refresh_token_expires_at", "<=", now + KEEP_ALIVE_AHEAD_MS),
+          eb.or([eb("last_refreshed_at", "is", null), eb("last_refreshed_at", "<=", now - KEEP_ALIVE_EVERY_MS)]),
+        ]),
       ]),
     )
     // After an outage, wait out the backoff instead of asking again every minute.

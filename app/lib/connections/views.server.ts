@@ -3,6 +3,7 @@ import { isProviderConfigured, type Settings } from "../platform/settings.server
 import type { ConnectionRow } from "../platform/schema";
 import { getProvider, listProviders } from "../providers/registry";
 import type { ConnectionListRow } from "./repository.server";
+import { authorizationEndsAt, expiresSoon } from "./status.server";
 
 /** Rows turned into what pages render: only the fields they show, never a token column. */
 
@@ -27,8 +28,11 @@ export function providerChoices(settings: Settings) {
   }));
 }
 
-export function connectionSummaryView(row: ConnectionListRow) {
+export function connectionSummaryView(row: ConnectionListRow, expiryWarningMs: number, now = Date.now()) {
+  const endsAt = authorizationEndsAt(row);
   return {
+    /** Set when the authorization ends within the warning window (EXPIRY_WARNING_DAYS). */
+    expiresAt: row.status === "active" && expiresSoon(endsAt, expiryWarningMs, now) ? endsAt : null,
     id: row.id,
     name: row.name,
     provider: row.provider,
@@ -75,6 +79,11 @@ export function connectionDetailView(row: ConnectionRow, settings: Settings) {
         dueAt: row.health_due_at,
       },
       refreshFailingSince: row.refresh_failing_since,
+      /** When the authorization ends, if that is within the warning window (EXPIRY_WARNING_DAYS). */
+      expiresSoonAt: (() => {
+        const endsAt = authorizationEndsAt({ ...row, has_refresh_token: row.refresh_token_ct !== null });
+        return row.status === "active" && expiresSoon(endsAt, settings.health.expiryWarningMs) ? endsAt : null;
+      })(),
     },
     provider: {
       ...providerView(provider.id),

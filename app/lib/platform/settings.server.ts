@@ -30,7 +30,7 @@ export interface Settings {
   /** How long one provider call (request and body) may take; at most PROVIDER_TIMEOUT_MS, which leases are sized for. */
   providerTimeoutMs: number;
   /** Connection health: how often each connection is checked, and how long refresh outages are tolerated. */
-  health: { intervalMs: number; refreshGiveUpMs: number };
+  health: { intervalMs: number; refreshGiveUpMs: number; expiryWarningMs: number };
   /** A provider's endpoints and credentials, read from the env names its module declares. */
   provider(id: ProviderId): ProviderSettings;
   /** What is misconfigured, in words an operator can act on (logged once per isolate). */
@@ -126,6 +126,7 @@ function parseSettings(raw: Record<string, unknown>): Settings {
   const health = {
     intervalMs: wholeNumber("HEALTH_CHECK_INTERVAL_HOURS", 1, 168, 6) * 3_600_000,
     refreshGiveUpMs: wholeNumber("REFRESH_GIVE_UP_DAYS", 1, 30, 3) * 86_400_000,
+    expiryWarningMs: wholeNumber("EXPIRY_WARNING_DAYS", 1, 60, 7) * 86_400_000,
   };
 
   const local = appUrl !== null && (!appUrl.startsWith("https://") || isLocalHost(appUrl));

@@ -35,6 +35,14 @@ export function StatusCard({ data }: { data: PageData }) {
           ) : null}
         </p>
       ) : null}
+      {connection.expiresSoonAt !== null ? (
+        <p className="expiring-note">
+          <strong>
+            The authorization ends <RelativeTime value={connection.expiresSoonAt} now={now} />.
+          </strong>{" "}
+          Re-authorize before then to keep deliveries going.
+        </p>
+      ) : null}
       <HealthLine data={data} />
       {disabled ? (
         <div className="status-card__disabled">
@@ -104,7 +112,7 @@ function HealthLine({ data }: { data: PageData }) {
 /** The one thing to do about the status, as the box's primary button. */
 function NextAction({ data }: { data: PageData }) {
   const { connection, provider } = data;
-  if (connection.status === "revoked" || connection.status === "expired") {
+  if (connection.status === "revoked" || connection.status === "expired" || connection.expiresSoonAt !== null) {
     return (
       <Form method="post" className="inline-form">
         <input type="hidden" name="intent" value="reauthorize" />

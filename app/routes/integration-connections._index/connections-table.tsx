@@ -37,6 +37,11 @@ export function ConnectionsTable({ data }: { data: IndexData }) {
                   <div className="status-cell">
                     <StatusBadge status={connection.status} />
                     {connection.disabled ? <span className="badge status status--disabled">Disabled</span> : null}
+                    {connection.expiresAt !== null ? (
+                      <span className="badge status status--expiring">
+                        Expires <RelativeTime value={connection.expiresAt} now={data.now} />
+                      </span>
+                    ) : null}
                     {connection.status === "revoked" || connection.status === "expired" ? (
                       <Form method="post" action={`/integration-connections/${connection.id}`}>
                         <input type="hidden" name="intent" value="reauthorize" />

@@ -19,7 +19,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireKeyRing(context);
   const params = Object.fromEntries(new URL(request.url).searchParams);
   const filters = v.parse(FiltersSchema, { ...params, page: params.page ?? "1" });
-  const { connections, total, pages } = await loadConnectionsIndex(context.db, workspace.id, {
+  const { connections, total, pages } = await loadConnectionsIndex(context.db, context.settings, workspace.id, {
     provider: filters.provider,
     status: filters.status,
     state: filters.state,
