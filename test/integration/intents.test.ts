@@ -232,3 +232,49 @@ describe("repoint all intents from a connection, then delete it", () => {
     expect(await countRows("connections" as never)).toBe(2);
   });
 });
+
+describe("scope pre-flight", () => {
+  it("warns on the intent, with a one-click Re-authorize, when the connection lacks a scope the intent's config needs", async () => {
+    const { browser } = await signedUpUser();
+    const { id: slackId } = await connect(browser, emulator(), "slack", "slack-main");
+    const saved = await browser.post(`/integration-connections/${slackId!}`, {
+      intent: "save",
+      name: "slack-main",
+      "config.channel": "#alerts",
+      "config.username": "Ops bot",
+    });
+    expect(saved.status).toBe(303);
+    const intentId = await createIntent(browser, "alerts", slackId!);
+
+    // Granted everything SpokeDo asks for: no warning.
+    expect(await pageHtml(await browser.get(`/intents/${intentId}`))).not.toContain("was not granted");
+
+    // The workspace admin removed chat:write.customize from the app: posting as "Ops bot" needs it.
+    await database()
+      .updateTable("connections")
+      .set({ scopes: "chat:write,chat:write.public,channels:history" })
+      .where("id", "=", slackId!)
+      .execute();
+    const page = await pageHtml(await browser.get(`/intents/${intentId}`));
+    expect(page).toContain("slack-main was not granted what this intent needs");
+    expect(page).toMatch(/posting under a custom name: needs\s*<span><code>chat:write\.customize<\/code><\/span>/);
+    expect(page).toContain(`action="/integration-connections/${slackId!}"`);
+    expect(page).toContain("Re-authorize slack-main with Slack");
+
+    // Without a custom name the intent needs nothing more.
+    await browser.post(`/integration-connections/${slackId!}`, { intent: "save", name: "slack-main", "config.channel": "#alerts" });
+    expect(await pageHtml(await browser.get(`/intents/${intentId}`))).not.toContain("was not granted");
+  });
+
+  it("names any scope that would do, and says nothing for a connection that reports no scopes", async () => {
+    const { browser } = await signedUpUser();
+    const { id: linearId } = await connect(browser, emulator(), "linear", "linear-main");
+    const intentId = await createIntent(browser, "triage", linearId!);
+    await database().updateTable("connections").set({ scopes: "read" }).where("id", "=", linearId!).execute();
+    expect(await pageHtml(await browser.get(`/intents/${intentId}`))).toMatch(
+      /creating issues: needs\s*<span><code>issues:create<\/code><\/span><span> or <code>write<\/code><\/span>/,
+    );
+    await database().updateTable("connections").set({ scopes: "" }).where("id", "=", linearId!).execute();
+    expect(await pageHtml(await browser.get(`/intents/${intentId}`))).not.toContain("was not granted");
+  });
+});

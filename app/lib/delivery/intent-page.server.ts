@@ -5,6 +5,7 @@ import { configFormValues, describeConfigValue } from "../providers/config-form"
 import { getProvider } from "../providers/registry";
 import { effectiveConfig } from "./effective-config.server";
 import { getIntent } from "./intents.server";
+import { missingScopes } from "./scope-preflight.server";
 
 /** What the intent page shows: the intent, its connection, effective values and where each comes from. */
 export async function loadIntentPage(db: Db, workspaceId: string, id: string) {
@@ -45,5 +46,7 @@ export async function loadIntentPage(db: Db, workspaceId: string, id: string) {
     overrideValues: configFormValues(fields, overrides),
     choices: listed.map((choice) => ({ ...choice, providerName: getProvider(choice.provider).name })),
     moreChoices: choices.more,
+    /** Scopes its deliveries need that the connection was not granted (re-authorizing asks for them). */
+    missingScopes: missingScopes(provider, connection.scopes, Object.fromEntries(effective.map((field) => [field.name, field.value]))),
   };
 }

@@ -131,6 +131,8 @@ export const github: ProviderModule = {
   ],
   overridableFields: ["repository", "labels", "assignee"],
   requiredForDelivery: ["repository"],
+  // OAuth App tokens list their scopes; GitHub App tokens list none (their permissions are the app's).
+  requiredScopes: () => [{ anyOf: ["repo", "public_repo"], for: "opening issues" }],
   // GitHub has no idempotency key for issues: the body carries a hidden marker instead, and
   // findDelivered looks for it before an unconfirmed attempt is resent.
   async deliver(context, tokens, input) {

@@ -143,6 +143,7 @@ export const linear: ProviderModule = {
   ],
   overridableFields: ["teamId", "stateId"],
   requiredForDelivery: ["teamId"],
+  requiredScopes: () => [{ anyOf: ["issues:create", "write"], for: "creating issues" }],
   async deliver(context, tokens, input) {
     const { teamId, stateId } = input.config as { teamId: string; stateId?: string };
     let data: Record<string, unknown>;

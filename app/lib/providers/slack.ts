@@ -151,6 +151,12 @@ export const slack: ProviderModule = {
   ],
   overridableFields: ["channel", "username"],
   requiredForDelivery: ["channel"],
+  requiredScopes: (config) => [
+    { anyOf: ["chat:write"], for: "posting messages" },
+    ...(typeof config.username === "string" && config.username
+      ? [{ anyOf: ["chat:write.customize"], for: "posting under a custom name" }]
+      : []),
+  ],
   async deliver(context, tokens, input) {
     const { channel, username } = input.config as { channel: string; username?: string };
     // Slack keeps text under 40,000 characters; longer bodies are cut with a marker.

@@ -87,6 +87,7 @@ export const trello: ProviderModule = {
   ],
   overridableFields: ["boardId", "listId"],
   requiredForDelivery: ["listId"],
+  requiredScopes: () => [{ anyOf: ["write"], for: "creating cards" }],
   async deliver(context, tokens, input) {
     const { listId } = input.config as { listId: string };
     const response = await providerFetch(context, `${context.endpoints.api}/1/cards`, {

@@ -144,6 +144,12 @@ export interface LookupInput extends DeliveryInput {
   since: number;
 }
 
+/** An OAuth scope a delivery needs (any one of `anyOf`), and what for, in words. */
+export interface ScopeNeed {
+  anyOf: string[];
+  for: string;
+}
+
 /** Which connections a pushed revocation reaches, by the provider account they hold (in any workspace). */
 export type RevokedAccounts =
   /** Connections whose `AccountIdentity.accountId` is one of these. */
@@ -217,6 +223,12 @@ export interface ProviderModule {
   overridableFields: string[];
   /** Config fields a delivery cannot do without. */
   requiredForDelivery: string[];
+  /**
+   * The OAuth scopes delivering with this (effective) config needs: each need is met by any one
+   * of its scopes. Checked before any delivery, when an intent is shown or saved. Absent where
+   * the provider has no scopes (Notion's capabilities) or grants none to check.
+   */
+  requiredScopes?(config: Record<string, unknown>): ScopeNeed[];
   /**
    * Delivers an insight: creates the issue, message, page or card. Throws ProviderError. The one
    * request that creates the item is sent with `providerFetch(…, { creates: true })`; requests

@@ -108,6 +108,32 @@ export default function IntentDetail() {
         {data.connection.status === "active" ? null : <StatusBadge status={data.connection.status} />}
       </header>
 
+      {data.missingScopes.length ? (
+        <div className="card card--warning">
+          <h2>{data.connection.name} was not granted what this intent needs</h2>
+          <ul>
+            {data.missingScopes.map((need) => (
+              <li key={need.anyOf.join("|")}>
+                {need.for}: needs{" "}
+                {need.anyOf.map((scope, index) => (
+                  <span key={scope}>
+                    {index > 0 ? " or " : null}
+                    <code>{scope}</code>
+                  </span>
+                ))}
+              </li>
+            ))}
+          </ul>
+          <Form method="post" action={`/integration-connections/${data.connection.id}`} className="inline-form">
+            <input type="hidden" name="intent" value="reauthorize" />
+            <button type="submit" className="button button--primary">
+              Re-authorize {data.connection.name} with {data.provider.name}
+            </button>
+            <span className="muted small">SpokeDo asks for every scope it needs; the connection keeps its id, name and settings.</span>
+          </Form>
+        </div>
+      ) : null}
+
       {data.intent.attention ? (
         <div className="card card--warning">
           <h2>This intent's settings need attention</h2>
