@@ -80,3 +80,12 @@ export function queryCount(response: Response) {
 export function roundTrips(response: Response) {
   return d1Timing(response).roundTrips;
 }
+
+/** The connection's scheduled health check has come round (as if its due time had passed). */
+export async function makeHealthCheckDue(connectionId: string) {
+  await database()
+    .updateTable("connections")
+    .set({ health_due_at: Date.now() - 1000 })
+    .where("id", "=", connectionId)
+    .execute();
+}

@@ -3,7 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import worker from "~/worker";
-import { connectionRow, storedTokens, useEmulator } from "./connections-support";
+import { connectionRow, makeHealthCheckDue, storedTokens, useEmulator } from "./connections-support";
 import { deliveringSetup } from "./deliveries-support";
 import { database, ORIGIN, pageHtml } from "./helpers";
 import { useWebhookReceiver } from "./webhook-receiver";
@@ -26,11 +26,7 @@ describe("health checks tell the workspace", () => {
     const tokens = await storedTokens(await connectionRow(connectionId));
     await emulator().revokeTokensOf("notion", emulator().tokens("notion").at(-1)!.accountId);
     // The connection's scheduled check has come round.
-    await database()
-      .updateTable("connections")
-      .set({ health_due_at: Date.now() - 1000 })
-      .where("id", "=", connectionId)
-      .execute();
+    await makeHealthCheckDue(connectionId);
 
     await scheduledRun();
 
@@ -55,11 +51,7 @@ describe("health checks tell the workspace", () => {
     const { browser, connectionId } = await deliveringSetup(emulator(), "trello");
     const { secret } = await endpointFor(browser);
     emulator().failNext("trello", "identity", { kind: "http", status: 503 });
-    await database()
-      .updateTable("connections")
-      .set({ health_due_at: Date.now() - 1000 })
-      .where("id", "=", connectionId)
-      .execute();
+    await makeHealthCheckDue(connectionId);
 
     await scheduledRun();
 
@@ -105,11 +97,7 @@ describe("warnings before an authorization ends", () => {
       .execute();
 
     await scheduledRun();
-    await database()
-      .updateTable("connections")
-      .set({ health_due_at: Date.now() - 1000 })
-      .where("id", "=", connectionId)
-      .execute();
+    await makeHealthCheckDue(connectionId);
     await scheduledRun();
 
     const expiring = receiver()

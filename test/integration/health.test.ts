@@ -1,4 +1,3 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
@@ -14,10 +13,10 @@ import { refreshExpiringConnections } from "~/lib/connections/vault.server";
 import { sweepOverdueDeliveries } from "~/lib/delivery/dispatch.server";
 import { HELD_UNTIL_ENABLED } from "~/lib/delivery/outbox.server";
 import { QUEUES, type DeliveryQueue, type HealthCheckMessage, type HealthQueue } from "~/lib/platform/queues";
-import worker from "~/worker";
-import { connectionRow, useEmulator } from "./connections-support";
+import { connectionRow, makeHealthCheckDue as makeDue, useEmulator } from "./connections-support";
 import { deliveriesOf, deliveringSetup, deliveryDeps, sendInsight, settle } from "./deliveries-support";
 import { database, pageHtml } from "./helpers";
+import { consumeBatch } from "./queue-support";
 
 const emulator = useEmulator();
 const DAY = 86_400_000;
@@ -31,14 +30,6 @@ function keepingQueue<T>() {
     sendBatch: (messages: Iterable<{ body: T }>) => Promise.resolve(void sent.push(...[...messages].map((message) => message.body))),
   };
   return { sent, queue };
-}
-
-async function makeDue(connectionId: string) {
-  await database()
-    .updateTable("connections")
-    .set({ health_due_at: Date.now() - 1000 })
-    .where("id", "=", connectionId)
-    .execute();
 }
 
 describe("scheduled health checks", () => {
@@ -133,26 +124,9 @@ describe("the health-check queue's consumer", () => {
       // Another workspace's id with this connection: scoped, so nothing happens to it.
       { workspaceId: linear.workspaceId, connectionId: github.connectionId },
     ];
-    const acked: string[] = [];
-    const messages = bodies.map((body, index): Message<HealthCheckMessage> => ({
-      id: `m${index}`,
-      timestamp: new Date(),
-      attempts: 1,
-      body,
-      ack: () => void acked.push(`m${index}`),
-      retry: () => undefined,
-    }));
-    const batch: MessageBatch<HealthCheckMessage> = {
-      queue: QUEUES.health,
-      messages,
-      metadata: { metrics: { backlogCount: messages.length, backlogBytes: 0, oldestMessageTimestamp: new Date() } },
-      ackAll: () => messages.forEach((message) => message.ack()),
-      retryAll: () => undefined,
-    };
-    const ctx = createExecutionContext();
-    await worker.queue(batch, env, ctx);
-    await waitOnExecutionContext(ctx);
-    expect(acked.sort()).toEqual(["m0", "m1", "m2", "m3"]);
+    const { acks: acked, retries } = await consumeBatch(QUEUES.health, bodies);
+    expect(retries).toEqual([]);
+    expect(acked.sort()).toEqual(["msg-0", "msg-1", "msg-2", "msg-3"]);
     expect(await connectionRow(github.connectionId)).toMatchObject({ status: "active", health_outcome: "ok" });
     const revoked = await connectionRow(linear.connectionId);
     expect(revoked.status).not.toBe("active");

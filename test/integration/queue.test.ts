@@ -1,47 +1,24 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sweepOverdueDeliveries } from "~/lib/delivery/dispatch.server";
 import { createInsight } from "~/lib/delivery/insights.server";
 import { submitInsight } from "~/lib/delivery/submission.server";
 import type { DeliveryMessage } from "~/lib/platform/queues";
-import worker from "~/worker";
 import { useEmulator } from "./connections-support";
 import { attemptsOf, deliveriesOf, deliveringSetup, deliveryDeps } from "./deliveries-support";
 import { database } from "./helpers";
+import { consumeBatch } from "./queue-support";
 
 const emulator = useEmulator();
 
-/**
- * Hands messages to the Worker's queue handler as Cloudflare Queues does, and records what it
- * asked for. (The plugin's getQueueResult drops retry delays, which these tests are about.)
- */
+/** The delivery queue's consumer, fed as Cloudflare Queues feeds it. */
 async function consume(queue: string, deliveryIds: string[], attempts = 1) {
-  const explicitAcks: string[] = [];
-  const retryMessages: { msgId: string; delaySeconds?: number }[] = [];
-  const messages = deliveryIds.map((deliveryId, index): Message<DeliveryMessage> => {
-    const id = `msg-${index}`;
-    return {
-      id,
-      timestamp: new Date(),
-      attempts,
-      body: { deliveryId },
-      ack: () => void explicitAcks.push(id),
-      retry: (options?: QueueRetryOptions) =>
-        void retryMessages.push({ msgId: id, ...(options?.delaySeconds ? { delaySeconds: options.delaySeconds } : {}) }),
-    };
-  });
-  const batch: MessageBatch<DeliveryMessage> = {
+  const { acks, retries } = await consumeBatch<DeliveryMessage>(
     queue,
-    messages,
-    metadata: { metrics: { backlogCount: messages.length, backlogBytes: 0, oldestMessageTimestamp: new Date() } },
-    ackAll: () => messages.forEach((message) => message.ack()),
-    retryAll: (options?: QueueRetryOptions) => messages.forEach((message) => message.retry(options)),
-  };
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
-  await waitOnExecutionContext(ctx);
-  return { explicitAcks, retryMessages };
+    deliveryIds.map((deliveryId) => ({ deliveryId })),
+    attempts,
+  );
+  return { explicitAcks: acks, retryMessages: retries };
 }
 
 async function pendingDelivery(provider: "github" | "slack" | "trello") {

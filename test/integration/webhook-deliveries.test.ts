@@ -1,4 +1,3 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
@@ -10,12 +9,12 @@ import { sweepWebhookDeliveries } from "~/lib/webhooks/dispatch.server";
 import { emitEvent, recordConnectionExpiring, recordConnectionHealthFailed } from "~/lib/webhooks/outbox.server";
 import { LOG_RETENTION_MS, pruneWebhookLog } from "~/lib/webhooks/log.server";
 import { DISABLE_AFTER_FAILURES, MAX_WEBHOOK_ATTEMPTS } from "~/lib/webhooks/sender.server";
-import worker from "~/worker";
 import { submitConsent } from "../emulator";
 import { connectionRow, queryCount, roundTrips, storedTokens, useEmulator } from "./connections-support";
 import { deliveriesOf, deliveringSetup, sendInsight, settle } from "./deliveries-support";
 import { database, pageHtml, signedUpUser } from "./helpers";
 import { RECEIVER_URL, useWebhookReceiver, type Received } from "./webhook-receiver";
+import { consumeBatch } from "./queue-support";
 import { endpointFor, settleWebhooks, webhookAttemptsOf, webhookDeliveriesOf, webhookEvents } from "./webhooks-support";
 
 const emulator = useEmulator();
@@ -385,28 +384,12 @@ describe("Send test event and Resend (JavaScript off)", () => {
 
 describe("the webhook queue", () => {
   async function consume(queue: string, ids: string[], attempts = 1) {
-    const acks: string[] = [];
-    const retries: { id: string; delaySeconds?: number }[] = [];
-    const messages = ids.map((webhookDeliveryId, index): Message<WebhookMessage> => ({
-      id: `msg-${index}`,
-      timestamp: new Date(),
-      attempts,
-      body: { webhookDeliveryId },
-      ack: () => void acks.push(`msg-${index}`),
-      retry: (options?: QueueRetryOptions) =>
-        void retries.push({ id: `msg-${index}`, ...(options?.delaySeconds ? { delaySeconds: options.delaySeconds } : {}) }),
-    }));
-    const batch: MessageBatch<WebhookMessage> = {
+    const { acks, retries } = await consumeBatch<WebhookMessage>(
       queue,
-      messages,
-      metadata: { metrics: { backlogCount: messages.length, backlogBytes: 0, oldestMessageTimestamp: new Date() } },
-      ackAll: () => messages.forEach((message) => message.ack()),
-      retryAll: (options?: QueueRetryOptions) => messages.forEach((message) => message.retry(options)),
-    };
-    const ctx = createExecutionContext();
-    await worker.queue(batch, env, ctx);
-    await waitOnExecutionContext(ctx);
-    return { acks, retries };
+      ids.map((webhookDeliveryId) => ({ webhookDeliveryId })),
+      attempts,
+    );
+    return { acks, retries: retries.map(({ msgId, ...rest }) => ({ id: msgId, ...rest })) };
   }
 
   it("the consumer acknowledges a delivered message and brings a failed one back after a jittered backoff; the dead-letter queue fails what is left", async () => {

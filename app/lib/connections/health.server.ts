@@ -28,6 +28,8 @@ import { recordConnectionExpiring, recordConnectionHealthFailed } from "../webho
 
 interface IdentityCheck {
   outcome: HealthOutcome;
+  /** The connection as the vault left it (refreshed, or marked by a refused refresh). */
+  connection: ConnectionRow;
   /** What the check says about the connection's status; null leaves it as it is. */
   change: StatusChange | null;
   message: string;
@@ -52,23 +54,42 @@ async function checkIdentity(deps: VaultDeps, connection: ConnectionRow, foundBy
   };
   if (result.ok) {
     const identity = result.value;
+    const current = result.connection;
     if (identity.accountId !== connection.account_id) {
       const reason = `The token now belongs to ${identity.label}, not ${connection.account_label}. Re-authorize to choose.`;
-      return { outcome: "other_account", change: { status: "error", reason, error: { message: reason } }, message: reason, latencyMs };
+      const change = { status: "error" as const, reason, error: { message: reason } };
+      return { outcome: "other_account", connection: current, change, message: reason, latencyMs };
     }
-    return { outcome: "ok", change: ACTIVE, message: `${provider.name} confirmed the connection works (${identity.label}).`, latencyMs };
+    const message = `${provider.name} confirmed the connection works (${identity.label}).`;
+    return { outcome: "ok", connection: current, change: ACTIVE, message, latencyMs };
   }
-  if (result.problem === "unreadable") return { outcome: "unreadable", change: result.change, message: result.change.reason!, latencyMs };
+  if (result.problem === "unreadable") {
+    return { outcome: "unreadable", connection, change: result.change, message: result.change.reason!, latencyMs };
+  }
   if (result.problem === "refused") {
     // The vault already recorded the refusal (or the end of a long refresh outage).
-    return { outcome: result.change.status === "expired" ? "expired" : "revoked", change: null, message: result.change.reason!, latencyMs };
+    const outcome = result.change.status === "expired" ? "expired" : "revoked";
+    return {
+      outcome,
+      connection: { ...connection, status: result.change.status },
+      change: null,
+      message: result.change.reason!,
+      latencyMs,
+    };
   }
   if (result.problem === "provider" && isAuthFailure(result.error)) {
     const change = found(statusAfterAuthFailure(result.error, result.connection, provider.name));
-    return { outcome: change.status === "expired" ? "expired" : "revoked", change, message: change.reason!, latencyMs };
+    const outcome = change.status === "expired" ? "expired" : "revoked";
+    return { outcome, connection: result.connection, change, message: change.reason!, latencyMs };
   }
   const outage = statusAfterProviderFailure(result.error, provider.name);
-  return { outcome: "unreachable", change: outage, message: outage.reason!, latencyMs };
+  return {
+    outcome: "unreachable",
+    connection: result.problem === "provider" ? result.connection : connection,
+    change: outage,
+    message: outage.reason!,
+    latencyMs,
+  };
 }
 
 function healthColumns(check: IdentityCheck, at: number) {
@@ -100,8 +121,7 @@ export async function testConnection(deps: VaultDeps, connection: ConnectionRow)
   ];
   if (check.change) writes.push(...statusChangeWrites(deps.db, connection, check.change, now));
   await runBatch(deps.db, writes);
-  const latest = await getConnection(deps.db, connection.workspace_id, connection.id);
-  return { status: latest?.status ?? connection.status, message: check.message };
+  return { status: check.change?.status ?? check.connection.status, message: check.message };
 }
 
 /** The earliest checks the cron takes per run: bounded work however many connections there are. */
@@ -206,7 +226,7 @@ export async function runHealthCheck(deps: VaultDeps, message: HealthCheckMessag
   // An authorization that ends soon (and was not extended by the refresh this check may have
   // made): warn the workspace once per expiry.
   if (check.outcome === "ok") {
-    const latest = (await getConnection(deps.db, row.workspace_id, row.id)) ?? row;
+    const latest = check.connection;
     const endsAt = authorizationEndsAt({ ...latest, has_refresh_token: latest.refresh_token_ct !== null });
     if (expiresSoon(endsAt, deps.settings.health.expiryWarningMs, done)) {
       const reason = `The authorization ends ${new Date(endsAt!).toISOString()}; re-authorize before then to keep deliveries going.`;
