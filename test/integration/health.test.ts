@@ -206,6 +206,8 @@ describe("disabling a connection", () => {
     const insightPage = await pageHtml(await browser.get(`/insights/${insightId}`));
     expect(insightPage).toContain("Held");
     expect(insightPage).toContain("until the connection is enabled");
+    expect(insightPage).toContain("No attempt yet: the deliveries are held until their connection is enabled.");
+    expect(insightPage).not.toContain("Refresh in a moment");
     expect(insightPage, "a held delivery does not keep the page refreshing").not.toContain('http-equiv="refresh"');
     const detail = await pageHtml(await browser.get(`/integration-connections/${connectionId}`));
     expect(detail).toContain("Enable and send 1 held");

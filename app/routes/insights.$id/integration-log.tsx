@@ -14,7 +14,13 @@ export function IntegrationLog({ data }: { data: InsightData }) {
     <div className="card">
       <h2>Integration log</h2>
       {attempts.length === 0 ? (
-        <p className="muted">No attempt yet. Refresh in a moment.</p>
+        <p className="muted">
+          {data.pending > 0
+            ? "No attempt yet. Refresh in a moment."
+            : data.held > 0
+              ? "No attempt yet: the deliveries are held until their connection is enabled."
+              : "No attempt was made."}
+        </p>
       ) : (
         <table className="table integration-log">
           <thead>
