@@ -3,6 +3,7 @@ import { reencryptConnections, refreshExpiringConnections } from "~/lib/connecti
 import { pruneLoginAttempts } from "~/lib/accounts/rate-limits.server";
 import { pruneSessions } from "~/lib/accounts/sessions.server";
 import { scheduleHealthChecks } from "~/lib/connections/health.server";
+import { runConnectionCheck } from "~/lib/delivery/drift.server";
 import { pruneWebhookReceipts } from "~/lib/connections/pushed-revocation.server";
 import { sweepOverdueDeliveries } from "~/lib/delivery/dispatch.server";
 import { processDueDeliveries } from "~/lib/delivery/outbox.server";
@@ -47,7 +48,10 @@ export async function runMaintenance(env: Env, now = Date.now()) {
         ? ["overdue deliveries", () => sweepOverdueDeliveries(db, queue, { now })]
         : ["due deliveries", () => processDueDeliveries(deps, { limit: 50, now })],
       ["token refresh", () => refreshExpiringConnections(deps, { now })],
-      ["health checks", () => scheduleHealthChecks(deps, healthQueue(env, settings), { now })],
+      [
+        "health checks",
+        () => scheduleHealthChecks(deps, healthQueue(env, settings), { now, run: (message) => runConnectionCheck(deps, message) }),
+      ],
       ["key rotation", () => reencryptConnections(db, ring)],
       ["webhook secrets key rotation", () => reencryptSigningSecrets(db, ring)],
       // Webhook deliveries recorded but never enqueued (or whose message got lost) go on the queue;

@@ -1,5 +1,5 @@
-import { runHealthCheck } from "~/lib/connections/health.server";
 import { processDelivery } from "~/lib/delivery/outbox.server";
+import { runConnectionCheck } from "~/lib/delivery/drift.server";
 import { giveUpDelivery } from "~/lib/delivery/give-up.server";
 import { getDatabase } from "~/lib/platform/db.server";
 import type { DeliveryMessage, HealthCheckMessage, WebhookMessage } from "~/lib/platform/queues";
@@ -106,7 +106,7 @@ export async function consumeHealthChecks(batch: MessageBatch<HealthCheckMessage
   await Promise.allSettled(
     batch.messages.map(async (message) => {
       try {
-        await runJob(env, () => runHealthCheck(deps, message.body));
+        await runJob(env, () => runConnectionCheck(deps, message.body));
       } catch (error) {
         console.error(
           `health check of ${message.body.connectionId} failed unexpectedly:`,

@@ -72,6 +72,14 @@ export default function IntentsIndex() {
                         </span>
                       </>
                     ) : null}
+                    {intent.drift ? (
+                      <>
+                        {" "}
+                        <span className="badge status status--expiring" title={intent.drift}>
+                          Settings problem
+                        </span>
+                      </>
+                    ) : null}
                   </td>
                 </tr>
               ))}

@@ -101,7 +101,8 @@ function healthColumns(check: IdentityCheck, at: number) {
   };
 }
 
-export type ConnectionTestOutcome = { status: ConnectionStatus; message: string };
+/** `warning`: the token works, but something else needs the person's eye (its settings, say). */
+export type ConnectionTestOutcome = { status: ConnectionStatus; message: string; warning?: boolean };
 
 /**
  * "Test connection": success makes the connection active; a refused token marks it revoked or
@@ -140,7 +141,12 @@ const UNREACHABLE_RECHECK_MS = 30 * 60_000;
 export async function scheduleHealthChecks(
   deps: VaultDeps,
   queue: HealthQueue | null,
-  options: { now?: number; limit?: number } = {},
+  options: {
+    now?: number;
+    limit?: number;
+    /** Runs one check where there is no queue: the queue consumer's own check (token and settings). */
+    run?: (message: HealthCheckMessage) => Promise<unknown>;
+  } = {},
 ): Promise<{ due: number }> {
   const now = options.now ?? Date.now();
   const limit = options.limit ?? (queue ? HEALTH_CHECKS_PER_RUN : 10);
@@ -148,7 +154,8 @@ export async function scheduleHealthChecks(
   if (queue) {
     if (taken.length) await queue.sendBatch(taken.map((body) => ({ body })));
   } else {
-    for (const message of taken) await runHealthCheck(deps, message, now);
+    const run = options.run ?? ((message: HealthCheckMessage) => runHealthCheck(deps, message, now));
+    for (const message of taken) await run(message);
   }
   return { due: taken.length };
 }

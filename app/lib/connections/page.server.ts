@@ -11,7 +11,7 @@ import {
   PAGE_SIZE,
   type ConnectionFilters,
 } from "./repository.server";
-import { connectionDetailView, connectionSummaryView } from "./views.server";
+import { connectionDetailView, connectionSummaryView, driftView } from "./views.server";
 
 /**
  * Everything the connection page shows, read in one wave of independent statements once the
@@ -31,8 +31,14 @@ export async function loadConnectionPage(db: Db, settings: Settings, actor: Flow
   ]);
   return {
     ...connectionDetailView(row, settings),
-    intents: dependents.intents,
+    intents: dependents.intents.map((intent) => ({
+      id: intent.id,
+      name: intent.name,
+      enabled: intent.enabled,
+      drift: driftView(row.provider, intent.drift_json, intent.drift_checked_at),
+    })),
     intentTotal: dependents.total,
+    intentsDrifted: dependents.drifted,
     history,
     latest,
     repointTargets: dependents.total > 0 ? targets.choices : [],

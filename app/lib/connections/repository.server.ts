@@ -1,6 +1,6 @@
-import { sql, type Compilable } from "kysely";
-import { uniqueViolation, type Db } from "../platform/db.server";
-import type { ConnectionRow, ConnectionStatus } from "../platform/schema";
+import { sql, type Compilable, type ExpressionBuilder } from "kysely";
+import { runBatch, uniqueViolation, type Db } from "../platform/db.server";
+import type { ConnectionRow, ConnectionStatus, Database } from "../platform/schema";
 import type { AccountIdentity, ProviderId } from "../providers/types";
 import { ACTIVE, statusChangeEvents } from "./status.server";
 import type { TokenColumns } from "./vault.server";
@@ -102,11 +102,19 @@ export function getConnection(db: Db, workspaceId: string, id: string): Promise<
 /** The intents that deliver through a connection: the first `limit` by name, and how many in all. */
 export async function listDependentIntents(db: Db, workspaceId: string, connectionId: string, limit = 50) {
   const dependents = db.selectFrom("intents").where("workspace_id", "=", workspaceId).where("connection_id", "=", connectionId);
-  const [intents, count] = await Promise.all([
-    dependents.select(["id", "name", "enabled"]).orderBy("name").limit(limit).execute(),
+  const [intents, count, drifted] = await Promise.all([
+    dependents.select(["id", "name", "enabled", "drift_json", "drift_checked_at"]).orderBy("name").limit(limit).execute(),
     dependents.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
+    limit === 0
+      ? { n: 0 }
+      : dependents
+          .where("drift_json", "is not", null)
+          .where("drift_json", "!=", "[]")
+          .select((eb) => eb.fn.countAll<number>().as("n"))
+          .executeTakeFirstOrThrow(),
   ]);
-  return { intents, total: Number(count.n) };
+  /** drifted: how many of them point at something the last check found missing or unusable. */
+  return { intents, total: Number(count.n), drifted: Number(drifted.n) };
 }
 
 /**
@@ -255,14 +263,41 @@ export async function updateConnectionSettings(
   id: string,
   input: { name: string; config: Record<string, unknown> },
 ): Promise<UpdateSettingsResult> {
+  const configJson = JSON.stringify(input.config);
+  const now = Date.now();
+  const changed = (eb: ExpressionBuilder<Database, "connections">) => eb("config_json", "!=", configJson);
   try {
-    const result = await db
-      .updateTable("connections")
-      .set({ name: input.name, config_json: JSON.stringify(input.config), updated_at: Date.now() })
-      .where("workspace_id", "=", workspaceId)
-      .where("id", "=", id)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0 ? { ok: true } : { ok: false, reason: "not_found" };
+    const [, updated] = await runBatch(db, [
+      // New defaults: what the connection and its intents point at is unknown until checked again.
+      db
+        .updateTable("intents")
+        .set({ drift_json: null, drift_checked_at: null })
+        .where("workspace_id", "=", workspaceId)
+        .where("connection_id", "=", id)
+        .where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom("connections")
+              .select("id")
+              .where("workspace_id", "=", workspaceId)
+              .where("id", "=", id)
+              .where("config_json", "!=", configJson),
+          ),
+        ),
+      db
+        .updateTable("connections")
+        .set((eb) => ({
+          name: input.name,
+          config_json: configJson,
+          updated_at: now,
+          drift_json: eb.case().when(changed(eb)).then(null).else(eb.ref("drift_json")).end(),
+          drift_checked_at: eb.case().when(changed(eb)).then(null).else(eb.ref("drift_checked_at")).end(),
+        }))
+        .where("workspace_id", "=", workspaceId)
+        .where("id", "=", id),
+      checkSoonQuery(db, workspaceId, id, now).where("drift_json", "is", null),
+    ]);
+    return (updated?.meta.changes ?? 0) > 0 ? { ok: true } : { ok: false, reason: "not_found" };
   } catch (error) {
     if (uniqueViolation(error) === NAME_TAKEN) return { ok: false, reason: "name_taken" };
     throw error;
@@ -271,6 +306,19 @@ export async function updateConnectionSettings(
 
 export type DeleteConnectionResult =
   { ok: true } | { ok: false; reason: "not_found" } | { ok: false; reason: "in_use"; intentCount: number };
+
+/**
+ * Settings changed: check the connection (token and settings) at the next cron run instead of
+ * hours later. Connections with no check scheduled (revoked, expired, disabled) are left alone.
+ */
+export function checkSoonQuery(db: Db, workspaceId: string, connectionId: string, now = Date.now()) {
+  return db
+    .updateTable("connections")
+    .set({ health_due_at: now })
+    .where("workspace_id", "=", workspaceId)
+    .where("id", "=", connectionId)
+    .where("health_due_at", ">", now);
+}
 
 /** Deletes a connection unless intents depend on it; the check and the delete are one statement. */
 export async function deleteConnection(db: Db, workspaceId: string, id: string): Promise<DeleteConnectionResult> {

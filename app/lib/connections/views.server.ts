@@ -28,6 +28,35 @@ export function providerChoices(settings: Settings) {
   }));
 }
 
+export interface DriftView {
+  /** When the targets were last checked; null: not since the settings changed. */
+  checkedAt: number | null;
+  problems: { field: string; label: string; message: string }[];
+}
+
+/**
+ * Config drift as pages show it: the problems found by the last check of what the settings point
+ * at, each under its field's label.
+ */
+export function driftView(providerId: string, json: string | null, checkedAt: number | null): DriftView {
+  const provider = getProvider(providerId);
+  let problems: { field: string; message: string }[] = [];
+  try {
+    const parsed = json === null ? [] : (JSON.parse(json) as unknown);
+    if (Array.isArray(parsed)) problems = parsed as { field: string; message: string }[];
+  } catch {
+    problems = [];
+  }
+  return {
+    checkedAt: json === null ? null : checkedAt,
+    problems: problems.map((problem) => ({
+      field: problem.field,
+      label: provider.configFields.find((field) => field.name === problem.field)?.label ?? problem.field,
+      message: problem.message,
+    })),
+  };
+}
+
 export function connectionSummaryView(row: ConnectionListRow, expiryWarningMs: number, now = Date.now()) {
   const endsAt = authorizationEndsAt(row);
   return {
@@ -79,6 +108,8 @@ export function connectionDetailView(row: ConnectionRow, settings: Settings) {
         dueAt: row.health_due_at,
       },
       refreshFailingSince: row.refresh_failing_since,
+      /** What the defaults point at, as last checked. */
+      drift: driftView(row.provider, row.drift_json, row.drift_checked_at),
       /** When the authorization ends, if that is within the warning window (EXPIRY_WARNING_DAYS). */
       expiresSoonAt: (() => {
         const endsAt = authorizationEndsAt({ ...row, has_refresh_token: row.refresh_token_ct !== null });
@@ -121,9 +152,18 @@ export function connectionApiView(row: ConnectionRow) {
       refreshFailingSince: iso(row.refresh_failing_since),
     },
     lastError: row.last_error ? { message: row.last_error, at: iso(row.last_error_at), insightId: row.last_error_insight_id } : null,
+    drift: apiDrift(driftView(row.provider, row.drift_json, row.drift_checked_at)),
     lastUsedAt: iso(row.last_used_at),
     authorizedAt: iso(row.authorized_at),
     createdAt: iso(row.created_at),
+  };
+}
+
+/** Config drift in the read API: when checked, and each problem by field name. */
+export function apiDrift(drift: DriftView) {
+  return {
+    checkedAt: iso(drift.checkedAt),
+    problems: drift.problems.map(({ field, message }) => ({ field, message })),
   };
 }
 

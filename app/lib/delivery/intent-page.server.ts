@@ -1,5 +1,5 @@
 import { getConnection, listConnectionChoices } from "../connections/repository.server";
-import { providerView } from "../connections/views.server";
+import { driftView, providerView } from "../connections/views.server";
 import type { Db } from "../platform/db.server";
 import { configFormValues, describeConfigValue } from "../providers/config-form";
 import { getProvider } from "../providers/registry";
@@ -46,6 +46,8 @@ export async function loadIntentPage(db: Db, workspaceId: string, id: string) {
     overrideValues: configFormValues(fields, overrides),
     choices: listed.map((choice) => ({ ...choice, providerName: getProvider(choice.provider).name })),
     moreChoices: choices.more,
+    /** What SpokeDo's last check found wrong with what the effective settings point at. */
+    drift: driftView(connection.provider, intent.drift_json, intent.drift_checked_at),
     /** Scopes its deliveries need that the connection was not granted (re-authorizing asks for them). */
     missingScopes: missingScopes(provider, connection.scopes, Object.fromEntries(effective.map((field) => [field.name, field.value]))),
   };

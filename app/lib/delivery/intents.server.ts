@@ -1,4 +1,4 @@
-import { findPickedConnection, type ConnectionPick } from "../connections/repository.server";
+import { checkSoonQuery, findPickedConnection, type ConnectionPick } from "../connections/repository.server";
 import { uniqueViolation, type Db } from "../platform/db.server";
 import { describeConfigValue } from "../providers/config-form";
 import { getProvider } from "../providers/registry";
@@ -17,6 +17,8 @@ export interface IntentSummary {
   overrideCount: number;
   /** Why the intent's own settings need attention (its last delivery failed on them), if so. */
   attention: string | null;
+  /** What SpokeDo's last check found wrong with what the intent points at, in words (null: nothing). */
+  drift: string | null;
 }
 
 export const INTENTS_PAGE_SIZE = 50;
@@ -33,6 +35,7 @@ export async function listIntents(db: Db, workspaceId: string, page = 1): Promis
         "i.enabled",
         "i.overrides_json",
         "i.attention_reason",
+        "i.drift_json",
         "c.id as connection_id",
         "c.name as connection_name",
         "c.provider",
@@ -59,8 +62,19 @@ export async function listIntents(db: Db, workspaceId: string, page = 1): Promis
     connectionStatus: row.status,
     overrideCount: Object.keys(JSON.parse(row.overrides_json) as object).length,
     attention: row.attention_reason,
+    drift: driftWords(row.drift_json),
   }));
   return { intents, total: Number(count.n) };
+}
+
+function driftWords(json: string | null): string | null {
+  if (!json) return null;
+  try {
+    const problems = JSON.parse(json) as { message?: string }[];
+    return Array.isArray(problems) && problems.length ? problems.map((problem) => problem.message ?? "").join(" ") : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Enabled intents to offer on the new-insight form (at most `limit`, by name). */
@@ -119,7 +133,19 @@ export async function createIntent(
     if (uniqueViolation(error) === NAME_TAKEN) return { ok: false, reason: "name_taken" };
     throw error;
   }
+  await checkSoonOf(db, workspaceId, id);
   return { ok: true, id };
+}
+
+/** A new or edited intent's settings are checked at the next cron run, with its connection's token. */
+async function checkSoonOf(db: Db, workspaceId: string, intentId: string) {
+  const intent = await db
+    .selectFrom("intents")
+    .select("connection_id")
+    .where("workspace_id", "=", workspaceId)
+    .where("id", "=", intentId)
+    .executeTakeFirst();
+  if (intent) await checkSoonQuery(db, workspaceId, intent.connection_id).execute();
 }
 
 async function updateIntent(
@@ -137,10 +163,12 @@ async function updateIntent(
         enabled: input.enabled ? 1 : 0,
         overrides_json: JSON.stringify(input.overrides),
         updated_at: Date.now(),
-        // Edited: whatever needed attention is the user's to check again.
+        // Edited: whatever needed attention is the user's to check again, and SpokeDo's too.
         attention_reason: null,
         attention_insight_id: null,
         attention_at: null,
+        drift_json: null,
+        drift_checked_at: null,
       })
       .where("workspace_id", "=", workspaceId)
       .where("id", "=", id)
@@ -153,6 +181,7 @@ async function updateIntent(
     if (uniqueViolation(error) === NAME_TAKEN) return { ok: false, reason: "name_taken" };
     throw error;
   }
+  await checkSoonQuery(db, workspaceId, input.connectionId).execute();
   return { ok: true, id };
 }
 
@@ -179,10 +208,11 @@ export async function repointIntents(db: Db, workspaceId: string, from: Connecti
   if (target.provider !== from.provider) return { ok: false, reason: "other_provider" };
   const result = await db
     .updateTable("intents")
-    .set({ connection_id: target.id, updated_at: Date.now() })
+    .set({ connection_id: target.id, updated_at: Date.now(), drift_json: null, drift_checked_at: null })
     .where("workspace_id", "=", workspaceId)
     .where("connection_id", "=", from.id)
     .executeTakeFirst();
+  await checkSoonQuery(db, workspaceId, target.id).execute();
   return { ok: true, moved: Number(result.numUpdatedRows) };
 }
 

@@ -99,6 +99,9 @@ export interface ConnectionsTable {
   refresh_failures: Generated<number>;
   refresh_failing_since: Generated<number | null>;
   refresh_retry_at: Generated<number | null>;
+  /** Config drift of the defaults: JSON TargetProblem[] ([] when none), null when not checked since the last change. */
+  drift_json: Generated<string | null>;
+  drift_checked_at: Generated<number | null>;
 }
 export const HEALTH_OUTCOMES = ["ok", "revoked", "expired", "unreachable", "other_account", "unreadable"] as const;
 export type HealthOutcome = (typeof HEALTH_OUTCOMES)[number];
@@ -146,6 +149,9 @@ export interface IntentsTable {
   attention_reason: Generated<string | null>;
   attention_insight_id: Generated<string | null>;
   attention_at: Generated<number | null>;
+  /** Config drift of the effective settings: JSON TargetProblem[] ([] when none), null when not checked since the last change. */
+  drift_json: Generated<string | null>;
+  drift_checked_at: Generated<number | null>;
 }
 export type IntentRow = Selectable<IntentsTable>;
 

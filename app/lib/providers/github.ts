@@ -12,7 +12,7 @@ import {
   type ErrorVocabulary,
   type ProviderResponse,
 } from "./http.server";
-import type { ProviderContext, ProviderModule, ReceivedWebhook, StoredTokens, WebhookReading } from "./types";
+import type { ProviderContext, ProviderModule, ReceivedWebhook, StoredTokens, TargetProblem, WebhookReading } from "./types";
 import { accepted, hmacSha256Matches, malformed, readJsonObject, refused } from "./webhooks.server";
 
 const API_HEADERS = {
@@ -133,6 +133,35 @@ export const github: ProviderModule = {
   requiredForDelivery: ["repository"],
   // OAuth App tokens list their scopes; GitHub App tokens list none (their permissions are the app's).
   requiredScopes: () => [{ anyOf: ["repo", "public_repo"], for: "opening issues" }],
+  async checkTargets(context, tokens, { config }) {
+    const { repository, labels, assignee } = config as { repository?: string; labels?: string[]; assignee?: string };
+    if (!repository) return [];
+    const headers = { ...API_HEADERS, Authorization: `Bearer ${tokens.accessToken}` };
+    const response = await providerFetch(context, repoUrl(context, repository), { headers });
+    if (response.status === 404) {
+      return [{ field: "repository", message: `${repository} does not exist, or this account can no longer see it.` }];
+    }
+    if (!response.ok) throw githubError(response, [tokens.accessToken]);
+    const repo = jsonObject(response);
+    const problems: TargetProblem[] = [];
+    if (repo.archived === true)
+      problems.push({ field: "repository", message: `${repository} is archived (read-only): issues cannot be opened.` });
+    else if (repo.has_issues === false) problems.push({ field: "repository", message: `${repository} has issues turned off.` });
+    // Without push access GitHub drops the labels (and assignees) silently.
+    const canPush = asRecord(repo.permissions).push;
+    if (labels?.length && canPush === false) {
+      problems.push({
+        field: "labels",
+        message: `This account cannot set labels in ${repository} (it needs push access); GitHub drops them silently.`,
+      });
+    }
+    if (assignee) {
+      const check = await providerFetch(context, `${repoUrl(context, repository)}/assignees/${encodeURIComponent(assignee)}`, { headers });
+      if (check.status === 404) problems.push({ field: "assignee", message: `${assignee} cannot be assigned issues in ${repository}.` });
+      else if (check.status !== 204) throw githubError(check, [tokens.accessToken]);
+    }
+    return problems;
+  },
   // GitHub has no idempotency key for issues: the body carries a hidden marker instead, and
   // findDelivered looks for it before an unconfirmed attempt is resent.
   async deliver(context, tokens, input) {

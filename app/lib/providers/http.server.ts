@@ -77,6 +77,8 @@ export interface ErrorVocabulary {
   unauthorized?: readonly string[];
   tokenExpired?: readonly string[];
   rateLimited?: readonly string[];
+  /** Codes that refuse this one request (a permission on one object), whatever the status: the token itself is fine. */
+  forbidden?: readonly string[];
   /** Seconds to wait on a rate limit that came without Retry-After. */
   defaultRetryAfterSeconds: number;
 }
@@ -109,6 +111,7 @@ export function providerError(
   let kind: ProviderErrorKind;
   if (has(vocabulary.tokenExpired)) kind = "token_expired";
   else if (has(vocabulary.unauthorized)) kind = "unauthorized";
+  else if (has(vocabulary.forbidden)) kind = "client_error";
   else if (status === 429 || reading.rateLimited || has(vocabulary.rateLimited)) kind = "rate_limited";
   // A success status with no error in words: the answer itself is broken.
   else if (status >= 200 && status < 300 && !code) kind = "malformed_response";

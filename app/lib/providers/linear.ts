@@ -11,7 +11,7 @@ import {
   type ErrorVocabulary,
   type ProviderResponse,
 } from "./http.server";
-import type { ProviderContext, ProviderModule, ReceivedWebhook, StoredTokens, WebhookReading } from "./types";
+import type { ProviderContext, ProviderModule, ReceivedWebhook, StoredTokens, TargetProblem, WebhookReading } from "./types";
 import { accepted, hmacSha256Matches, isFresh, malformed, readJsonObject, refused } from "./webhooks.server";
 
 const ERRORS: ErrorVocabulary = {
@@ -144,6 +144,33 @@ export const linear: ProviderModule = {
   overridableFields: ["teamId", "stateId"],
   requiredForDelivery: ["teamId"],
   requiredScopes: () => [{ anyOf: ["issues:create", "write"], for: "creating issues" }],
+  async checkTargets(context, tokens, { config }) {
+    const { teamId, stateId } = config as { teamId?: string; stateId?: string };
+    const problems: TargetProblem[] = [];
+    if (teamId) {
+      const team = await linearEntity(context, tokens, "query DriftTeam($id: String!) { team(id: $id) { id name archivedAt } }", teamId);
+      if (!team) problems.push({ field: "teamId", message: `Team ${teamId} does not exist, or this account cannot see it.` });
+      else if (team.archivedAt) problems.push({ field: "teamId", message: `Team ${asString(team.name) ?? teamId} is archived.` });
+    }
+    if (stateId) {
+      const state = await linearEntity(
+        context,
+        tokens,
+        "query DriftState($id: String!) { workflowState(id: $id) { id name archivedAt team { id name } } }",
+        stateId,
+      );
+      const name = asString(state?.name) ?? stateId;
+      if (!state) problems.push({ field: "stateId", message: `Workflow state ${stateId} does not exist, or this account cannot see it.` });
+      else if (state.archivedAt) problems.push({ field: "stateId", message: `Workflow state ${name} is archived.` });
+      else if (teamId && asString(asRecord(state.team).id) !== teamId) {
+        problems.push({
+          field: "stateId",
+          message: `Workflow state ${name} belongs to team ${asString(asRecord(state.team).name) ?? "another team"}, not this one.`,
+        });
+      }
+    }
+    return problems;
+  },
   async deliver(context, tokens, input) {
     const { teamId, stateId } = input.config as { teamId: string; stateId?: string };
     let data: Record<string, unknown>;
@@ -172,6 +199,18 @@ export const linear: ProviderModule = {
   },
   findDelivered: (context, tokens, input) => findIssue(context, tokens, input.idempotencyKey),
 };
+
+/** The one entity a query asks for by id, or null when Linear says "Entity not found". */
+async function linearEntity(context: ProviderContext, tokens: StoredTokens, query: string, id: string) {
+  try {
+    const data = await linearGraphql(context, tokens, query, { id });
+    const entity = Object.values(data)[0];
+    return entity ? asRecord(entity) : null;
+  } catch (error) {
+    if (error instanceof ProviderError && error.kind === "client_error" && /not found/i.test(error.message)) return null;
+    throw error;
+  }
+}
 
 /** The issue created with this client-chosen id, or null when Linear has none. */
 async function findIssue(context: ProviderContext, tokens: StoredTokens, id: string) {

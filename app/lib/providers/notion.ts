@@ -12,7 +12,7 @@ import {
   type ErrorVocabulary,
   type ProviderResponse,
 } from "./http.server";
-import type { ProviderContext, ProviderModule, StoredTokens } from "./types";
+import type { ProviderContext, ProviderModule, StoredTokens, TargetProblem } from "./types";
 
 // Pinned: from 2025-09-03 on, pages are created under data sources instead of databases.
 export const NOTION_VERSION = "2022-06-28";
@@ -105,6 +105,30 @@ export const notion: ProviderModule = {
   ],
   overridableFields: ["databaseId", "propertyMappings"],
   requiredForDelivery: ["databaseId"],
+  async checkTargets(context, tokens, { config }) {
+    const { databaseId, propertyMappings = {} } = config as { databaseId?: string; propertyMappings?: Record<string, string> };
+    if (!databaseId) return [];
+    const response = await providerFetch(context, `${context.endpoints.api}/v1/databases/${encodeURIComponent(databaseId)}`, {
+      headers: notionHeaders(tokens),
+    });
+    if (response.status === 404) {
+      return [{ field: "databaseId", message: `Database ${databaseId} does not exist, or is no longer shared with the integration.` }];
+    }
+    if (!response.ok) throw notionError(response, [tokens.accessToken]);
+    const database = jsonObject(response);
+    if (database.in_trash === true || database.archived === true) {
+      return [{ field: "databaseId", message: `Database ${databaseId} is in the trash: pages cannot be added to it.` }];
+    }
+    const properties = asRecord(database.properties);
+    const problems: TargetProblem[] = [];
+    for (const [name, value] of Object.entries(propertyMappings)) {
+      const property = properties[name];
+      const problem =
+        property === undefined ? `The database has no property named ${name} any more.` : mappingProblem(name, asRecord(property), value);
+      if (problem) problems.push({ field: "propertyMappings", message: problem });
+    }
+    return problems;
+  },
   async deliver(context, tokens, input) {
     const { databaseId, propertyMappings = {} } = input.config as { databaseId: string; propertyMappings?: Record<string, string> };
     // Property values must match their type in the database, so read its schema first.
@@ -202,6 +226,44 @@ function footer(key: string) {
     paragraph: { rich_text: [{ type: "text", text: { content: footerText(key) }, annotations: { color: "gray" } }] },
   };
 }
+
+/**
+ * Whether a mapped value can be written to a property of the database as it is now: the type
+ * still takes a value from text, and the text means something of that type. Select options are
+ * created by Notion on write; status options cannot be.
+ */
+function mappingProblem(name: string, property: Record<string, unknown>, value: string): string | null {
+  const type = asString(property.type) ?? "";
+  const options = () =>
+    (Array.isArray(asRecord(property[type]).options) ? (asRecord(property[type]).options as unknown[]) : []).map(
+      (option) => asString(asRecord(option).name) ?? "",
+    );
+  switch (type) {
+    case "title":
+      return `${name} is the title property: it receives the insight's title, so the mapping is ignored.`;
+    case "number":
+      return value.trim() !== "" && Number.isFinite(Number(value)) ? null : `${name} is a number property; "${value}" is not a number.`;
+    case "date":
+      return ISO_DATE.test(value) && !Number.isNaN(Date.parse(value))
+        ? null
+        : `${name} is a date property; "${value}" is not an ISO 8601 date (like 2026-12-31).`;
+    case "checkbox":
+      return /^(true|false|yes|no|1|0)$/i.test(value) ? null : `${name} is a checkbox; use true or false, not "${value}".`;
+    case "status":
+      return options().includes(value) ? null : `${name} has no status named "${value}" (Notion cannot create status options).`;
+    case "select":
+    case "multi_select":
+    case "rich_text":
+    case "url":
+    case "email":
+    case "phone_number":
+      return null;
+    default:
+      return `${name} is a ${type.replaceAll("_", " ")} property, which cannot be set from a mapping.`;
+  }
+}
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})?)?$/;
 
 function notionPropertyValue(type: string, value: string): unknown {
   switch (type) {

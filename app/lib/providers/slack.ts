@@ -69,6 +69,42 @@ async function slackCall(
   return data;
 }
 
+/** Channel names are looked up through this many pages of conversations.list (200 each) at most. */
+const CHANNEL_NAME_PAGES = 10;
+
+/**
+ * The channel a config names: by ID through conversations.info, by `#name` through
+ * conversations.list. null: it does not exist or the app cannot see it; undefined: a name not
+ * found within the pages looked through (no verdict).
+ */
+async function findChannel(context: ProviderContext, tokens: StoredTokens, channel: string) {
+  if (!channel.startsWith("#")) {
+    try {
+      return asRecord((await slackCall(context, "conversations.info", tokens, { channel }, "form")).channel);
+    } catch (error) {
+      if (error instanceof ProviderError && error.details.code === "channel_not_found") return null;
+      throw error;
+    }
+  }
+  const name = channel.slice(1);
+  let cursor = "";
+  for (let page = 0; page < CHANNEL_NAME_PAGES; page++) {
+    const data = await slackCall(
+      context,
+      "conversations.list",
+      tokens,
+      { types: "public_channel,private_channel", limit: 200, ...(cursor ? { cursor } : {}) },
+      "form",
+    );
+    const channels = Array.isArray(data.channels) ? data.channels.map(asRecord) : [];
+    const match = channels.find((candidate) => candidate.name === name);
+    if (match) return match;
+    cursor = asString(asRecord(data.response_metadata).next_cursor) ?? "";
+    if (!cursor) return null;
+  }
+  return undefined;
+}
+
 export const slack: ProviderModule = {
   id: "slack",
   name: "Slack",
@@ -157,6 +193,27 @@ export const slack: ProviderModule = {
       ? [{ anyOf: ["chat:write.customize"], for: "posting under a custom name" }]
       : []),
   ],
+  async checkTargets(context, tokens, { config, scopes }) {
+    const { channel } = config as { channel?: string };
+    if (!channel) return [];
+    const found = await findChannel(context, tokens, channel);
+    if (found === undefined) return [];
+    if (found === null) return [{ field: "channel", message: `${channel} does not exist, or the app cannot see it.` }];
+    const name = `#${asString(found.name) ?? channel}`;
+    if (found.is_archived === true) return [{ field: "channel", message: `${name} is archived: nothing can be posted there.` }];
+    if (found.is_member !== true && found.is_private === true) {
+      return [{ field: "channel", message: `${name} is private and the app is not in it: invite the app to the channel.` }];
+    }
+    if (found.is_member !== true && !scopes.includes("chat:write.public")) {
+      return [
+        {
+          field: "channel",
+          message: `The app is not in ${name} and may not post to public channels it has not joined (chat:write.public): invite it, or re-authorize.`,
+        },
+      ];
+    }
+    return [];
+  },
   async deliver(context, tokens, input) {
     const { channel, username } = input.config as { channel: string; username?: string };
     // Slack keeps text under 40,000 characters; longer bodies are cut with a marker.

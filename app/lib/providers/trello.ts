@@ -11,21 +11,31 @@ import {
   type ErrorVocabulary,
   type ProviderResponse,
 } from "./http.server";
-import type { ProviderContext, ProviderModule, StoredTokens } from "./types";
+import type { ProviderContext, ProviderModule, StoredTokens, TargetProblem } from "./types";
 
 const TRELLO_ID = /^[0-9a-f]{24}$/i;
+const PERMISSION_REFUSED = "unauthorized permission requested";
 
 /** Trello API calls authenticate with the app's key and the member's token in a header. */
 function trelloAuthorization(context: ProviderContext, tokens: StoredTokens) {
   return `OAuth oauth_consumer_key="${context.credentials.clientId}", oauth_token="${tokens.accessToken}"`;
 }
 
-const ERRORS: ErrorVocabulary = { tokenExpired: ["expired token"], unauthorized: ["invalid token"], defaultRetryAfterSeconds: 10 };
+const ERRORS: ErrorVocabulary = {
+  tokenExpired: ["expired token"],
+  unauthorized: ["invalid token"],
+  // A 401 for a board or list the member cannot see: the token is fine.
+  forbidden: [PERMISSION_REFUSED],
+  defaultRetryAfterSeconds: 10,
+};
 
 /** Trello answers auth failures as 401 text/plain ("invalid token", "expired token"), others as JSON or text. */
 function readTrelloError(response: ProviderResponse) {
   const text = response.text.trim();
-  if (response.status === 401) return { code: /expired/i.test(text) ? "expired token" : "invalid token", message: text };
+  if (response.status === 401) {
+    const code = /expired/i.test(text) ? "expired token" : text.toLowerCase() === PERMISSION_REFUSED ? PERMISSION_REFUSED : "invalid token";
+    return { code, message: text };
+  }
   const data = response.headers.get("Content-Type")?.includes("json")
     ? (parseJson(text) as Record<string, unknown> | undefined)
     : undefined;
@@ -35,6 +45,17 @@ function readTrelloError(response: ProviderResponse) {
 
 function trelloError(response: ProviderResponse, secrets: (string | null)[]) {
   return providerError(response, ERRORS, readTrelloError, secrets);
+}
+
+/** A board or list, or null when Trello says it does not exist or the member cannot see it. */
+async function trelloObject(context: ProviderContext, tokens: StoredTokens, path: string) {
+  const response = await providerFetch(context, `${context.endpoints.api}${path}`, {
+    headers: { Authorization: trelloAuthorization(context, tokens), Accept: "application/json" },
+  });
+  if (response.ok) return jsonObject(response);
+  const error = trelloError(response, [tokens.accessToken]);
+  if (response.status === 404 || error.details.code === PERMISSION_REFUSED) return null;
+  throw error;
 }
 
 export const trello: ProviderModule = {
@@ -88,6 +109,24 @@ export const trello: ProviderModule = {
   overridableFields: ["boardId", "listId"],
   requiredForDelivery: ["listId"],
   requiredScopes: () => [{ anyOf: ["write"], for: "creating cards" }],
+  async checkTargets(context, tokens, { config }) {
+    const { boardId, listId } = config as { boardId?: string; listId?: string };
+    const problems: TargetProblem[] = [];
+    if (boardId) {
+      const board = await trelloObject(context, tokens, `/1/boards/${encodeURIComponent(boardId)}?fields=name,closed`);
+      if (!board) problems.push({ field: "boardId", message: `Board ${boardId} does not exist, or this account cannot see it.` });
+      else if (board.closed === true) problems.push({ field: "boardId", message: `Board ${asString(board.name) ?? boardId} is closed.` });
+    }
+    if (listId) {
+      const list = await trelloObject(context, tokens, `/1/lists/${encodeURIComponent(listId)}?fields=name,closed,idBoard`);
+      const name = asString(list?.name) ?? listId;
+      if (!list) problems.push({ field: "listId", message: `List ${listId} does not exist, or this account cannot see it.` });
+      else if (list.closed === true) problems.push({ field: "listId", message: `List ${name} is archived: cards cannot be added to it.` });
+      else if (boardId && asString(list.idBoard) !== boardId)
+        problems.push({ field: "listId", message: `List ${name} is not on board ${boardId}.` });
+    }
+    return problems;
+  },
   async deliver(context, tokens, input) {
     const { listId } = input.config as { listId: string };
     const response = await providerFetch(context, `${context.endpoints.api}/1/cards`, {

@@ -150,6 +150,22 @@ export interface ScopeNeed {
   for: string;
 }
 
+/**
+ * Something a config points at that no longer exists or cannot be used (config drift): the field
+ * it comes from and what is wrong, in words a person can act on.
+ */
+export interface TargetProblem {
+  field: string;
+  message: string;
+}
+
+export interface TargetCheckInput {
+  /** The fields to check: a connection's defaults, or an intent's effective config. Absent fields are not checked. */
+  config: Record<string, unknown>;
+  /** The scopes the connection was granted. */
+  scopes: string[];
+}
+
 /** Which connections a pushed revocation reaches, by the provider account they hold (in any workspace). */
 export type RevokedAccounts =
   /** Connections whose `AccountIdentity.accountId` is one of these. */
@@ -229,6 +245,13 @@ export interface ProviderModule {
    * the provider has no scopes (Notion's capabilities) or grants none to check.
    */
   requiredScopes?(config: Record<string, unknown>): ScopeNeed[];
+  /**
+   * Config drift: asks the provider whether what the config points at (a repository, channel,
+   * database and its properties, team and state, board and list) still exists and can be used.
+   * Read-only calls; a target that is gone or unusable is a problem, not an error. Throws
+   * ProviderError when the provider cannot answer (an outage, a refused token).
+   */
+  checkTargets?(context: ProviderContext, tokens: StoredTokens, input: TargetCheckInput): Promise<TargetProblem[]>;
   /**
    * Delivers an insight: creates the issue, message, page or card. Throws ProviderError. The one
    * request that creates the item is sent with `providerFetch(…, { creates: true })`; requests

@@ -3,9 +3,9 @@ import { json, redirect } from "@remix-run/cloudflare";
 import * as v from "valibot";
 import type { WorkspaceMember } from "~/lib/accounts/guards.server";
 import { confirmReauthorization, discardPendingReauthorization, startReauthorizing } from "~/lib/connections/authorization.server";
-import { testConnection } from "~/lib/connections/health.server";
 import { disableConnection, updateConnectionSettings } from "~/lib/connections/repository.server";
 import type { VaultDeps } from "~/lib/connections/vault.server";
+import { testConnectionAndTargets } from "~/lib/delivery/drift.server";
 import { repointIntents } from "~/lib/delivery/intents.server";
 import { enableConnection, redeliverConnection } from "~/lib/delivery/redelivery.server";
 import type { RequestContext } from "~/lib/platform/context.server";
@@ -52,8 +52,9 @@ async function save({ context, member, connection, formData }: ActionArgs) {
 }
 
 async function test({ context, deps, connection }: ActionArgs) {
-  const outcome = await testConnection(deps, connection);
-  return back(context, connection, { type: outcome.status === "active" ? "success" : "error", message: outcome.message });
+  const outcome = await testConnectionAndTargets(deps, connection);
+  const type = outcome.status !== "active" ? "error" : outcome.warning ? "info" : "success";
+  return back(context, connection, { type, message: outcome.message });
 }
 
 async function reauthorize({ context, member, deps, connection }: ActionArgs) {

@@ -5,7 +5,7 @@ import type { PageData } from "./route";
 export function IntentsCard({ data }: { data: PageData }) {
   const { connection, provider } = data;
   return (
-    <div className="card">
+    <div className="card" id="intents">
       <h2>Intents using this connection</h2>
       {data.intentTotal === 0 ? (
         <p className="muted">No intent delivers through this connection.</p>
@@ -20,6 +20,19 @@ export function IntentsCard({ data }: { data: PageData }) {
               <li key={intent.id}>
                 <a href={`/intents/${intent.id}`}>{intent.name}</a>
                 {intent.enabled ? null : <span className="muted"> (disabled)</span>}
+                {intent.drift.problems.length ? (
+                  <>
+                    {" "}
+                    <span className="badge status status--expiring">Settings problem</span>
+                    <ul className="small">
+                      {intent.drift.problems.map((problem) => (
+                        <li key={`${problem.field}:${problem.message}`}>
+                          {problem.label}: {problem.message}
+                        </li>
+                      ))}
+                    </ul>
+                  </>
+                ) : null}
               </li>
             ))}
           </ul>

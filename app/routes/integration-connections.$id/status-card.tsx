@@ -44,6 +44,7 @@ export function StatusCard({ data }: { data: PageData }) {
         </p>
       ) : null}
       <HealthLine data={data} />
+      <DriftNote data={data} />
       {disabled ? (
         <div className="status-card__disabled">
           <p>
@@ -109,6 +110,48 @@ function HealthLine({ data }: { data: PageData }) {
   );
 }
 
+/** What the defaults and the intents point at, as SpokeDo's last check found it (config drift). */
+function DriftNote({ data }: { data: PageData }) {
+  const { connection, now } = data;
+  const { drift } = connection;
+  if (drift.problems.length === 0 && data.intentsDrifted === 0) return null;
+  return (
+    <div className="drift-note">
+      {drift.problems.length ? (
+        <>
+          <p>
+            <strong>The defaults point at something that does not work any more</strong>
+            {drift.checkedAt !== null ? (
+              <>
+                {" "}
+                (found by SpokeDo&apos;s check <RelativeTime value={drift.checkedAt} now={now} />)
+              </>
+            ) : null}
+            :
+          </p>
+          <ul>
+            {drift.problems.map((problem) => (
+              <li key={`${problem.field}:${problem.message}`}>
+                {problem.label}: {problem.message}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+      {data.intentsDrifted > 0 ? (
+        <p>
+          <a href="#intents">
+            {data.intentsDrifted === 1 ? "1 intent points" : `${data.intentsDrifted} intents point`} at something that does not work any
+            more
+          </a>{" "}
+          (through its own overrides or these defaults).
+        </p>
+      ) : null}
+      <p className="muted small">Deliveries there would fail. Fix the settings; SpokeDo checks them again within a minute of saving.</p>
+    </div>
+  );
+}
+
 /** The one thing to do about the status, as the box's primary button. */
 function NextAction({ data }: { data: PageData }) {
   const { connection, provider } = data;
@@ -131,6 +174,24 @@ function NextAction({ data }: { data: PageData }) {
           Test connection now
         </SubmitButton>
       </Form>
+    );
+  }
+  if (connection.drift.problems.length) {
+    return (
+      <p>
+        <a className="button button--primary" href="#connection-settings">
+          Fix settings
+        </a>
+      </p>
+    );
+  }
+  if (data.intentsDrifted > 0) {
+    return (
+      <p>
+        <a className="button button--primary" href="#intents">
+          Fix the intents
+        </a>
+      </p>
     );
   }
   return null;

@@ -8,6 +8,7 @@ import { ConnectionPicker } from "~/components/connection-picker";
 import { ErrorList, Field, SubmitButton } from "~/components/forms";
 import { ProviderIcon } from "~/components/provider-icon";
 import { StatusBadge } from "~/components/status-badge";
+import { RelativeTime } from "~/components/time";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
 import { loadIntentPage } from "~/lib/delivery/intent-page.server";
 import { deleteIntent, getIntent, saveIntentSettings } from "~/lib/delivery/intents.server";
@@ -25,7 +26,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const { workspace } = await requireWorkspaceMember(context, request);
   const page = await loadIntentPage(context.db, workspace.id, params.id ?? "");
   if (!page) throw notFound();
-  return json(page);
+  return json({ now: Date.now(), ...page });
 }
 
 type SaveReply = { intent: "save"; result: SubmissionResult<string[]> };
@@ -131,6 +132,31 @@ export default function IntentDetail() {
             </button>
             <span className="muted small">SpokeDo asks for every scope it needs; the connection keeps its id, name and settings.</span>
           </Form>
+        </div>
+      ) : null}
+
+      {data.drift.problems.length ? (
+        <div className="card card--warning">
+          <h2>What this intent points at does not work any more</h2>
+          <ul>
+            {data.drift.problems.map((problem) => (
+              <li key={`${problem.field}:${problem.message}`}>
+                {problem.label}: {problem.message}
+              </li>
+            ))}
+          </ul>
+          <p className="muted small">
+            Found by SpokeDo&apos;s check of {data.connection.name}
+            {data.drift.checkedAt !== null ? (
+              <>
+                {" "}
+                <RelativeTime value={data.drift.checkedAt} now={data.now} />
+              </>
+            ) : null}
+            , before any delivery failed. Fix the overrides below (or{" "}
+            <a href={`/integration-connections/${data.connection.id}#connection-settings`}>the connection&apos;s defaults</a>) and save; it
+            is checked again within a minute.
+          </p>
         </div>
       ) : null}
 

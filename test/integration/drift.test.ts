@@ -1,0 +1,268 @@
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { scheduleHealthChecks } from "~/lib/connections/health.server";
+import { checkConfigDrift, runConnectionCheck, TARGETS_PER_CHECK } from "~/lib/delivery/drift.server";
+import type { Provider } from "../emulator";
+import { connectionRow, makeHealthCheckDue, PROVIDERS, useEmulator } from "./connections-support";
+import { createApiKey, deliveringSetup, deliveryDeps } from "./deliveries-support";
+import { database, pageHtml } from "./helpers";
+
+const emulator = useEmulator();
+
+async function intentRow(id: string) {
+  return database().selectFrom("intents").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+}
+
+const problemsOf = (json: string | null) => (json === null ? null : (JSON.parse(json) as { field: string; message: string }[]));
+
+/** One scheduled run, as the cron and the health queue do it together. */
+async function scheduledRun(connectionId: string) {
+  await makeHealthCheckDue(connectionId);
+  const deps = await deliveryDeps();
+  return scheduleHealthChecks(deps, null, { run: (message) => runConnectionCheck(deps, message) });
+}
+
+/** For each provider: an intent override pointing at something that exists no more (or never did), and what must be said. */
+const BROKEN: Record<Provider, { overrides: Record<string, string>; problems: { field: string; message: RegExp }[] }> = {
+  github: {
+    overrides: { "overrides.repository": "octocat/legacy", "overrides.assignee": "not-a-collaborator" },
+    problems: [
+      { field: "repository", message: /octocat\/legacy is archived/ },
+      { field: "assignee", message: /not-a-collaborator cannot be assigned issues in octocat\/legacy/ },
+    ],
+  },
+  slack: {
+    overrides: { "overrides.channel": "C0OLDNEWS1" },
+    problems: [{ field: "channel", message: /#old-news is archived/ }],
+  },
+  notion: {
+    overrides: {
+      "overrides.databaseId": "d8100000-0000-4000-8000-000000000001",
+      "overrides.propertyMappings[0].key": "Due",
+      "overrides.propertyMappings[0].value": "tomorrow",
+      "overrides.propertyMappings[1].key": "Status",
+      "overrides.propertyMappings[1].value": "Blocked",
+      "overrides.propertyMappings[2].key": "Owner",
+      "overrides.propertyMappings[2].value": "ada",
+    },
+    problems: [
+      { field: "propertyMappings", message: /Due is a date property; "tomorrow" is not an ISO 8601 date/ },
+      { field: "propertyMappings", message: /Status has no status named "Blocked"/ },
+      { field: "propertyMappings", message: /no property named Owner/ },
+    ],
+  },
+  linear: {
+    // The Operations team's first workflow state, under the Engineering team.
+    overrides: { "overrides.stateId": "5a000000-0000-4000-8000-000000000101" },
+    problems: [{ field: "stateId", message: /belongs to team Operations, not this one/ }],
+  },
+  trello: {
+    overrides: { "overrides.listId": "5e1c00000000000000000004" },
+    problems: [{ field: "listId", message: /List Old ideas is archived/ }],
+  },
+};
+
+describe("config drift", () => {
+  it.each(PROVIDERS)("%s: the defaults and an intent that point at what exists are checked and found fine", async (provider) => {
+    const { connectionId, intentId } = await deliveringSetup(emulator(), provider);
+    await scheduledRun(connectionId);
+    const row = await connectionRow(connectionId);
+    expect(row.health_outcome).toBe("ok");
+    expect(problemsOf(row.drift_json)).toEqual([]);
+    expect(row.drift_checked_at).toBeGreaterThan(Date.now() - 60_000);
+    expect(problemsOf((await intentRow(intentId)).drift_json)).toEqual([]);
+    expect(emulator().requestsTo(provider, "deliver")).toHaveLength(0);
+  });
+
+  it.each(PROVIDERS)(
+    "%s: an intent pointing at something unusable is flagged on the intent and the connection's page, before any delivery",
+    async (provider) => {
+      const { browser, connectionId, intentId } = await deliveringSetup(emulator(), provider, BROKEN[provider].overrides);
+      await scheduledRun(connectionId);
+
+      const connection = await connectionRow(connectionId);
+      expect(connection.status).toBe("active");
+      expect(problemsOf(connection.drift_json), "the defaults are fine").toEqual([]);
+      const problems = problemsOf((await intentRow(intentId)).drift_json)!;
+      expect(problems).toHaveLength(BROKEN[provider].problems.length);
+      for (const [index, expected] of BROKEN[provider].problems.entries()) {
+        expect(problems[index]!.field).toBe(expected.field);
+        expect(problems[index]!.message).toMatch(expected.message);
+      }
+      expect(emulator().requestsTo(provider, "deliver"), "no delivery was needed to find it").toHaveLength(0);
+
+      const intentPage = await pageHtml(await browser.get(`/intents/${intentId}`));
+      expect(intentPage).toContain("What this intent points at does not work any more");
+      const connectionPage = await pageHtml(await browser.get(`/integration-connections/${connectionId}`));
+      expect(connectionPage).toMatch(/1 intent points(<!-- -->)? at something that does not work any more<\/a>/);
+      expect(connectionPage).toContain("Settings problem");
+      expect(connectionPage).toContain(">Fix the intents</a>");
+      expect(await pageHtml(await browser.get("/intents"))).toContain("Settings problem");
+    },
+  );
+
+  it("defaults that point at something gone are shown in the status box with Fix settings as its action, and in the read API", async () => {
+    const { browser, connectionId } = await deliveringSetup(emulator(), "github");
+    const saved = await browser.post(`/integration-connections/${connectionId}`, {
+      intent: "save",
+      name: "github-main",
+      "config.repository": "octocat/no-such-repository",
+    });
+    expect(saved.status).toBe(303);
+    await scheduledRun(connectionId);
+
+    expect(problemsOf((await connectionRow(connectionId)).drift_json)).toEqual([
+      { field: "repository", message: "octocat/no-such-repository does not exist, or this account can no longer see it." },
+    ]);
+    const page = await pageHtml(await browser.get(`/integration-connections/${connectionId}`));
+    expect(page).toContain("The defaults point at something that does not work any more");
+    expect(page).toContain("Default repository: octocat/no-such-repository does not exist");
+    expect(page).toMatch(/href="#connection-settings"[^>]*>Fix settings<\/a>/);
+
+    const key = await createApiKey(browser);
+    const api = await exports.default.fetch(
+      new Request("https://spokedo.test/api/v1/connections", { headers: { Authorization: `Bearer ${key}` } }),
+    );
+    const body = await api.json<{ data: { id: string; drift: { checkedAt: string | null; problems: unknown[] } }[] }>();
+    const listed = body.data.find((connection) => connection.id === connectionId)!;
+    expect(listed.drift.checkedAt).not.toBeNull();
+    expect(listed.drift.problems).toEqual([
+      { field: "repository", message: "octocat/no-such-repository does not exist, or this account can no longer see it." },
+    ]);
+  });
+
+  it("saving new defaults forgets the old verdict and brings the check round at the next cron run", async () => {
+    const { browser, connectionId, intentId } = await deliveringSetup(emulator(), "trello", BROKEN.trello.overrides);
+    await scheduledRun(connectionId);
+    expect(problemsOf((await intentRow(intentId)).drift_json)).toHaveLength(1);
+    const before = await connectionRow(connectionId);
+    expect(before.health_due_at).toBeGreaterThan(Date.now() + 60 * 60_000);
+
+    await browser.post(`/integration-connections/${connectionId}`, {
+      intent: "save",
+      name: "trello-main",
+      "config.boardId": "5e1b00000000000000000001",
+      "config.listId": "5e1c00000000000000000002",
+    });
+    const after = await connectionRow(connectionId);
+    expect(after).toMatchObject({ drift_json: null, drift_checked_at: null });
+    expect(after.health_due_at).toBeLessThanOrEqual(Date.now());
+    expect((await intentRow(intentId)).drift_json, "the intent inherits the defaults: unknown again").toBeNull();
+
+    // Renaming alone changes nothing that was checked.
+    await scheduledRun(connectionId);
+    await browser.post(`/integration-connections/${connectionId}`, {
+      intent: "save",
+      name: "trello-renamed",
+      "config.boardId": "5e1b00000000000000000001",
+      "config.listId": "5e1c00000000000000000002",
+    });
+    expect(problemsOf((await connectionRow(connectionId)).drift_json)).toEqual([]);
+  });
+
+  it("editing an intent clears its verdict until the next check, which comes round within a minute", async () => {
+    const { browser, connectionId, intentId } = await deliveringSetup(emulator(), "slack", BROKEN.slack.overrides);
+    await scheduledRun(connectionId);
+    expect(problemsOf((await intentRow(intentId)).drift_json)).toHaveLength(1);
+    await browser.post(`/intents/${intentId}`, {
+      intent: "save",
+      name: "slack-intent",
+      connectionId,
+      enabled: "on",
+      "overrides.channel": "#no-such-channel",
+    });
+    expect((await intentRow(intentId)).drift_json).toBeNull();
+    expect((await connectionRow(connectionId)).health_due_at).toBeLessThanOrEqual(Date.now());
+    await scheduledRun(connectionId);
+    expect(problemsOf((await intentRow(intentId)).drift_json)).toEqual([
+      { field: "channel", message: "#no-such-channel does not exist, or the app cannot see it." },
+    ]);
+  });
+
+  it("an outage while checking keeps the last verdict, leaves the status alone and says the settings could not be checked", async () => {
+    const { browser, connectionId, intentId } = await deliveringSetup(emulator(), "github", BROKEN.github.overrides);
+    await scheduledRun(connectionId);
+    const verdict = (await intentRow(intentId)).drift_json;
+    expect(problemsOf(verdict)).toHaveLength(2);
+
+    emulator().failNext("github", "list", { kind: "http", status: 503 }, 10);
+    const report = await checkConfigDrift(await deliveryDeps(), await connectionRow(connectionId));
+    expect(report?.unverified).toContain("503");
+    expect((await intentRow(intentId)).drift_json).toBe(verdict);
+    expect((await connectionRow(connectionId)).status).toBe("active");
+
+    // Test connection says so too.
+    emulator().failNext("github", "list", { kind: "http", status: 503 }, 10);
+    const tested = await browser.post(`/integration-connections/${connectionId}`, { intent: "test" });
+    const page = await pageHtml(await browser.get(tested.headers.get("Location")!));
+    expect(page).toContain("The settings could not be checked (HTTP 503");
+  });
+
+  it("Test connection checks the settings too and says what it found", async () => {
+    const { browser, connectionId } = await deliveringSetup(emulator(), "notion", BROKEN.notion.overrides);
+    const tested = await browser.post(`/integration-connections/${connectionId}`, { intent: "test" });
+    const page = await pageHtml(await browser.get(tested.headers.get("Location")!));
+    expect(page).toContain("The settings have 3 problems: see below.");
+    expect(page).toMatch(/1 intent points(<!-- -->)? at something/);
+  });
+
+  it("asks the provider about a bounded number of distinct targets per check, however many intents there are", async () => {
+    const { connectionId } = await deliveringSetup(emulator(), "trello");
+    const { workspace_id: workspaceId } = await connectionRow(connectionId);
+    const now = Date.now();
+    // 40 intents over 40 distinct lists (on no board this account has), inserted 10 at a time (D1 binds 100 values a statement).
+    for (let chunk = 0; chunk < 4; chunk++) {
+      await database()
+        .insertInto("intents")
+        .values(
+          Array.from({ length: 10 }, (_, j) => ({
+            id: crypto.randomUUID(),
+            workspace_id: workspaceId,
+            connection_id: connectionId,
+            name: `many-${chunk * 10 + j}`,
+            enabled: 1,
+            overrides_json: JSON.stringify({ listId: `5e1c0200000000000000${String(chunk * 10 + j).padStart(4, "0")}` }),
+            created_at: now,
+            updated_at: now,
+          })),
+        )
+        .execute();
+    }
+    const before = emulator().requestsTo("trello").length;
+    await checkConfigDrift(await deliveryDeps(), await connectionRow(connectionId));
+    const asked = emulator().requestsTo("trello").length - before;
+    // Board and list per target at most.
+    expect(asked).toBeLessThanOrEqual(TARGETS_PER_CHECK * 2);
+    const unchecked = async () =>
+      (
+        await database()
+          .selectFrom("intents")
+          .select("id")
+          .where("connection_id", "=", connectionId)
+          .where("drift_json", "is", null)
+          .execute()
+      ).length;
+    // The defaults and the first intent share a target: 1 + 19 of the 40 others per check.
+    expect(await unchecked()).toBe(41 - TARGETS_PER_CHECK);
+    // Each next check takes the ones not checked yet first, until every one has a verdict.
+    await checkConfigDrift(await deliveryDeps(), await connectionRow(connectionId));
+    expect(await unchecked()).toBe(41 - TARGETS_PER_CHECK - (TARGETS_PER_CHECK - 1));
+    await checkConfigDrift(await deliveryDeps(), await connectionRow(connectionId));
+    expect(await unchecked()).toBe(0);
+  });
+
+  it("a Trello board or list the member cannot see is a settings problem, never a revoked token", async () => {
+    const { connectionId } = await deliveringSetup(emulator(), "trello");
+    // Another member's board and its list.
+    await database()
+      .updateTable("intents")
+      .set({ overrides_json: JSON.stringify({ boardId: "5e1b00000000000000000002", listId: "5e1c00000000000000000003" }) })
+      .where("connection_id", "=", connectionId)
+      .execute();
+    await scheduledRun(connectionId);
+    const row = await connectionRow(connectionId);
+    expect(row.status).toBe("active");
+    const intent = await database().selectFrom("intents").selectAll().where("connection_id", "=", connectionId).executeTakeFirstOrThrow();
+    expect(problemsOf(intent.drift_json)!.map((problem) => problem.field)).toEqual(["boardId", "listId"]);
+  });
+});
