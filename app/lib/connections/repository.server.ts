@@ -102,19 +102,17 @@ export function getConnection(db: Db, workspaceId: string, id: string): Promise<
 /** The intents that deliver through a connection: the first `limit` by name, and how many in all. */
 export async function listDependentIntents(db: Db, workspaceId: string, connectionId: string, limit = 50) {
   const dependents = db.selectFrom("intents").where("workspace_id", "=", workspaceId).where("connection_id", "=", connectionId);
-  const [intents, count, drifted] = await Promise.all([
+  const [intents, count] = await Promise.all([
     dependents.select(["id", "name", "enabled", "drift_json", "drift_checked_at"]).orderBy("name").limit(limit).execute(),
-    dependents.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
-    limit === 0
-      ? { n: 0 }
-      : dependents
-          .where("drift_json", "is not", null)
-          .where("drift_json", "!=", "[]")
-          .select((eb) => eb.fn.countAll<number>().as("n"))
-          .executeTakeFirstOrThrow(),
+    dependents
+      .select((eb) => [
+        eb.fn.countAll<number>().as("n"),
+        // How many point at something the last check found missing or unusable.
+        eb.fn.sum<number>(sql`case when drift_json is not null and drift_json != '[]' then 1 else 0 end`).as("drifted"),
+      ])
+      .executeTakeFirstOrThrow(),
   ]);
-  /** drifted: how many of them point at something the last check found missing or unusable. */
-  return { intents, total: Number(count.n), drifted: Number(drifted.n) };
+  return { intents, total: Number(count.n), drifted: Number(count.drifted ?? 0) };
 }
 
 /**
