@@ -1,7 +1,7 @@
 // Delivery throughput inside workerd (real local D1, the in-process provider emulator), against
 // a fair baseline measured in the same run: a loop that performs, per delivery, the statements
 // the app's outbox sends (the claim and the read in one batch, the attempt row, the delivery's
-// new state and the connection's last use in a second batch, as raw D1 prepared statements) and
+// new state and the connection's last use and rate-limit budget in a second batch, as raw D1 prepared statements) and
 // the same provider call (same URL, headers and body), with none of the app's logic: no Kysely,
 // no token decryption, no outcome classification. The app path is processDelivery itself.
 //
@@ -41,7 +41,8 @@ const ATTEMPT_SQL =
   'insert into "delivery_attempts" ("id", "delivery_id", "insight_id", "attempt", "at", "outcome", "http_status", "error_class", "message", "item_url", "sent") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const SUCCEEDED_SQL =
   'update "deliveries" set "lease_owner" = ?, "lease_expires_at" = ?, "attempts" = ?, "unconfirmed_since" = ?, "status" = ?, "item_id" = ?, "item_url" = ?, "completed_at" = ? where "id" = ? and "lease_owner" = ?';
-const LAST_USED_SQL = 'update "connections" set "last_used_at" = ? where "id" = ?';
+const LAST_USED_SQL =
+  'update "connections" set "last_used_at" = ?, "budget_unit" = coalesce(?, "budget_unit"), "budget_limit" = coalesce(?, "budget_limit"), "budget_remaining" = coalesce(?, "budget_remaining"), "budget_reset_at" = coalesce(?, "budget_reset_at"), "budget_observed_at" = coalesce(?, "budget_observed_at"), "budget_refill" = coalesce(?, "budget_refill") where "id" = ?';
 const BASELINE_STATEMENTS = [CLAIM_SQL, READ_SQL, ATTEMPT_SQL, SUCCEEDED_SQL, LAST_USED_SQL];
 const LEASE_MS = 60_000;
 
@@ -95,7 +96,19 @@ async function baselineDelivery(scope: DatabaseScope, deliveryId: string, access
         .prepare(ATTEMPT_SQL)
         .bind(crypto.randomUUID(), deliveryId, delivery.insight_id, attempt, at, "succeeded", null, null, null, issue.html_url, 1),
       db.prepare(SUCCEEDED_SQL).bind(null, null, attempt, null, "succeeded", itemId, issue.html_url, at, deliveryId, owner),
-      db.prepare(LAST_USED_SQL).bind(at, row.id),
+      // The connection's last use and the rate-limit budget GitHub reported.
+      db
+        .prepare(LAST_USED_SQL)
+        .bind(
+          at,
+          "requests per hour",
+          Number(response.headers.get("x-ratelimit-limit")),
+          Number(response.headers.get("x-ratelimit-remaining")),
+          Number(response.headers.get("x-ratelimit-reset")) * 1000,
+          at,
+          "at-reset",
+          row.id,
+        ),
     ]),
   );
 }

@@ -458,6 +458,7 @@ describe("deliveries under load and faults", () => {
         "faults injected": `${JSON.stringify(chaos)}; ${budget429} real rate-limit refusals`,
         crashes: `${stats.crashedInvocations} of ${stats.invocations} consumer invocations died, losing the record of ${crashes.length} attempts (${crashes.filter((crash) => crash.sent).length} had sent a create)`,
         "found at the provider, not resent": attempts.filter((attempt) => attempt.message?.startsWith("Found at the provider")).length,
+        "paced before the provider refused (not sent)": attempts.filter((attempt) => attempt.message?.startsWith("Paced:")).length,
         queue: `${queue.sent} messages sent, ${queue.failedSends} sends failed (swept), ${stats.deadLettered} dead-lettered, ${stats.crons} cron runs`,
         refreshes: `${JSON.stringify(refreshes)} for 1 early expiry each of ${refreshable.join(", ")}`,
         "failed for good, then redelivered": `${firstRun.failed} insights, ${stats.redelivered} deliveries`,

@@ -6,6 +6,7 @@ import type { ConnectionRow, ConnectionStatus, HealthOutcome } from "../platform
 import { providerContext } from "../platform/settings.server";
 import { isAuthFailure } from "../providers/errors";
 import { getProvider } from "../providers/registry";
+import type { AccountIdentity, RateBudget } from "../providers/types";
 import { getConnection } from "./repository.server";
 import {
   ACTIVE,
@@ -17,6 +18,7 @@ import {
   statusChangeWrites,
   type StatusChange,
 } from "./status.server";
+import { budgetColumns } from "./rate-budget.server";
 import { withTokens, type VaultDeps } from "./vault.server";
 import { recordConnectionExpiring, recordConnectionHealthFailed } from "../webhooks/outbox.server";
 
@@ -34,6 +36,8 @@ interface IdentityCheck {
   change: StatusChange | null;
   message: string;
   latencyMs: number;
+  /** The request budget the provider's answers reported, if any. */
+  budget?: RateBudget | null;
 }
 
 /**
@@ -43,11 +47,28 @@ interface IdentityCheck {
  */
 async function checkIdentity(deps: VaultDeps, connection: ConnectionRow, foundBy: string): Promise<IdentityCheck | null> {
   const provider = getProvider(connection.provider);
-  const context = providerContext(deps.settings, connection.provider);
-  if (!context) return null;
+  const settings = providerContext(deps.settings, connection.provider);
+  if (!settings) return null;
+  let budget: RateBudget | null = null;
+  const context = {
+    ...settings,
+    onResponse: (headers: Headers) => void (budget = provider.rateLimit.read(headers, Date.now()) ?? budget),
+  };
   const started = Date.now();
   const result = await withTokens(deps, connection, (tokens) => provider.fetchIdentity(context, tokens));
   const latencyMs = Date.now() - started;
+  return { ...identityVerdict(result, connection, provider.name, foundBy, latencyMs), budget };
+}
+
+/** What the identity call's result says about the connection. */
+function identityVerdict(
+  result: Awaited<ReturnType<typeof withTokens<AccountIdentity>>>,
+  connection: ConnectionRow,
+  providerName: string,
+  foundBy: string,
+  latencyMs: number,
+): IdentityCheck {
+  const provider = { name: providerName };
   const found = (change: StatusChange): StatusChange => {
     const reason = `${change.reason} (${foundBy})`;
     return { ...change, reason, error: { message: reason } };
@@ -98,6 +119,7 @@ function healthColumns(check: IdentityCheck, at: number) {
     health_outcome: check.outcome,
     health_latency_ms: check.latencyMs,
     health_message: check.message,
+    ...(check.budget ? budgetColumns(check.budget, at) : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import { isProviderConfigured, type Settings } from "../platform/settings.server
 import type { ConnectionRow } from "../platform/schema";
 import { getProvider, listProviders } from "../providers/registry";
 import type { ConnectionListRow } from "./repository.server";
+import { budgetWaitUntil } from "./rate-budget.server";
 import { authorizationEndsAt, expiresSoon } from "./status.server";
 
 /** Rows turned into what pages render: only the fields they show, never a token column. */
@@ -57,6 +58,22 @@ export function driftView(providerId: string, json: string | null, checkedAt: nu
   };
 }
 
+export function budgetView(row: ConnectionRow, now = Date.now()) {
+  const current = row.budget_reset_at !== null && row.budget_reset_at > now;
+  return {
+    /** The limit in words (from the provider's declaration). */
+    description: getProvider(row.provider).rateLimit.description,
+    unit: row.budget_unit,
+    limit: row.budget_limit,
+    /** Null once the reported window has passed: the budget has been refilled since. */
+    remaining: current ? row.budget_remaining : null,
+    resetAt: current ? row.budget_reset_at : null,
+    observedAt: row.budget_observed_at,
+    /** Deliveries through the connection wait until then (nearly spent, or paused by a 429). */
+    waitUntil: budgetWaitUntil(row, now),
+  };
+}
+
 export function connectionSummaryView(row: ConnectionListRow, expiryWarningMs: number, now = Date.now()) {
   const endsAt = authorizationEndsAt(row);
   return {
@@ -108,6 +125,8 @@ export function connectionDetailView(row: ConnectionRow, settings: Settings) {
         dueAt: row.health_due_at,
       },
       refreshFailingSince: row.refresh_failing_since,
+      /** The token's request budget as last reported, and until when deliveries wait for it. */
+      budget: budgetView(row),
       /** What the defaults point at, as last checked. */
       drift: driftView(row.provider, row.drift_json, row.drift_checked_at),
       /** When the authorization ends, if that is within the warning window (EXPIRY_WARNING_DAYS). */
@@ -153,6 +172,17 @@ export function connectionApiView(row: ConnectionRow) {
     },
     lastError: row.last_error ? { message: row.last_error, at: iso(row.last_error_at), insightId: row.last_error_insight_id } : null,
     drift: apiDrift(driftView(row.provider, row.drift_json, row.drift_checked_at)),
+    rateLimit: (() => {
+      const budget = budgetView(row);
+      return {
+        unit: budget.unit,
+        limit: budget.limit,
+        remaining: budget.remaining,
+        resetAt: iso(budget.resetAt),
+        reportedAt: iso(budget.observedAt),
+        pacedUntil: iso(budget.waitUntil),
+      };
+    })(),
     lastUsedAt: iso(row.last_used_at),
     authorizedAt: iso(row.authorized_at),
     createdAt: iso(row.created_at),

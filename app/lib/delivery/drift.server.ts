@@ -1,4 +1,5 @@
 import type { Compilable } from "kysely";
+import { budgetWaitUntil } from "../connections/rate-budget.server";
 import { runHealthCheck, testConnection, type ConnectionTestOutcome } from "../connections/health.server";
 import { getConnection } from "../connections/repository.server";
 import { withTokens, type VaultDeps } from "../connections/vault.server";
@@ -54,6 +55,11 @@ export async function checkConfigDrift(deps: VaultDeps, connection: ConnectionRo
   const context = providerContext(deps.settings, connection.provider);
   if (!provider.checkTargets || !context) return null;
   const checkTargets = provider.checkTargets.bind(provider);
+  // Deliveries come first: a connection waiting for its budget is not asked anything more.
+  const waitUntil = budgetWaitUntil(connection, now);
+  if (waitUntil !== null) {
+    return { checked: 0, problems: 0, unverified: `the rate-limit budget is spent until ${new Date(waitUntil).toISOString()}` };
+  }
   const defaults = JSON.parse(connection.config_json) as Record<string, unknown>;
   const intents = await deps.db
     .selectFrom("intents")

@@ -6,13 +6,14 @@ import {
   statusChangeWrites,
   type StatusChange,
 } from "../connections/status.server";
+import { budgetWaitUntil, pacedMessage, pausedColumns, budgetColumns } from "../connections/rate-budget.server";
 import { withTokens, type VaultDeps } from "../connections/vault.server";
 import { precompiled, runBatch, type Db } from "../platform/db.server";
 import type { ConnectionRow, DeliveryRow, ErrorClass } from "../platform/schema";
 import { providerContext } from "../platform/settings.server";
 import { describeProviderError, isAuthFailure, isTransient, ProviderError } from "../providers/errors";
 import { getProvider } from "../providers/registry";
-import type { DeliveredItem, DeliveryInput, ProviderModule } from "../providers/types";
+import type { DeliveredItem, DeliveryInput, ProviderModule, RateBudget } from "../providers/types";
 import { deliveryFailedEvent } from "./failure-events.server";
 
 /**
@@ -77,7 +78,15 @@ type Outcome = {
   unconfirmedSince: number | null;
 } & (
   | { kind: "succeeded"; item: DeliveredItem; note?: string }
-  | { kind: "retry"; errorClass: ErrorClass; message: string; status?: number; delayMs: number }
+  | {
+      kind: "retry";
+      errorClass: ErrorClass;
+      message: string;
+      status?: number;
+      delayMs: number;
+      /** A 429: every delivery through the connection waits this long (the provider's Retry-After). */
+      pauseMs?: number;
+    }
   | { kind: "failed"; errorClass: ErrorClass; message: string; status?: number; connectionChange?: StatusChange; intentAttention?: boolean }
 );
 
@@ -88,6 +97,8 @@ interface Claimed {
   /** The intent carries a failure of its own settings (cleared by this delivery's success). */
   intentNeedsAttention: boolean;
   startedAt: number;
+  /** The budget the provider's last answer of this attempt reported. */
+  budget: RateBudget | null;
 }
 
 type ClaimResult = { claimed: Claimed } | { claimed: null; disposition: Disposition };
@@ -162,8 +173,20 @@ const RECORD_SUCCESS = precompiled(["attempts", "itemId", "itemUrl", "at", "deli
     .where("id", "=", p.deliveryId)
     .where("lease_owner", "=", p.owner),
 );
-const RECORD_LAST_USE = precompiled(["at", "connectionId"], (db, p) =>
-  db.updateTable("connections").set({ last_used_at: p.at }).where("id", "=", p.connectionId),
+// The budget the answer reported (all null when it reported none: the last report stays).
+const RECORD_LAST_USE = precompiled(["at", "connectionId", "unit", "limit", "remaining", "resetAt", "observedAt", "refill"], (db, p) =>
+  db
+    .updateTable("connections")
+    .set((eb) => ({
+      last_used_at: p.at,
+      budget_unit: eb.fn.coalesce(eb.val<string | null>(p.unit), eb.ref("budget_unit")),
+      budget_limit: eb.fn.coalesce(eb.val<number | null>(p.limit), eb.ref("budget_limit")),
+      budget_remaining: eb.fn.coalesce(eb.val<number | null>(p.remaining), eb.ref("budget_remaining")),
+      budget_reset_at: eb.fn.coalesce(eb.val<number | null>(p.resetAt), eb.ref("budget_reset_at")),
+      budget_observed_at: eb.fn.coalesce(eb.val<number | null>(p.observedAt), eb.ref("budget_observed_at")),
+      budget_refill: eb.fn.coalesce(eb.val<"at-reset" | "continuous" | null>(p.refill), eb.ref("budget_refill")),
+    }))
+    .where("id", "=", p.connectionId),
 );
 
 async function claim(db: Db, deliveryId: string, owner: string, now: number): Promise<ClaimResult> {
@@ -184,6 +207,7 @@ async function claim(db: Db, deliveryId: string, owner: string, now: number): Pr
         connection: found,
         intentNeedsAttention: typeof intentAttention === "string",
         startedAt: now,
+        budget: null,
       },
     };
   }
@@ -267,6 +291,12 @@ async function attemptDelivery(deps: VaultDeps, claimed: Claimed, attempt: numbe
   }
   const context = providerContext(deps.settings, connection.provider);
   if (!context) return { ...notSent, kind: "failed", errorClass: "config", message: `${provider.name} is not configured on this server.` };
+  // The connection's budget is nearly spent (or a 429 paused it): wait for the reset, unsent.
+  const waitUntil = budgetWaitUntil(connection, claimed.startedAt);
+  if (waitUntil !== null) {
+    const delayMs = rateLimitDelayMs((waitUntil - claimed.startedAt) / 1000, 0);
+    return { ...notSent, kind: "retry", errorClass: "rate_limit", message: pacedMessage(provider.name, connection, waitUntil), delayMs };
+  }
 
   const input: DeliveryInput = {
     title: insight.title,
@@ -277,7 +307,13 @@ async function attemptDelivery(deps: VaultDeps, claimed: Claimed, attempt: numbe
   };
   // Whether the request that creates the item went out decides whether the provider may have acted.
   let sent = false;
-  const attemptContext = { ...context, onCreate: () => void (sent = true) };
+  const attemptContext = {
+    ...context,
+    onCreate: () => void (sent = true),
+    onResponse: (headers: Headers) => {
+      claimed.budget = provider.rateLimit.read(headers, Date.now()) ?? claimed.budget;
+    },
+  };
   let lookedUp = false;
   const result = await withTokens(deps, connection, async (tokens, current) => {
     const withAccount = { ...input, accountUrl: current.account_url };
@@ -368,7 +404,8 @@ function classify(
   const { retry_base: base, rate_limited_in_round: rateLimited } = claimed.delivery;
   if (error.kind === "rate_limited" && rateLimited < MAX_RATE_LIMITED) {
     const delayMs = rateLimitDelayMs(error.details.retryAfterSeconds, rateLimited);
-    return { ...facts, kind: "retry", errorClass: "rate_limit", message, status, delayMs };
+    const pauseMs = (error.details.retryAfterSeconds ?? 60) * 1000;
+    return { ...facts, kind: "retry", errorClass: "rate_limit", message, status, delayMs, pauseMs };
   }
   // The failures of this round that were not rate limits.
   const failures = attempt - base - rateLimited;
@@ -387,7 +424,7 @@ function classify(
 /** The log row, the delivery's new state, the connection's and the intent's updates: one batch. */
 async function recordOutcome(
   db: Db,
-  { delivery, connection, intentNeedsAttention }: Claimed,
+  { delivery, connection, intentNeedsAttention, budget }: Claimed,
   attempt: number,
   owner: string,
   outcome: Outcome,
@@ -417,7 +454,18 @@ async function recordOutcome(
     const { id: itemId, url: itemUrl } = outcome.item;
     writes.push(RECORD_SUCCESS.bind({ attempts: attempt, itemId, itemUrl, at: now, deliveryId: delivery.id, owner }));
     if (connection) {
-      writes.push(RECORD_LAST_USE.bind({ at: now, connectionId: connection.id }));
+      writes.push(
+        RECORD_LAST_USE.bind({
+          at: now,
+          connectionId: connection.id,
+          unit: budget?.unit ?? null,
+          limit: budget?.limit ?? null,
+          remaining: budget?.remaining ?? null,
+          resetAt: budget?.resetAt ?? null,
+          observedAt: budget ? now : null,
+          refill: budget?.refill ?? null,
+        }),
+      );
       // A connection in error heals itself with a success.
       if (connection.status === "error") writes.push(...statusChangeWrites(db, connection, ACTIVE, now));
     }
@@ -426,7 +474,12 @@ async function recordOutcome(
   } else if (outcome.kind === "retry") {
     const rateLimited = outcome.errorClass === "rate_limit" ? delivery.rate_limited_in_round + 1 : delivery.rate_limited_in_round;
     writes.push(leased().set({ ...release, next_attempt_at: now + outcome.delayMs, rate_limited_in_round: rateLimited }));
+    // A 429 pauses every delivery through the connection, not only this one.
+    if (connection && outcome.pauseMs !== undefined) {
+      writes.push(connectionUpdate(db, connection).set(pausedColumns(connection, budget, outcome.pauseMs, now)));
+    } else if (connection && budget) writes.push(connectionUpdate(db, connection).set(budgetColumns(budget, now)));
   } else {
+    if (connection && budget) writes.push(connectionUpdate(db, connection).set(budgetColumns(budget, now)));
     writes.push(leased().set({ ...release, status: "failed", completed_at: now }));
     writes.push(...deliveryFailedEvent(db, delivery, { attempts: attempt, message: outcome.message, errorClass: outcome.errorClass }, now));
     if (connection && outcome.connectionChange) {
@@ -439,6 +492,10 @@ async function recordOutcome(
     }
   }
   await runBatch(db, writes);
+}
+
+function connectionUpdate(db: Db, connection: ConnectionRow) {
+  return db.updateTable("connections").where("workspace_id", "=", connection.workspace_id).where("id", "=", connection.id);
 }
 
 /**

@@ -102,6 +102,13 @@ export interface ConnectionsTable {
   /** Config drift of the defaults: JSON TargetProblem[] ([] when none), null when not checked since the last change. */
   drift_json: Generated<string | null>;
   drift_checked_at: Generated<number | null>;
+  /** The token's request budget as the provider last reported it (or a 429's pause: 0 left until the reset). */
+  budget_unit: Generated<string | null>;
+  budget_limit: Generated<number | null>;
+  budget_remaining: Generated<number | null>;
+  budget_reset_at: Generated<number | null>;
+  budget_observed_at: Generated<number | null>;
+  budget_refill: Generated<"at-reset" | "continuous" | null>;
 }
 export const HEALTH_OUTCOMES = ["ok", "revoked", "expired", "unreachable", "other_account", "unreadable"] as const;
 export type HealthOutcome = (typeof HEALTH_OUTCOMES)[number];

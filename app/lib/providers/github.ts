@@ -6,6 +6,7 @@ import {
   asString,
   basicAuth,
   jsonObject,
+  numberHeader,
   parseJson,
   providerError,
   providerFetch,
@@ -98,6 +99,20 @@ export const github: ProviderModule = {
   },
   revocationWebhook: {
     read: readGithubWebhook,
+  },
+  rateLimit: {
+    read(headers) {
+      // Search has its own budget; deliveries and checks spend the core one.
+      const resource = headers.get("x-ratelimit-resource");
+      if (resource !== null && resource !== "core") return null;
+      const limit = numberHeader(headers, "x-ratelimit-limit");
+      const remaining = numberHeader(headers, "x-ratelimit-remaining");
+      const reset = numberHeader(headers, "x-ratelimit-reset");
+      if (limit === undefined || remaining === undefined || reset === undefined) return null;
+      return { unit: "requests per hour", limit, remaining, resetAt: reset * 1000, refill: "at-reset" };
+    },
+    description:
+      "5,000 requests per hour per user, reported in x-ratelimit-* headers; secondary limits answer 403 or 429 with Retry-After.",
   },
   configSchema: v.object({
     repository: optionalText({

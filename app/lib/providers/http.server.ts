@@ -1,5 +1,5 @@
 import { ProviderError, type ProviderErrorKind } from "./errors";
-import type { ProviderContext, TokenSet } from "./types";
+import type { ProviderContext, RateBudget, TokenSet } from "./types";
 
 /** Every provider call gives up after this long (shorter than any refresh lease). */
 export const PROVIDER_TIMEOUT_MS = 10_000;
@@ -30,6 +30,7 @@ export async function providerFetch(
   } catch (error) {
     throw transportError(error, timeoutMs);
   }
+  context.onResponse?.(response.headers, response.status);
   try {
     const text = new TextDecoder().decode(await response.arrayBuffer());
     return { status: response.status, ok: response.ok, headers: response.headers, text };
@@ -45,6 +46,24 @@ function transportError(error: unknown, timeoutMs: number): ProviderError {
   }
   return new ProviderError("network", "The provider could not be reached.");
 }
+
+/** A whole-number header, or undefined. */
+export function numberHeader(headers: Headers, name: string): number | undefined {
+  const value = headers.get(name);
+  if (value === null || value.trim() === "") return undefined;
+  const number = Number(value);
+  return Number.isFinite(number) ? number : undefined;
+}
+
+/** The budget with the smaller share left, of those reported. */
+export function tightest(...budgets: (RateBudget | null)[]): RateBudget | null {
+  const reported = budgets.filter((budget): budget is RateBudget => budget !== null && budget.limit > 0);
+  if (!reported.length) return null;
+  return reported.reduce((a, b) => (b.remaining / b.limit < a.remaining / a.limit ? b : a));
+}
+
+/** Providers that report no remaining budget (Slack, Notion): only their 429s pause a connection. */
+export const NO_BUDGET_HEADERS = () => null;
 
 /** The body as a JSON object, or a malformed_response error. */
 export function jsonObject(response: ProviderResponse): Record<string, unknown> {

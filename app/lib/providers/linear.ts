@@ -5,9 +5,11 @@ import {
   asRecord,
   asString,
   jsonObject,
+  numberHeader,
   parseJson,
   providerError,
   providerFetch,
+  tightest,
   type ErrorVocabulary,
   type ProviderResponse,
 } from "./http.server";
@@ -120,6 +122,22 @@ export const linear: ProviderModule = {
   },
   revocationWebhook: {
     read: readLinearWebhook,
+  },
+  rateLimit: {
+    read(headers) {
+      // Resets are epoch milliseconds. Both budgets bind; the one with less left decides.
+      const budget = (kind: "Requests" | "Complexity", unit: string) => {
+        const limit = numberHeader(headers, `X-RateLimit-${kind}-Limit`);
+        const remaining = numberHeader(headers, `X-RateLimit-${kind}-Remaining`);
+        const resetAt = numberHeader(headers, `X-RateLimit-${kind}-Reset`);
+        return limit === undefined || remaining === undefined || resetAt === undefined
+          ? null
+          : { unit, limit, remaining, resetAt, refill: "continuous" as const };
+      };
+      return tightest(budget("Requests", "requests per hour"), budget("Complexity", "complexity points per hour"));
+    },
+    description:
+      "1,200 requests and 200,000 complexity points per hour per user, reported in X-RateLimit-Requests-* and X-RateLimit-Complexity-* headers.",
   },
   configSchema: v.object({
     teamId: optionalText({ max: 36, pattern: UUID, message: "Use the team's ID (a UUID), from Linear's team settings or API." }),

@@ -6,6 +6,7 @@ import {
   asString,
   basicAuth,
   jsonObject,
+  NO_BUDGET_HEADERS,
   parseJson,
   providerError,
   providerFetch,
@@ -83,6 +84,11 @@ export const notion: ProviderModule = {
       body: JSON.stringify({ token: tokens.accessToken }),
     });
     if (!response.ok) throw notionError(response, [tokens.accessToken, context.credentials.clientSecret]);
+  },
+  rateLimit: {
+    read: NO_BUDGET_HEADERS,
+    description:
+      "An average of three requests per second per integration. Notion reports no remaining budget: a 429's Retry-After pauses every delivery through the connection.",
   },
   configSchema: v.object({
     databaseId: optionalText({ max: 36, pattern: UUID, message: "Use the database ID from its URL: 32 hexadecimal characters." }),

@@ -1,7 +1,16 @@
 import * as v from "valibot";
 import { optionalText } from "./config-schema";
 import { ProviderError } from "./errors";
-import { asRecord, asString, jsonObject, providerError, providerFetch, type ErrorVocabulary, type ProviderResponse } from "./http.server";
+import {
+  asRecord,
+  asString,
+  jsonObject,
+  NO_BUDGET_HEADERS,
+  providerError,
+  providerFetch,
+  type ErrorVocabulary,
+  type ProviderResponse,
+} from "./http.server";
 import type { ProviderContext, ProviderModule, ReceivedWebhook, StoredTokens, WebhookReading } from "./types";
 import { accepted, concatBytes, hmacSha256Matches, isFresh, malformed, readJsonObject, refused, utf8 } from "./webhooks.server";
 
@@ -160,6 +169,11 @@ export const slack: ProviderModule = {
   },
   revocationWebhook: {
     read: readSlackEvent,
+  },
+  rateLimit: {
+    read: NO_BUDGET_HEADERS,
+    description:
+      "Per-method tiers (posting: about one message per second per channel). Slack reports no remaining budget: a 429's Retry-After pauses every delivery through the connection.",
   },
   configSchema: v.object({
     channel: optionalText({

@@ -5,6 +5,7 @@ import {
   asRecord,
   asString,
   jsonObject,
+  numberHeader,
   parseJson,
   providerError,
   providerFetch,
@@ -97,6 +98,18 @@ export const trello: ProviderModule = {
       headers: { Authorization: trelloAuthorization(context, tokens) },
     });
     if (!response.ok) throw trelloError(response, [tokens.accessToken]);
+  },
+  rateLimit: {
+    read(headers, now) {
+      // Trello counts per token in a rolling window and says how long, not when it refills:
+      // the end of one window from now is the latest the budget can come back.
+      const limit = numberHeader(headers, "x-rate-limit-api-token-max");
+      const remaining = numberHeader(headers, "x-rate-limit-api-token-remaining");
+      const intervalMs = numberHeader(headers, "x-rate-limit-api-token-interval-ms");
+      if (limit === undefined || remaining === undefined || intervalMs === undefined) return null;
+      return { unit: `requests per ${intervalMs / 1000} seconds`, limit, remaining, resetAt: now + intervalMs, refill: "at-reset" };
+    },
+    description: "100 requests per 10 seconds per token (and 300 per API key), reported in x-rate-limit-api-token-* headers.",
   },
   configSchema: v.object({
     boardId: optionalText({ max: 24, pattern: TRELLO_ID, message: "Use the board's ID: 24 hexadecimal characters." }),

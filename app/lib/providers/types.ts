@@ -66,6 +66,8 @@ export interface ProviderContext {
   fetch: typeof fetch;
   /** How long one call may take (request and body); PROVIDER_TIMEOUT_MS when absent. */
   timeoutMs?: number;
+  /** Told of every answer's headers (rate-limit budgets are read from them). */
+  onResponse?: (headers: Headers, status: number) => void;
   /**
    * Told just before a request marked `creates` goes out: the outbox then knows whether this
    * attempt may have created the item (and must be looked up before any resend) or not.
@@ -148,6 +150,26 @@ export interface LookupInput extends DeliveryInput {
 export interface ScopeNeed {
   anyOf: string[];
   for: string;
+}
+
+/** What a provider says is left of a connection's request budget, as of one answer. */
+export interface RateBudget {
+  /** What it counts, in words: "requests per hour", "complexity points per hour". */
+  unit: string;
+  limit: number;
+  remaining: number;
+  /** When the provider refills it (ms since the epoch): all at once, or (continuous) full by then. */
+  resetAt: number;
+  /** at-reset: a fixed window refilled at resetAt (GitHub); continuous: a leaky bucket refilling steadily until full at resetAt (Linear). */
+  refill: "at-reset" | "continuous";
+}
+
+/** How a provider reports and enforces its per-token limits (read from its documented headers). */
+export interface RateLimitDeclaration {
+  /** The budget an answer's headers report; null when they report none. */
+  read(headers: Headers, now: number): RateBudget | null;
+  /** The limit in words, for the connection page ("5,000 requests per hour per user"). */
+  description: string;
 }
 
 /**
@@ -233,6 +255,12 @@ export interface ProviderModule {
    * /webhooks/<id>, signed with the secret named by `env.webhookSecret`); absent where it sends none.
    */
   revocationWebhook?: RevocationWebhook;
+  /**
+   * The per-token limits: deliveries through a connection whose budget is nearly spent wait for
+   * the reset instead of being refused. Providers that report no budget still pause a connection
+   * for the Retry-After of a 429.
+   */
+  rateLimit: RateLimitDeclaration;
   configSchema: ConfigSchema;
   configFields: ConfigField[];
   /** The config fields an intent may override. */

@@ -67,6 +67,10 @@ export function AccountCard({ data }: { data: PageData }) {
         <dd>
           <RelativeTime value={connection.authorizedAt} now={now} />
         </dd>
+        <dt>Rate-limit budget</dt>
+        <dd>
+          <BudgetFacts data={data} />
+        </dd>
       </dl>
       <div className="actions">
         <Form method="post">
@@ -90,6 +94,47 @@ export function AccountCard({ data }: { data: PageData }) {
         Re-authorize replaces the tokens in place: the connection keeps its id, name and settings, so intents keep working.
       </p>
     </div>
+  );
+}
+
+function BudgetFacts({ data }: { data: PageData }) {
+  const { connection, now } = data;
+  const { budget } = connection;
+  const number = (value: number) => value.toLocaleString("en-US");
+  return (
+    <>
+      {budget.remaining !== null && budget.limit !== null && budget.unit !== null ? (
+        <>
+          {number(budget.remaining)} of {number(budget.limit)} {budget.unit} left, resets <RelativeTime value={budget.resetAt} now={now} />
+          {budget.observedAt !== null ? (
+            <span className="muted">
+              {" "}
+              (reported <RelativeTime value={budget.observedAt} now={now} />)
+            </span>
+          ) : null}
+          .
+        </>
+      ) : budget.waitUntil !== null ? (
+        <>
+          Paused by the provider until <RelativeTime value={budget.waitUntil} now={now} />.
+        </>
+      ) : budget.limit !== null && budget.unit !== null ? (
+        <>
+          Full again: {number(budget.limit)} {budget.unit}
+          {budget.observedAt !== null ? (
+            <span className="muted">
+              {" "}
+              (last reported <RelativeTime value={budget.observedAt} now={now} />)
+            </span>
+          ) : null}
+          .
+        </>
+      ) : (
+        <span className="muted">nothing reported yet</span>
+      )}
+      <br />
+      <span className="muted small">{budget.description}</span>
+    </>
   );
 }
 

@@ -44,6 +44,17 @@ export function StatusCard({ data }: { data: PageData }) {
         </p>
       ) : null}
       <HealthLine data={data} />
+      {connection.budget.waitUntil !== null && !disabled ? (
+        <p className="expiring-note">
+          <strong>
+            Deliveries wait until <RelativeTime value={connection.budget.waitUntil} now={now} />
+          </strong>
+          {connection.budget.limit === null || connection.budget.remaining === null
+            ? ": the provider answered 429 (Too Many Requests) and asked SpokeDo to wait. "
+            : `: ${connection.budget.remaining} of ${connection.budget.limit} ${connection.budget.unit ?? "requests"} left. `}
+          They are sent after the reset instead of being refused.
+        </p>
+      ) : null}
       <DriftNote data={data} />
       {disabled ? (
         <div className="status-card__disabled">

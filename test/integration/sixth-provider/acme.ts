@@ -10,6 +10,7 @@ import {
   asString,
   basicAuth,
   jsonObject,
+  NO_BUDGET_HEADERS,
   parseJson,
   providerError,
   providerFetch,
@@ -67,6 +68,7 @@ export const acme: ProviderModule = {
       if (!response.ok) throw providerError(response, ERRORS, readAcmeError, [token, context.credentials.clientSecret]);
     }
   },
+  rateLimit: { read: NO_BUDGET_HEADERS, description: "Acme documents no limits; a 429's Retry-After pauses the connection." },
   configSchema: v.object({
     project: optionalText({ max: 40, pattern: /^[a-z0-9-]+$/, message: "Use the project's slug, like ops." }),
   }),
