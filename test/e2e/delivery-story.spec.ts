@@ -58,7 +58,7 @@ test("connect, override, deliver, get revoked, re-authorize, redeliver what fail
   const connectionUrl = page.url();
   await page.getByLabel(story.defaultField[0]).fill(story.defaultField[1]);
   await page.getByRole("button", { name: "Save settings" }).click();
-  await expect(page.getByText("Settings saved.")).toBeVisible();
+  await expect(page.getByText(/Settings saved(: .* confirmed what they point at)?\./)).toBeVisible();
 
   await page.goto("/intents/new");
   await page.getByLabel("Name").fill("triage");

@@ -11,7 +11,7 @@ test("an intent inherits its connection's defaults and overrides one field", asy
   await page.getByLabel("Default repository").fill("octocat/hello-world");
   await page.getByLabel("Default labels").fill("insight");
   await page.getByRole("button", { name: "Save settings" }).click();
-  await expect(page.getByText("Settings saved.")).toBeVisible();
+  await expect(page.getByText(/Settings saved(: .* confirmed what they point at)?\./)).toBeVisible();
 
   await page.getByRole("link", { name: "Intents" }).click();
   await page.getByRole("link", { name: "Create an intent" }).click();

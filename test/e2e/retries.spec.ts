@@ -37,7 +37,7 @@ test("a 429 with Retry-After: 2 is retried by the queue seconds later and delive
   await page.getByRole("button", { name: "Approve" }).click();
   await page.getByLabel(setup.field[0]).fill(setup.field[1]);
   await page.getByRole("button", { name: "Save settings" }).click();
-  await expect(page.getByText("Settings saved.")).toBeVisible();
+  await expect(page.getByText(/Settings saved(: .* confirmed what they point at)?\./)).toBeVisible();
 
   await page.goto("/intents/new");
   await page.getByLabel("Name").fill("alerts");

@@ -19,25 +19,26 @@ async function flashAfter(browser: Browser, response: Response) {
 }
 
 describe("settings", () => {
+  // What exists at the emulated providers: saving checks it there.
   const valid: Record<Provider, Record<string, string>> = {
     github: { "config.repository": "octocat/hello-world", "config.labels": "insight, triage", "config.assignee": "octocat" },
     slack: { "config.channel": "#alerts", "config.username": "SpokeDo bot" },
     notion: {
-      "config.databaseId": "2f26ee68df3a4d3a9f1c3e5a1b7c9d0e",
+      "config.databaseId": "d8000000-0000-4000-8000-000000000001",
       "config.propertyMappings[0].key": "Status",
       "config.propertyMappings[0].value": "Inbox",
       "config.propertyMappings[1].key": "",
       "config.propertyMappings[1].value": "",
     },
-    linear: { "config.teamId": "9cfb482a-81e3-4154-b5b9-2c805e70a02d", "config.stateId": "" },
-    trello: { "config.boardId": "5f1e0c3a9b8d7e6f5a4b3c2d", "config.listId": "5f1e0c3a9b8d7e6f5a4b3c2e" },
+    linear: { "config.teamId": "7e000000-0000-4000-8000-000000000001", "config.stateId": "" },
+    trello: { "config.boardId": "5e1b00000000000000000001", "config.listId": "5e1c00000000000000000001" },
   };
   const stored: Record<Provider, Record<string, unknown>> = {
     github: { repository: "octocat/hello-world", labels: ["insight", "triage"], assignee: "octocat" },
     slack: { channel: "#alerts", username: "SpokeDo bot" },
-    notion: { databaseId: "2f26ee68df3a4d3a9f1c3e5a1b7c9d0e", propertyMappings: { Status: "Inbox" } },
-    linear: { teamId: "9cfb482a-81e3-4154-b5b9-2c805e70a02d" },
-    trello: { boardId: "5f1e0c3a9b8d7e6f5a4b3c2d", listId: "5f1e0c3a9b8d7e6f5a4b3c2e" },
+    notion: { databaseId: "d8000000-0000-4000-8000-000000000001", propertyMappings: { Status: "Inbox" } },
+    linear: { teamId: "7e000000-0000-4000-8000-000000000001" },
+    trello: { boardId: "5e1b00000000000000000001", listId: "5e1c00000000000000000001" },
   };
   const invalid: Record<Provider, [Record<string, string>, string[]]> = {
     github: [
@@ -62,8 +63,12 @@ describe("settings", () => {
       const { browser, id, path } = await connected(provider);
       const before = await connectionRow(id);
       const response = await browser.post(path, { intent: "save", name: `${provider}-renamed`, ...valid[provider] });
-      expect(await flashAfter(browser, response)).toContain("Settings saved.");
+      expect(await flashAfter(browser, response)).toContain("Settings saved: ");
+      expect(
+        await flashAfter(browser, await browser.post(path, { intent: "save", name: `${provider}-renamed`, ...valid[provider] })),
+      ).toContain("Settings saved.");
       const row = await connectionRow(id);
+      expect(JSON.parse(row.drift_json!), "checked with the provider on save").toEqual([]);
       expect(row.name).toBe(`${provider}-renamed`);
       expect(JSON.parse(row.config_json)).toEqual(stored[provider]);
       expect(row.access_token_ct).toBe(before.access_token_ct);

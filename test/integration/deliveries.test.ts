@@ -102,7 +102,13 @@ describe("status changes", () => {
   });
 
   it("a 4xx about the intent's own target fails at once, marks the intent and leaves the connection active", async () => {
-    const { browser, connectionId, intentId } = await deliveringSetup(emulator(), "slack", { "overrides.channel": "G0SECRET01" });
+    const { browser, connectionId, intentId } = await deliveringSetup(emulator(), "slack");
+    // The channel was fine when saved; then the app was removed from it (saving checks targets).
+    await database()
+      .updateTable("intents")
+      .set({ overrides_json: JSON.stringify({ channel: "G0SECRET01" }) })
+      .where("id", "=", intentId)
+      .execute();
     const insightId = await sendInsight(browser);
     await settle();
     const [attempt] = await attemptsOf(insightId);

@@ -22,28 +22,27 @@ async function scheduledRun(connectionId: string) {
   return scheduleHealthChecks(deps, null, { run: (message) => runConnectionCheck(deps, message) });
 }
 
-/** For each provider: an intent override pointing at something that exists no more (or never did), and what must be said. */
-const BROKEN: Record<Provider, { overrides: Record<string, string>; problems: { field: string; message: RegExp }[] }> = {
+/**
+ * For each provider: an intent override pointing at something that exists no more (or never did),
+ * as stored, and what must be said. Saving refuses such targets, so the tests write them as they
+ * are after the provider changed under a saved intent.
+ */
+const BROKEN: Record<Provider, { overrides: Record<string, unknown>; problems: { field: string; message: RegExp }[] }> = {
   github: {
-    overrides: { "overrides.repository": "octocat/legacy", "overrides.assignee": "not-a-collaborator" },
+    overrides: { repository: "octocat/legacy", assignee: "not-a-collaborator" },
     problems: [
       { field: "repository", message: /octocat\/legacy is archived/ },
       { field: "assignee", message: /not-a-collaborator cannot be assigned issues in octocat\/legacy/ },
     ],
   },
   slack: {
-    overrides: { "overrides.channel": "C0OLDNEWS1" },
+    overrides: { channel: "C0OLDNEWS1" },
     problems: [{ field: "channel", message: /#old-news is archived/ }],
   },
   notion: {
     overrides: {
-      "overrides.databaseId": "d8100000-0000-4000-8000-000000000001",
-      "overrides.propertyMappings[0].key": "Due",
-      "overrides.propertyMappings[0].value": "tomorrow",
-      "overrides.propertyMappings[1].key": "Status",
-      "overrides.propertyMappings[1].value": "Blocked",
-      "overrides.propertyMappings[2].key": "Owner",
-      "overrides.propertyMappings[2].value": "ada",
+      databaseId: "d8100000-0000-4000-8000-000000000001",
+      propertyMappings: { Due: "tomorrow", Status: "Blocked", Owner: "ada" },
     },
     problems: [
       { field: "propertyMappings", message: /Due is a date property; "tomorrow" is not an ISO 8601 date/ },
@@ -53,14 +52,25 @@ const BROKEN: Record<Provider, { overrides: Record<string, string>; problems: { 
   },
   linear: {
     // The Operations team's first workflow state, under the Engineering team.
-    overrides: { "overrides.stateId": "5a000000-0000-4000-8000-000000000101" },
+    overrides: { stateId: "5a000000-0000-4000-8000-000000000101" },
     problems: [{ field: "stateId", message: /belongs to team Operations, not this one/ }],
   },
   trello: {
-    overrides: { "overrides.listId": "5e1c00000000000000000004" },
+    overrides: { listId: "5e1c00000000000000000004" },
     problems: [{ field: "listId", message: /List Old ideas is archived/ }],
   },
 };
+
+/** A connected provider with a working intent whose target then broke at the provider. */
+async function brokenSetup(provider: Provider) {
+  const setup = await deliveringSetup(emulator(), provider);
+  await database()
+    .updateTable("intents")
+    .set({ overrides_json: JSON.stringify(BROKEN[provider].overrides) })
+    .where("id", "=", setup.intentId)
+    .execute();
+  return setup;
+}
 
 describe("config drift", () => {
   it.each(PROVIDERS)("%s: the defaults and an intent that point at what exists are checked and found fine", async (provider) => {
@@ -77,7 +87,7 @@ describe("config drift", () => {
   it.each(PROVIDERS)(
     "%s: an intent pointing at something unusable is flagged on the intent and the connection's page, before any delivery",
     async (provider) => {
-      const { browser, connectionId, intentId } = await deliveringSetup(emulator(), provider, BROKEN[provider].overrides);
+      const { browser, connectionId, intentId } = await brokenSetup(provider);
       await scheduledRun(connectionId);
 
       const connection = await connectionRow(connectionId);
@@ -103,12 +113,12 @@ describe("config drift", () => {
 
   it("defaults that point at something gone are shown in the status box with Fix settings as its action, and in the read API", async () => {
     const { browser, connectionId } = await deliveringSetup(emulator(), "github");
-    const saved = await browser.post(`/integration-connections/${connectionId}`, {
-      intent: "save",
-      name: "github-main",
-      "config.repository": "octocat/no-such-repository",
-    });
-    expect(saved.status).toBe(303);
+    // The repository was deleted after the defaults were saved.
+    await database()
+      .updateTable("connections")
+      .set({ config_json: JSON.stringify({ repository: "octocat/no-such-repository" }) })
+      .where("id", "=", connectionId)
+      .execute();
     await scheduledRun(connectionId);
 
     expect(problemsOf((await connectionRow(connectionId)).drift_json)).toEqual([
@@ -131,8 +141,8 @@ describe("config drift", () => {
     ]);
   });
 
-  it("saving new defaults forgets the old verdict and brings the check round at the next cron run", async () => {
-    const { browser, connectionId, intentId } = await deliveringSetup(emulator(), "trello", BROKEN.trello.overrides);
+  it("saving new defaults checks them on save, forgets the intents' verdicts and brings their check round at the next cron run", async () => {
+    const { browser, connectionId, intentId } = await brokenSetup("trello");
     await scheduledRun(connectionId);
     expect(problemsOf((await intentRow(intentId)).drift_json)).toHaveLength(1);
     const before = await connectionRow(connectionId);
@@ -145,42 +155,53 @@ describe("config drift", () => {
       "config.listId": "5e1c00000000000000000002",
     });
     const after = await connectionRow(connectionId);
-    expect(after).toMatchObject({ drift_json: null, drift_checked_at: null });
+    expect(problemsOf(after.drift_json), "verified on save").toEqual([]);
+    expect(after.drift_checked_at).toBeGreaterThan(Date.now() - 60_000);
     expect(after.health_due_at).toBeLessThanOrEqual(Date.now());
     expect((await intentRow(intentId)).drift_json, "the intent inherits the defaults: unknown again").toBeNull();
 
-    // Renaming alone changes nothing that was checked.
+    // Renaming alone asks the provider nothing and changes nothing that was checked.
     await scheduledRun(connectionId);
+    const calls = emulator().requestsTo("trello").length;
     await browser.post(`/integration-connections/${connectionId}`, {
       intent: "save",
       name: "trello-renamed",
       "config.boardId": "5e1b00000000000000000001",
       "config.listId": "5e1c00000000000000000002",
     });
+    expect(emulator().requestsTo("trello")).toHaveLength(calls);
     expect(problemsOf((await connectionRow(connectionId)).drift_json)).toEqual([]);
+    expect(problemsOf((await intentRow(intentId)).drift_json), "its own override is still the archived list").toHaveLength(1);
   });
 
-  it("editing an intent clears its verdict until the next check, which comes round within a minute", async () => {
-    const { browser, connectionId, intentId } = await deliveringSetup(emulator(), "slack", BROKEN.slack.overrides);
+  it("editing an intent checks its new target on save: refused next to the field when unusable, recorded as fine when not", async () => {
+    const { browser, connectionId, intentId } = await brokenSetup("slack");
     await scheduledRun(connectionId);
     expect(problemsOf((await intentRow(intentId)).drift_json)).toHaveLength(1);
-    await browser.post(`/intents/${intentId}`, {
+    const refused = await browser.post(`/intents/${intentId}`, {
       intent: "save",
       name: "slack-intent",
       connectionId,
       enabled: "on",
       "overrides.channel": "#no-such-channel",
     });
-    expect((await intentRow(intentId)).drift_json).toBeNull();
-    expect((await connectionRow(connectionId)).health_due_at).toBeLessThanOrEqual(Date.now());
-    await scheduledRun(connectionId);
-    expect(problemsOf((await intentRow(intentId)).drift_json)).toEqual([
-      { field: "channel", message: "#no-such-channel does not exist, or the app cannot see it." },
-    ]);
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain("#no-such-channel does not exist, or the app cannot see it.");
+    expect(JSON.parse((await intentRow(intentId)).overrides_json)).toEqual(BROKEN.slack.overrides);
+
+    const saved = await browser.post(`/intents/${intentId}`, {
+      intent: "save",
+      name: "slack-intent",
+      connectionId,
+      enabled: "on",
+      "overrides.channel": "C0ALERTS01",
+    });
+    expect(saved.status).toBe(303);
+    expect(problemsOf((await intentRow(intentId)).drift_json)).toEqual([]);
   });
 
   it("an outage while checking keeps the last verdict, leaves the status alone and says the settings could not be checked", async () => {
-    const { browser, connectionId, intentId } = await deliveringSetup(emulator(), "github", BROKEN.github.overrides);
+    const { browser, connectionId, intentId } = await brokenSetup("github");
     await scheduledRun(connectionId);
     const verdict = (await intentRow(intentId)).drift_json;
     expect(problemsOf(verdict)).toHaveLength(2);
@@ -199,7 +220,7 @@ describe("config drift", () => {
   });
 
   it("Test connection checks the settings too and says what it found", async () => {
-    const { browser, connectionId } = await deliveringSetup(emulator(), "notion", BROKEN.notion.overrides);
+    const { browser, connectionId } = await brokenSetup("notion");
     const tested = await browser.post(`/integration-connections/${connectionId}`, { intent: "test" });
     const page = await pageHtml(await browser.get(tested.headers.get("Location")!));
     expect(page).toContain("The settings have 3 problems: see below.");
@@ -264,5 +285,84 @@ describe("config drift", () => {
     expect(row.status).toBe("active");
     const intent = await database().selectFrom("intents").selectAll().where("connection_id", "=", connectionId).executeTakeFirstOrThrow();
     expect(problemsOf(intent.drift_json)!.map((problem) => problem.field)).toEqual(["boardId", "listId"]);
+  });
+});
+
+describe("settings checked with the provider on save", () => {
+  it("refuses defaults whose targets are unusable, next to their fields, and writes nothing", async () => {
+    const { browser, connectionId } = await deliveringSetup(emulator(), "notion");
+    const before = (await connectionRow(connectionId)).config_json;
+    const response = await browser.post(`/integration-connections/${connectionId}`, {
+      intent: "save",
+      name: "notion-main",
+      "config.databaseId": "d8100000-0000-4000-8000-000000000001",
+      "config.propertyMappings[0].key": "Due",
+      "config.propertyMappings[0].value": "tomorrow",
+      "config.propertyMappings[1].key": "Priority",
+      "config.propertyMappings[1].value": "High",
+    });
+    expect(response.status).toBe(400);
+    const html = await response.text();
+    expect(html).toContain("Due is a date property; &quot;tomorrow&quot; is not an ISO 8601 date");
+    expect((await connectionRow(connectionId)).config_json).toBe(before);
+
+    const gone = await browser.post(`/integration-connections/${connectionId}`, {
+      intent: "save",
+      name: "notion-main",
+      "config.databaseId": "d8000000-0000-4000-8000-000000000002",
+    });
+    expect(gone.status).toBe(400);
+    expect(await gone.text()).toContain("is no longer shared with the integration");
+  });
+
+  it("saves during a provider outage, marked not verified yet until the next check says otherwise", async () => {
+    const { browser, connectionId } = await deliveringSetup(emulator(), "github");
+    emulator().failNext("github", "list", { kind: "http", status: 503 });
+    const response = await browser.post(`/integration-connections/${connectionId}`, {
+      intent: "save",
+      name: "github-main",
+      "config.repository": "octocat/spokedo-inbox",
+    });
+    expect(response.status).toBe(303);
+    const row = await connectionRow(connectionId);
+    expect(JSON.parse(row.config_json)).toEqual({ repository: "octocat/spokedo-inbox" });
+    expect(row.drift_json).toBeNull();
+    const page = await pageHtml(await browser.get(response.headers.get("Location")!));
+    expect(page).toContain("Settings saved, not verified yet: GitHub could not be asked (HTTP 503");
+    expect(page).toContain("Not verified with GitHub yet");
+
+    await scheduledRun(connectionId);
+    const checked = await connectionRow(connectionId);
+    expect(checked.drift_json).not.toBeNull();
+    expect(await pageHtml(await browser.get(`/integration-connections/${connectionId}`))).not.toContain("Not verified with GitHub yet");
+  });
+
+  it("refuses an intent override the provider says is unusable, and saves one whose only problem is inherited", async () => {
+    const { browser, connectionId, intentId } = await deliveringSetup(emulator(), "linear");
+    const refused = await browser.post(`/intents/${intentId}`, {
+      intent: "save",
+      name: "linear-intent",
+      connectionId,
+      enabled: "on",
+      "overrides.stateId": "5a000000-0000-4000-8000-000000000101",
+    });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain("belongs to team Operations, not this one");
+
+    // The connection's default team was archived since; the intent picks one of that team's states.
+    await database()
+      .updateTable("connections")
+      .set({ config_json: JSON.stringify({ teamId: "7e000000-0000-4000-8000-000000000120" }) })
+      .where("id", "=", connectionId)
+      .execute();
+    const saved = await browser.post(`/intents/${intentId}`, {
+      intent: "save",
+      name: "linear-intent",
+      connectionId,
+      enabled: "on",
+      "overrides.stateId": "5a000000-0000-4000-8000-000000002101",
+    });
+    expect(saved.status).toBe(303);
+    expect(problemsOf((await intentRow(intentId)).drift_json)).toEqual([{ field: "teamId", message: "Team Squad 020 is archived." }]);
   });
 });

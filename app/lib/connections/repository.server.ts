@@ -1,7 +1,7 @@
 import { sql, type Compilable, type ExpressionBuilder } from "kysely";
 import { runBatch, uniqueViolation, type Db } from "../platform/db.server";
 import type { ConnectionRow, ConnectionStatus, Database } from "../platform/schema";
-import type { AccountIdentity, ProviderId } from "../providers/types";
+import type { AccountIdentity, ProviderId, TargetProblem } from "../providers/types";
 import { ACTIVE, statusChangeEvents } from "./status.server";
 import type { TokenColumns } from "./vault.server";
 
@@ -259,14 +259,21 @@ export async function updateConnectionSettings(
   db: Db,
   workspaceId: string,
   id: string,
-  input: { name: string; config: Record<string, unknown> },
+  input: {
+    name: string;
+    config: Record<string, unknown>;
+    /** What the provider said of the new defaults' targets when they were saved; null: not verified. */
+    verified?: TargetProblem[] | null;
+  },
 ): Promise<UpdateSettingsResult> {
   const configJson = JSON.stringify(input.config);
   const now = Date.now();
   const changed = (eb: ExpressionBuilder<Database, "connections">) => eb("config_json", "!=", configJson);
+  const verifiedJson = input.verified ? JSON.stringify(input.verified) : null;
+  const verifiedAt = input.verified ? now : null;
   try {
-    const [, updated] = await runBatch(db, [
-      // New defaults: what the connection and its intents point at is unknown until checked again.
+    const [, , updated] = await runBatch(db, [
+      // New defaults: what the intents point at is unknown until checked again…
       db
         .updateTable("intents")
         .set({ drift_json: null, drift_checked_at: null })
@@ -282,18 +289,19 @@ export async function updateConnectionSettings(
               .where("config_json", "!=", configJson),
           ),
         ),
+      // …so the connection is checked at the next cron run (before the new defaults are written).
+      checkSoonQuery(db, workspaceId, id, now).where("config_json", "!=", configJson),
       db
         .updateTable("connections")
         .set((eb) => ({
           name: input.name,
           config_json: configJson,
           updated_at: now,
-          drift_json: eb.case().when(changed(eb)).then(null).else(eb.ref("drift_json")).end(),
-          drift_checked_at: eb.case().when(changed(eb)).then(null).else(eb.ref("drift_checked_at")).end(),
+          drift_json: eb.case().when(changed(eb)).then(verifiedJson).else(eb.ref("drift_json")).end(),
+          drift_checked_at: eb.case().when(changed(eb)).then(verifiedAt).else(eb.ref("drift_checked_at")).end(),
         }))
         .where("workspace_id", "=", workspaceId)
         .where("id", "=", id),
-      checkSoonQuery(db, workspaceId, id, now).where("drift_json", "is", null),
     ]);
     return (updated?.meta.changes ?? 0) > 0 ? { ok: true } : { ok: false, reason: "not_found" };
   } catch (error) {

@@ -129,6 +129,8 @@ export function connectionDetailView(row: ConnectionRow, settings: Settings) {
       budget: budgetView(row),
       /** What the defaults point at, as last checked. */
       drift: driftView(row.provider, row.drift_json, row.drift_checked_at),
+      /** Defaults saved but not yet checked with the provider (it could not be asked, or no check ran since). */
+      settingsUnverified: row.drift_json === null && row.config_json !== "{}" && provider.checkTargets !== undefined,
       /** When the authorization ends, if that is within the warning window (EXPIRY_WARNING_DAYS). */
       expiresSoonAt: (() => {
         const endsAt = authorizationEndsAt({ ...row, has_refresh_token: row.refresh_token_ct !== null });

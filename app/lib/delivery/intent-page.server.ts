@@ -48,6 +48,8 @@ export async function loadIntentPage(db: Db, workspaceId: string, id: string) {
     moreChoices: choices.more,
     /** What SpokeDo's last check found wrong with what the effective settings point at. */
     drift: driftView(connection.provider, intent.drift_json, intent.drift_checked_at),
+    /** Overrides saved but not yet checked with the provider. */
+    unverified: intent.drift_json === null && Object.keys(overrides).length > 0 && provider.checkTargets !== undefined,
     /** Scopes its deliveries need that the connection was not granted (re-authorizing asks for them). */
     missingScopes: missingScopes(provider, connection.scopes, Object.fromEntries(effective.map((field) => [field.name, field.value]))),
   };

@@ -1,10 +1,12 @@
-import { checkSoonQuery, findPickedConnection, type ConnectionPick } from "../connections/repository.server";
+import { checkSoonQuery, findPickedConnection, getConnection, type ConnectionPick } from "../connections/repository.server";
+import { problemsByField, verifyTargets } from "../connections/targets.server";
+import type { VaultDeps } from "../connections/vault.server";
 import { uniqueViolation, type Db } from "../platform/db.server";
 import { describeConfigValue } from "../providers/config-form";
 import { getProvider } from "../providers/registry";
-import { overridesForProvider, parseOverrides } from "./effective-config.server";
+import { overridesForProvider, parseOverrides, resolvedConfig } from "./effective-config.server";
 import type { ConnectionRow, ConnectionStatus, IntentRow } from "../platform/schema";
-import type { ProviderId } from "../providers/types";
+import type { ProviderId, TargetProblem } from "../providers/types";
 
 export interface IntentSummary {
   id: string;
@@ -152,7 +154,14 @@ async function updateIntent(
   db: Db,
   workspaceId: string,
   id: string,
-  input: { name: string; connectionId: string; enabled: boolean; overrides: Record<string, unknown> },
+  input: {
+    name: string;
+    connectionId: string;
+    enabled: boolean;
+    overrides: Record<string, unknown>;
+    /** What the provider said of the effective settings' targets on save; null: not verified. */
+    verified: TargetProblem[] | null;
+  },
 ): Promise<SaveIntentResult> {
   try {
     const result = await db
@@ -167,8 +176,8 @@ async function updateIntent(
         attention_reason: null,
         attention_insight_id: null,
         attention_at: null,
-        drift_json: null,
-        drift_checked_at: null,
+        drift_json: input.verified ? JSON.stringify(input.verified) : null,
+        drift_checked_at: input.verified ? Date.now() : null,
       })
       .where("workspace_id", "=", workspaceId)
       .where("id", "=", id)
@@ -217,7 +226,8 @@ export async function repointIntents(db: Db, workspaceId: string, from: Connecti
 }
 
 export type SaveIntentSettingsResult =
-  | { ok: true; message: string }
+  /** verified: false when the provider could not be asked about the new targets. */
+  | { ok: true; message: string; verified: boolean }
   | { ok: false; reason: "invalid"; fieldErrors: Record<string, string[]> }
   | { ok: false; reason: "not_found" };
 
@@ -227,29 +237,45 @@ export type SaveIntentSettingsResult =
  * against the target provider's config schema.
  */
 export async function saveIntentSettings(
-  db: Db,
+  deps: VaultDeps,
   workspaceId: string,
-  intent: Pick<IntentRow, "id" | "connection_id">,
+  intent: Pick<IntentRow, "id" | "connection_id" | "overrides_json">,
   input: { name: string; connection: ConnectionPick; enabled: boolean; overrides: Record<string, unknown> },
 ): Promise<SaveIntentSettingsResult> {
-  const target = await findPickedConnection(db, workspaceId, input.connection);
+  const { db } = deps;
+  const picked = await findPickedConnection(db, workspaceId, input.connection);
+  const target = picked ? await getConnection(db, workspaceId, picked.id) : undefined;
   if (!target) return { ok: false, reason: "invalid", fieldErrors: { connectionId: ["Choose one of this workspace's connections."] } };
   const provider = getProvider(target.provider);
   const { kept, dropped } = overridesForProvider(provider, input.overrides);
   const parsed = parseOverrides(provider, kept);
   if (!parsed.ok) return { ok: false, reason: "invalid", fieldErrors: parsed.fieldErrors };
+
+  // New targets are checked with the provider before they are saved: problems in what this intent
+  // overrides are refused next to the field; those it inherits are the connection's to fix.
+  const changed = target.id !== intent.connection_id || JSON.stringify(parsed.overrides) !== intent.overrides_json;
+  const effective = resolvedConfig(provider, JSON.parse(target.config_json) as Record<string, unknown>, parsed.overrides);
+  const verdict = changed ? await verifyTargets(deps, target, effective) : null;
+  const overridden = (field: string) => parsed.overrides[field] !== undefined;
+  if (verdict?.verified) {
+    const own = verdict.problems.filter((problem) => overridden(problem.field));
+    if (own.length) return { ok: false, reason: "invalid", fieldErrors: problemsByField(own, "overrides.") };
+  }
   const saved = await updateIntent(db, workspaceId, intent.id, {
     name: input.name,
     connectionId: target.id,
     enabled: input.enabled,
     overrides: parsed.overrides,
+    verified: verdict?.verified ? verdict.problems : null,
   });
   if (!saved.ok && saved.reason === "name_taken") {
     return { ok: false, reason: "invalid", fieldErrors: { name: [`This workspace already has an intent named ${input.name}.`] } };
   }
   if (!saved.ok) return { ok: false, reason: "not_found" };
-  if (target.id === intent.connection_id) return { ok: true, message: "Saved." };
+  const unverified = verdict && !verdict.verified ? ` Not verified yet: ${verdict.reason}; SpokeDo checks again at its next run.` : "";
+  const verified = !unverified;
+  if (target.id === intent.connection_id) return { ok: true, message: `Saved.${unverified}`, verified };
   const meaningful = dropped.filter((key) => describeConfigValue(input.overrides[key]).replace(/[,\s→;]/g, "") !== "");
   const droppedNote = meaningful.length ? ` Dropped overrides ${provider.name} has no field for: ${meaningful.join(", ")}.` : "";
-  return { ok: true, message: `Saved: ${input.name} now delivers through ${target.name}.${droppedNote}` };
+  return { ok: true, message: `Saved: ${input.name} now delivers through ${target.name}.${droppedNote}${unverified}`, verified };
 }

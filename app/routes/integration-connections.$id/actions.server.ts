@@ -3,7 +3,8 @@ import { json, redirect } from "@remix-run/cloudflare";
 import * as v from "valibot";
 import type { WorkspaceMember } from "~/lib/accounts/guards.server";
 import { confirmReauthorization, discardPendingReauthorization, startReauthorizing } from "~/lib/connections/authorization.server";
-import { disableConnection, updateConnectionSettings } from "~/lib/connections/repository.server";
+import { disableConnection } from "~/lib/connections/repository.server";
+import { saveConnectionSettings } from "~/lib/connections/settings.server";
 import type { VaultDeps } from "~/lib/connections/vault.server";
 import { testConnectionAndTargets } from "~/lib/delivery/drift.server";
 import { repointIntents } from "~/lib/delivery/intents.server";
@@ -36,19 +37,18 @@ function actorOf(member: WorkspaceMember) {
   return { workspaceId: member.workspace.id, userId: member.user.id, sessionId: member.sessionId };
 }
 
-async function save({ context, member, connection, formData }: ActionArgs) {
+async function save({ context, deps, connection, formData }: ActionArgs) {
   const submission = parseForm(formData, settingsSchema(getProvider(connection.provider)));
   if (submission.status !== "success") return json<SaveReply>({ intent: "save", result: submission.reply() }, { status: 400 });
-  const saved = await updateConnectionSettings(context.db, member.workspace.id, connection.id, {
+  const saved = await saveConnectionSettings(deps, connection, {
     name: submission.value.name,
     config: compactConfig(submission.value.config),
   });
-  if (!saved.ok && saved.reason === "name_taken") {
-    const message = `This workspace already has a connection named ${submission.value.name}.`;
-    return json<SaveReply>({ intent: "save", result: submission.reply({ fieldErrors: { name: [message] } }) }, { status: 400 });
+  if (!saved.ok && saved.reason === "invalid") {
+    return json<SaveReply>({ intent: "save", result: submission.reply({ fieldErrors: saved.fieldErrors }) }, { status: 400 });
   }
   if (!saved.ok) throw notFound();
-  return back(context, connection, { type: "success", message: "Settings saved." });
+  return back(context, connection, { type: saved.verified ? "success" : "info", message: saved.message });
 }
 
 async function test({ context, deps, connection }: ActionArgs) {

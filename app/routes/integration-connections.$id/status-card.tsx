@@ -123,8 +123,16 @@ function HealthLine({ data }: { data: PageData }) {
 
 /** What the defaults and the intents point at, as SpokeDo's last check found it (config drift). */
 function DriftNote({ data }: { data: PageData }) {
-  const { connection, now } = data;
+  const { connection, now, provider } = data;
   const { drift } = connection;
+  if (connection.settingsUnverified && connection.status !== "revoked" && connection.status !== "expired") {
+    return (
+      <p className="muted small">
+        Not verified with {provider.name} yet: what the defaults point at is checked at SpokeDo&apos;s next run
+        {connection.disabledAt !== null ? " after the connection is enabled" : ""}.
+      </p>
+    );
+  }
   if (drift.problems.length === 0 && data.intentsDrifted === 0) return null;
   return (
     <div className="drift-note">

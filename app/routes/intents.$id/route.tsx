@@ -10,6 +10,7 @@ import { ProviderIcon } from "~/components/provider-icon";
 import { StatusBadge } from "~/components/status-badge";
 import { RelativeTime } from "~/components/time";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { requireVault } from "~/lib/connections/guards.server";
 import { loadIntentPage } from "~/lib/delivery/intent-page.server";
 import { deleteIntent, getIntent, saveIntentSettings } from "~/lib/delivery/intents.server";
 import { redirectWithFlash } from "~/lib/platform/flash.server";
@@ -48,7 +49,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   if (submission.status !== "success") return reply(submission.reply());
   const connection = connectionPick(submission.value);
   if (!connection) return reply(submission.reply({ fieldErrors: { connectionId: [NO_CONNECTION_PICKED] } }));
-  const saved = await saveIntentSettings(context.db, workspace.id, intent, {
+  const saved = await saveIntentSettings(await requireVault(context), workspace.id, intent, {
     name: submission.value.name,
     connection,
     enabled: submission.value.enabled === "on",
@@ -56,7 +57,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   });
   if (!saved.ok && saved.reason === "not_found") throw notFound();
   if (!saved.ok) return reply(submission.reply({ fieldErrors: saved.fieldErrors }));
-  return redirectWithFlash(context, `/intents/${intent.id}`, { type: "success", message: saved.message });
+  return redirectWithFlash(context, `/intents/${intent.id}`, { type: saved.verified ? "success" : "info", message: saved.message });
 }
 
 const SOURCE_TEXT = {
@@ -158,6 +159,12 @@ export default function IntentDetail() {
             is checked again within a minute.
           </p>
         </div>
+      ) : null}
+
+      {data.unverified ? (
+        <p className="muted small">
+          Not verified with {data.provider.name} yet: what this intent points at is checked at SpokeDo&apos;s next run.
+        </p>
       ) : null}
 
       {data.intent.attention ? (

@@ -1,0 +1,52 @@
+import type { ConnectionRow } from "../platform/schema";
+import { providerContext } from "../platform/settings.server";
+import { describeProviderError, isAuthFailure, ProviderError } from "../providers/errors";
+import { getProvider } from "../providers/registry";
+import type { TargetProblem } from "../providers/types";
+import { budgetWaitUntil } from "./rate-budget.server";
+import { withTokens, type VaultDeps } from "./vault.server";
+
+/**
+ * Asks the provider, through the connection's token, whether what a config points at exists and
+ * can be used (the same question the scheduled drift check asks; decision 019). Used to validate
+ * settings when they are saved.
+ */
+export type TargetVerdict =
+  | { verified: true; problems: TargetProblem[] }
+  /** The provider could not be asked (an outage, a spent budget, a token it refuses): save, marked unverified. */
+  | { verified: false; reason: string };
+
+export async function verifyTargets(deps: VaultDeps, connection: ConnectionRow, config: Record<string, unknown>): Promise<TargetVerdict> {
+  const provider = getProvider(connection.provider);
+  if (!provider.checkTargets || Object.keys(config).length === 0) return { verified: true, problems: [] };
+  const checkTargets = provider.checkTargets.bind(provider);
+  const context = providerContext(deps.settings, connection.provider);
+  if (!context) return { verified: false, reason: `${provider.name} is not configured on this server` };
+  if (connection.disabled_at !== null) return { verified: false, reason: "the connection is disabled" };
+  if (connection.status === "revoked" || connection.status === "expired") {
+    return { verified: false, reason: `the connection is ${connection.status}: re-authorize it first` };
+  }
+  if (budgetWaitUntil(connection, Date.now()) !== null)
+    return { verified: false, reason: `${provider.name}'s rate limit is spent for now` };
+  const scopes = connection.scopes.split(/[\s,]+/).filter(Boolean);
+  const result = await withTokens(deps, connection, (tokens) => checkTargets(context, tokens, { config, scopes }));
+  if (result.ok) return { verified: true, problems: result.value };
+  if (result.problem === "provider") {
+    const error = result.error;
+    // A refusal of the request itself (not of the token) is an answer: the targets cannot be used.
+    if (error instanceof ProviderError && error.kind === "client_error" && !isAuthFailure(error)) {
+      return { verified: false, reason: `${provider.name} refused to say (${describeProviderError(error)})` };
+    }
+    return { verified: false, reason: `${provider.name} could not be asked (${describeProviderError(error)})` };
+  }
+  if (result.problem === "unavailable")
+    return { verified: false, reason: `the token could not be refreshed (${describeProviderError(result.error)})` };
+  return { verified: false, reason: result.change.reason ?? "the tokens cannot be used" };
+}
+
+/** Problems as Conform field errors, under the form's prefix ("config." or "overrides."). */
+export function problemsByField(problems: TargetProblem[], prefix: string): Record<string, string[]> {
+  const errors: Record<string, string[]> = {};
+  for (const problem of problems) (errors[`${prefix}${problem.field}`] ??= []).push(problem.message);
+  return errors;
+}
