@@ -64,6 +64,25 @@ const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
   ["minute", 60_000],
 ];
 
+/** The app's page numbers (app/components/pagination.tsx), as a string. */
+function pageLinks(page: number, pages: number) {
+  const shown = [...new Set([1, pages, page - 2, page - 1, page, page + 1, page + 2])]
+    .filter((n) => n >= 1 && n <= pages)
+    .sort((a, b) => a - b);
+  let html = "";
+  for (const [index, n] of shown.entries()) {
+    const previous = shown[index - 1];
+    if (previous !== undefined && n - previous === 2)
+      html += `<li><a href="/integration-connections?page=${previous + 1}" aria-label="Page ${previous + 1}">${previous + 1}</a></li>`;
+    else if (previous !== undefined && n - previous > 2) html += '<li aria-hidden="true">…</li>';
+    html +=
+      n === page
+        ? `<li><span aria-current="page"><span class="visually-hidden">Page </span>${n}<span class="visually-hidden"> of ${pages}</span></span></li>`
+        : `<li><a href="/integration-connections${n > 1 ? `?page=${n}` : ""}" aria-label="Page ${n}">${n}</a></li>`;
+  }
+  return html;
+}
+
 function time(value: number | null, now: number) {
   if (value === null) return '<span class="muted">never</span>';
   const iso = new Date(value).toISOString();
@@ -100,9 +119,9 @@ function render(
     .map(
       (c) =>
         `<tr><td><a class="connection-link" href="/integration-connections/${escape(c.id)}"><img class="provider-icon" src="/providers/${escape(c.provider)}.svg" alt="" width="22" height="22"/><span>${escape(c.name)}</span></a></td>` +
-        `<td><span class="muted">${escape(PROVIDERS[c.provider] ?? c.provider)} · </span>${escape(c.account_label)}</td>` +
-        `<td><span class="badge status status--${escape(c.status)}">${STATUS[c.status] ?? escape(c.status)}</span>${c.disabled_at === null ? "" : '<span class="badge status status--disabled">Disabled</span>'}${expiring(c, now)}${c.status === "revoked" || c.status === "expired" ? `<form method="post" action="/integration-connections/${escape(c.id)}"><input type="hidden" name="intent" value="reauthorize"/><button type="submit" class="button button--primary button--small" aria-label="Reconnect ${escape(c.name)}">Reconnect</button></form>` : ""}</td>` +
-        `<td>${time(c.last_used_at, now)}</td><td>${Number(c.intent_count)}</td></tr>`,
+        `<td data-label="Account"><span class="muted">${escape(PROVIDERS[c.provider] ?? c.provider)} · </span>${escape(c.account_label)}</td>` +
+        `<td data-label="Status"><span class="badge status status--${escape(c.status)}">${STATUS[c.status] ?? escape(c.status)}</span>${c.disabled_at === null ? "" : '<span class="badge status status--disabled">Disabled</span>'}${expiring(c, now)}${c.status === "revoked" || c.status === "expired" ? `<form method="post" action="/integration-connections/${escape(c.id)}"><input type="hidden" name="intent" value="reauthorize"/><button type="submit" class="button button--primary button--small" aria-label="Reconnect ${escape(c.name)}">Reconnect</button></form>` : ""}</td>` +
+        `<td data-label="Last used">${time(c.last_used_at, now)}</td><td data-label="Intents">${Number(c.intent_count)}</td></tr>`,
     )
     .join("");
   const previous =
@@ -114,9 +133,9 @@ function render(
 <div class="topbar__account"><form method="post" action="/workspaces/switch" class="switcher"><input type="hidden" name="redirectTo" value="/integration-connections"/><label for="workspace-switcher" class="visually-hidden">Active workspace</label><select id="workspace-switcher" name="workspaceId">${options}</select><button type="submit" class="button button--secondary">Switch</button></form>
 <span class="topbar__email" title="Signed in as">${escape(viewer.email)}</span><form method="post" action="/logout"><button type="submit" class="button button--secondary">Sign out</button></form></div></header>
 <main id="main" tabindex="-1"><section class="page"><header class="page__header"><div><h1>Connections</h1><p class="lead">${total} connection${total === 1 ? "" : "s"} in <strong>${escape(viewer.workspace_name)}</strong>.</p></div><a class="button button--primary" href="/integration-connections/new">Connect an account</a></header>
-${needingAttention > 0 ? `<div class="card card--warning attention" role="status"><p><strong>${needingAttention} connection${needingAttention === 1 ? " needs" : "s need"} attention</strong> — revoked, expired or in error. Reconnect revoked and expired ones; open one in error to see what failed.</p><a class="button button--secondary" href="/integration-connections?sort=status">Show problems first</a></div>` : ""}<form method="get" action="/integration-connections" class="filters card" role="search"><label><span class="field__label">Search</span><input type="search" name="q" placeholder="Name contains…" maxLength="50" value=""/></label><label><span class="field__label">Provider</span><select name="provider"><option value="" selected="">All providers</option>${providerOptions}</select></label><label><span class="field__label">Status</span><select name="status"><option value="" selected="">Any status</option><option value="active">Active</option><option value="expired">Expired</option><option value="error">Error</option><option value="revoked">Revoked</option></select></label><label><span class="field__label">Delivering</span><select name="state"><option value="" selected="">Enabled or disabled</option><option value="enabled">Enabled</option><option value="disabled">Disabled</option></select></label><label><span class="field__label">Sort by</span><select name="sort"><option value="name" selected="">Name</option><option value="last_used">Last used</option><option value="status">Status (problems first)</option></select></label><label class="checkbox"><input type="checkbox" name="unused" value="1"/>Not used in 90 days</label><div class="filters__actions"><button type="submit" class="button button--secondary">Apply</button></div></form>
+${needingAttention > 0 ? `<div class="card card--warning attention" role="status"><p><strong>${needingAttention} connection${needingAttention === 1 ? " needs" : "s need"} attention</strong> — revoked, expired or in error. Reconnect revoked and expired ones; open one in error to see what failed.</p><a class="button button--secondary" href="/integration-connections?sort=status">Show problems first</a></div>` : ""}<details class="filters-disclosure card"><summary>Search, filter and sort</summary><form method="get" action="/integration-connections" class="filters" role="search"><label><span class="field__label">Search</span><input type="search" name="q" placeholder="Name or account…" maxLength="50" value=""/></label><label><span class="field__label">Provider</span><select name="provider"><option value="" selected="">All providers</option>${providerOptions}</select></label><label><span class="field__label">Status</span><select name="status"><option value="" selected="">Any status</option><option value="active">Active</option><option value="expired">Expired</option><option value="error">Error</option><option value="revoked">Revoked</option></select></label><label><span class="field__label">Delivering</span><select name="state"><option value="" selected="">Enabled or disabled</option><option value="enabled">Enabled</option><option value="disabled">Disabled</option></select></label><label><span class="field__label">Sort by</span><select name="sort"><option value="name" selected="">Name</option><option value="last_used">Last used</option><option value="status">Status (problems first)</option></select></label><label class="checkbox"><input type="checkbox" name="unused" value="1"/>Not used in 90 days</label><div class="filters__actions"><button type="submit" class="button button--secondary">Apply</button></div></form></details>
 <div class="card card--flush"><table class="table connections-table"><thead><tr><th scope="col">Name</th><th scope="col">Account</th><th scope="col">Status</th><th scope="col">Last used</th><th scope="col">Intents</th></tr></thead><tbody>${body}</tbody></table></div>
-${pages > 1 ? `<nav class="pagination" aria-label="Pages">${previous}<span>Page ${page} of ${pages}</span>${next}</nav>` : ""}</section></main>
+${pages > 1 ? `<nav class="pagination" aria-label="Pages">${previous}<ol class="pagination__pages">${pageLinks(page, pages)}</ol>${next}</nav>` : ""}</section></main>
 <script nonce="${nonce}" type="module" src="/assets/entry.client.js"></script></body></html>`;
 }
 

@@ -11,7 +11,14 @@ const DAY = 24 * 3600 * 1000;
 /** Seeds connections straight into D1 (their tokens are never read by the index). */
 async function seed(
   workspaceId: string,
-  rows: { name: string; provider?: ProviderId; status?: ConnectionStatus; lastUsedAt?: number | null; createdAt?: number }[],
+  rows: {
+    name: string;
+    provider?: ProviderId;
+    status?: ConnectionStatus;
+    lastUsedAt?: number | null;
+    createdAt?: number;
+    accountLabel?: string;
+  }[],
 ) {
   const db = database();
   const now = Date.now();
@@ -25,7 +32,7 @@ async function seed(
       status_reason: null,
       status_changed_at: now,
       account_id: "1",
-      account_label: `${row.name}-account`,
+      account_label: row.accountLabel ?? `${row.name}-account`,
       identity_json: "{}",
       scopes: "",
       access_token_ct: "v1.none.AAAAAAAAAAAAAAAA.AA",
@@ -78,15 +85,15 @@ describe("connections index", () => {
     expect(html).toContain('class="badge status status--revoked"');
     expect(html).toMatch(/<time dateTime="[^"]+" title="\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC">3 days ago<\/time>/);
     expect(html).toContain('<span class="muted">never</span>');
-    expect(html).toMatch(/github-personal[\s\S]*?<td>1<\/td>/);
+    expect(html).toMatch(/github-personal[\s\S]*?<td data-label="Intents">1<\/td>/);
   });
 
-  it("filters by provider and status, searches by name and sorts", async () => {
+  it("filters by provider and status, searches by name or account and sorts", async () => {
     const { browser, workspaceId } = await signedUpUser();
     await seed(workspaceId, [
       { name: "github-personal", provider: "github", lastUsedAt: Date.now() - DAY },
       { name: "github-work", provider: "github", status: "expired", lastUsedAt: Date.now() - 2 * DAY },
-      { name: "slack-eng", provider: "slack", status: "error" },
+      { name: "slack-eng", provider: "slack", status: "error", accountLabel: "Emu Corp" },
       { name: "notion-wiki", provider: "notion", lastUsedAt: Date.now() - 10 * DAY },
       { name: "trello_100%", provider: "trello" },
     ]);
@@ -94,6 +101,7 @@ describe("connections index", () => {
     expect(await list("provider=github")).toEqual(["github-personal", "github-work"]);
     expect(await list("status=error")).toEqual(["slack-eng"]);
     expect(await list("q=work")).toEqual(["github-work"]);
+    expect(await list("q=emu%20corp"), "the account label too").toEqual(["slack-eng"]);
     expect(await list("q=%25")).toEqual(["trello_100%"]);
     expect(await list("q=_")).toEqual(["trello_100%"]);
     expect(await list("sort=last_used")).toEqual(["github-personal", "github-work", "notion-wiki", "slack-eng", "trello_100%"]);
@@ -127,7 +135,14 @@ describe("connections index", () => {
     const first = await browser.get("/integration-connections");
     const firstHtml = await pageHtml(first);
     expect(firstHtml).toContain("1200 connections");
-    expect(firstHtml).toContain("Page 1 of 48");
+    // Page numbers: the first ones, a gap, the last; the current one marked for screen readers.
+    expect(firstHtml).toMatch(
+      /aria-current="page"><span class="visually-hidden">Page <\/span>1<span class="visually-hidden"> of 48<\/span>/,
+    );
+    for (const page of [2, 3, 48]) expect(firstHtml).toContain(`href="/integration-connections?page=${page}" aria-label="Page ${page}"`);
+    expect(firstHtml).not.toContain('aria-label="Page 4"');
+    // Stacked on a phone, each cell says which column it is.
+    expect(firstHtml).toContain('<td data-label="Account">');
     expect(names(firstHtml)).toHaveLength(25);
     // Session lookup; then the workspace switcher and the count of connections needing attention
     // (root), the page of rows and its count, together.
@@ -137,7 +152,12 @@ describe("connections index", () => {
     const last = await browser.get("/integration-connections?page=10&provider=slack");
     const lastHtml = await pageHtml(last);
     expect(lastHtml).toContain("240 connections match");
-    expect(lastHtml).toContain("Page 10 of 10");
+    expect(lastHtml).toMatch(
+      /aria-current="page"><span class="visually-hidden">Page <\/span>10<span class="visually-hidden"> of 10<\/span>/,
+    );
+    expect(lastHtml).toContain('href="/integration-connections?provider=slack&amp;page=9" aria-label="Page 9"');
+    // A filter is applied: the filters are unfolded on phones too.
+    expect(lastHtml).toMatch(/<details class="filters-disclosure card" open="">/);
     expect(names(lastHtml)).toHaveLength(15);
     expect(queryCount(last)).toBe(5);
     expect(roundTrips(last)).toBe(2);

@@ -29,11 +29,11 @@ export function ConnectionsTable({ data }: { data: IndexData }) {
                     <span>{connection.name}</span>
                   </a>
                 </td>
-                <td>
+                <td data-label="Account">
                   <span className="muted">{provider.name} · </span>
                   {connection.accountLabel}
                 </td>
-                <td>
+                <td data-label="Status">
                   <div className="status-cell">
                     <StatusBadge status={connection.status} />
                     {connection.disabled ? <span className="badge status status--disabled">Disabled</span> : null}
@@ -52,10 +52,10 @@ export function ConnectionsTable({ data }: { data: IndexData }) {
                     ) : null}
                   </div>
                 </td>
-                <td>
+                <td data-label="Last used">
                   <RelativeTime value={connection.lastUsedAt} now={data.now} />
                 </td>
-                <td>{connection.intentCount}</td>
+                <td data-label="Intents">{connection.intentCount}</td>
               </tr>
             );
           })}
