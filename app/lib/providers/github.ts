@@ -117,7 +117,9 @@ export const github: ProviderModule = {
   configSchema: v.object({
     repository: optionalText({
       max: 140,
-      pattern: /^[A-Za-z0-9-]{1,39}\/(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}$/,
+      // GitHub's rules: an owner is 1–39 letters, digits and single inner hyphens; a repository
+      // name is letters, digits, ".", "_" and "-" (up to 100), never "." or "..".
+      pattern: /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\/(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}$/,
       message: "Use owner/name, like octocat/hello-world.",
     }),
     labels: optionalList({ maxItems: 10, maxLength: 50 }),
