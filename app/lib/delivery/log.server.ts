@@ -1,3 +1,4 @@
+import { markdownTree } from "../providers/markdown.server";
 import type { Db } from "../platform/db.server";
 import { getProvider, isProviderId } from "../providers/registry";
 import { getInsight } from "./insights.server";
@@ -86,4 +87,12 @@ export async function loadInsightPage(db: Db, workspaceId: string, id: string, p
     held: Number(count.held ?? 0),
     failed: Number(count.failed ?? 0),
   };
+}
+
+/**
+ * The insight as its page shows it: the body's Markdown parsed here into a tree the page renders
+ * with React (never HTML from the text), instead of the raw text.
+ */
+export function insightPageView({ body, ...insight }: { id: string; title: string; body: string; source: string; createdAt: number }) {
+  return { ...insight, bodyTree: markdownTree(body) };
 }

@@ -13,6 +13,7 @@ import {
   type ErrorVocabulary,
   type ProviderResponse,
 } from "./http.server";
+import { splitText, toNotionBlocks } from "./markdown.server";
 import type { ProviderContext, ProviderModule, StoredTokens, TargetProblem } from "./types";
 
 // Pinned: from 2025-09-03 on, pages are created under data sources instead of databases.
@@ -146,7 +147,7 @@ export const notion: ProviderModule = {
     const types = Object.fromEntries(Object.entries(schema ?? {}).map(([name, property]) => [name, property?.type ?? ""]));
     const titleProperty = Object.keys(types).find((name) => types[name] === "title");
     if (!titleProperty) throw new ProviderError("client_error", "The database has no title property.");
-    const properties: Record<string, unknown> = { [titleProperty]: { title: [{ text: { content: input.title.slice(0, 2000) } }] } };
+    const properties: Record<string, unknown> = { [titleProperty]: { title: [{ text: { content: splitText(input.title, 2000)[0]! } }] } };
     for (const [name, value] of Object.entries(propertyMappings)) {
       const type = types[name];
       if (!type) throw new ProviderError("client_error", `The database has no property named ${name}.`);
@@ -159,7 +160,7 @@ export const notion: ProviderModule = {
       body: JSON.stringify({
         parent: { database_id: databaseId },
         properties,
-        children: [...paragraphs(input.body, MAX_BLOCKS - 1), footer(input.idempotencyKey)],
+        children: [...toNotionBlocks(input.body, MAX_BLOCKS - 1), footer(input.idempotencyKey)],
       }),
     });
     if (!response.ok) throw notionError(response, [tokens.accessToken]);
@@ -171,7 +172,7 @@ export const notion: ProviderModule = {
   // Pages created since the attempt began, with the same title, whose footer names this delivery.
   async findDelivered(context, tokens, input) {
     const { databaseId } = input.config as { databaseId: string };
-    const title = input.title.slice(0, 2000);
+    const title = splitText(input.title, 2000)[0]!;
     const wanted = footerText(input.idempotencyKey);
     // Notion keeps created_time to the minute.
     const since = new Date(Math.floor((input.since - 60_000) / 60_000) * 60_000).toISOString();
@@ -299,29 +300,4 @@ function notionPropertyValue(type: string, value: string): unknown {
     default:
       throw new ProviderError("client_error", `Properties of type ${type} cannot be set from a mapping.`);
   }
-}
-
-/** The insight body as paragraph blocks: Notion caps rich text at 2,000 characters and a request at 100 blocks. */
-function paragraphs(body: string, maxBlocks: number) {
-  return splitText(body, 2000)
-    .slice(0, maxBlocks)
-    .map((content) => ({ object: "block", type: "paragraph", paragraph: { rich_text: [{ type: "text", text: { content } }] } }));
-}
-
-/**
- * Notion caps a text object at 2,000 UTF-16 code units. Chunks end on code-point boundaries, so
- * a surrogate pair (an emoji) is never cut in two.
- */
-export function splitText(text: string, maxUnits: number): string[] {
-  const chunks: string[] = [];
-  let current = "";
-  for (const codePoint of text) {
-    if (current.length + codePoint.length > maxUnits) {
-      chunks.push(current);
-      current = "";
-    }
-    current += codePoint;
-  }
-  if (current) chunks.push(current);
-  return chunks;
 }

@@ -11,6 +11,7 @@ import {
   type ErrorVocabulary,
   type ProviderResponse,
 } from "./http.server";
+import { escapeSlack, toSlackMrkdwn } from "./markdown.server";
 import type { ProviderContext, ProviderModule, ReceivedWebhook, StoredTokens, WebhookReading } from "./types";
 import { accepted, concatBytes, hmacSha256Matches, isFresh, malformed, readJsonObject, refused, utf8 } from "./webhooks.server";
 
@@ -231,7 +232,8 @@ export const slack: ProviderModule = {
   async deliver(context, tokens, input) {
     const { channel, username } = input.config as { channel: string; username?: string };
     // Slack keeps text under 40,000 characters; longer bodies are cut with a marker.
-    const text = `*${input.title}*\n${input.body}`;
+    // The body is Markdown: Slack gets it as mrkdwn (its own bold, links, lists and code).
+    const text = `*${escapeSlack(input.title)}*\n${toSlackMrkdwn(input.body)}`;
     const data = await slackCall(
       context,
       "chat.postMessage",

@@ -1,10 +1,11 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
+import { Markdown } from "~/components/markdown";
 import { RelativeTime } from "~/components/time";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
 import { getInsight } from "~/lib/delivery/insights.server";
-import { LOG_PAGE_SIZE, loadInsightPage } from "~/lib/delivery/log.server";
+import { insightPageView, LOG_PAGE_SIZE, loadInsightPage } from "~/lib/delivery/log.server";
 import { redeliverInsight } from "~/lib/delivery/redelivery.server";
 import { redirectWithFlash } from "~/lib/platform/flash.server";
 import { readFormData } from "~/lib/platform/http.server";
@@ -28,7 +29,13 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const page = v.parse(PageSchema, new URL(request.url).searchParams.get("page") ?? "1");
   const log = await loadInsightPage(context.db, workspace.id, params.id ?? "", page);
   if (!log) throw notFound();
-  return json({ ...log, page, pages: Math.max(1, Math.ceil(log.total / LOG_PAGE_SIZE)), now: Date.now() });
+  return json({
+    ...log,
+    insight: insightPageView(log.insight),
+    page,
+    pages: Math.max(1, Math.ceil(log.total / LOG_PAGE_SIZE)),
+    now: Date.now(),
+  });
 }
 
 export type InsightData = ReturnType<typeof useLoaderData<typeof loader>>;
@@ -64,9 +71,7 @@ export default function InsightDetail() {
           </>
         ) : null}
       </p>
-      <div className="card">
-        <pre className="insight-body">{insight.body || "(no body)"}</pre>
-      </div>
+      <div className="card">{insight.bodyTree.length ? <Markdown nodes={insight.bodyTree} /> : <p className="muted">(no body)</p>}</div>
 
       <DeliveriesCard data={data} />
       <IntegrationLog data={data} />
