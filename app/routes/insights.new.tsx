@@ -73,7 +73,7 @@ export default function NewInsight() {
         </Field>
         <Field
           label="Body"
-          hint="Markdown is kept as written; each provider shows it its own way."
+          hint="Markdown: **bold**, _italics_, [links](https://…), lists, `code` and headings. GitHub, Linear and Trello get it as written; Slack and Notion in their own formatting."
           errorId={fields.body.errorId}
           errors={fields.body.errors}
         >
