@@ -1,4 +1,5 @@
 import { Form } from "@remix-run/react";
+import { DriftProblems } from "~/components/drift-problems";
 import { SubmitButton } from "~/components/forms";
 import type { PageData } from "./route";
 
@@ -24,13 +25,7 @@ export function IntentsCard({ data }: { data: PageData }) {
                   <>
                     {" "}
                     <span className="badge status status--expiring">Settings problem</span>
-                    <ul className="small">
-                      {intent.drift.problems.map((problem) => (
-                        <li key={`${problem.field}:${problem.message}`}>
-                          {problem.label}: {problem.message}
-                        </li>
-                      ))}
-                    </ul>
+                    <DriftProblems problems={intent.drift.problems} className="small" />
                   </>
                 ) : null}
               </li>

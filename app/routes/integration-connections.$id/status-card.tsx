@@ -1,4 +1,5 @@
 import { Form } from "@remix-run/react";
+import { DriftProblems } from "~/components/drift-problems";
 import { SubmitButton } from "~/components/forms";
 import { StatusBadge } from "~/components/status-badge";
 import { RelativeTime } from "~/components/time";
@@ -148,13 +149,7 @@ function DriftNote({ data }: { data: PageData }) {
             ) : null}
             :
           </p>
-          <ul>
-            {drift.problems.map((problem) => (
-              <li key={`${problem.field}:${problem.message}`}>
-                {problem.label}: {problem.message}
-              </li>
-            ))}
-          </ul>
+          <DriftProblems problems={drift.problems} />
         </>
       ) : null}
       {data.intentsDrifted > 0 ? (

@@ -5,6 +5,7 @@ import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
 import { ConfigFields } from "~/components/config-fields";
 import { ConnectionPicker } from "~/components/connection-picker";
+import { DriftProblems } from "~/components/drift-problems";
 import { ErrorList, Field, SubmitButton } from "~/components/forms";
 import { ProviderIcon } from "~/components/provider-icon";
 import { StatusBadge } from "~/components/status-badge";
@@ -139,13 +140,7 @@ export default function IntentDetail() {
       {data.drift.problems.length ? (
         <div className="card card--warning">
           <h2>What this intent points at does not work any more</h2>
-          <ul>
-            {data.drift.problems.map((problem) => (
-              <li key={`${problem.field}:${problem.message}`}>
-                {problem.label}: {problem.message}
-              </li>
-            ))}
-          </ul>
+          <DriftProblems problems={data.drift.problems} />
           <p className="muted small">
             Found by SpokeDo&apos;s check of {data.connection.name}
             {data.drift.checkedAt !== null ? (
