@@ -58,12 +58,12 @@ export default function InsightsIndex() {
                   <td>
                     <a href={`/insights/${insight.id}`}>{insight.title}</a>
                   </td>
-                  <td>
+                  <td data-label="Deliveries">
                     {insight.succeeded} of {insight.deliveries} delivered
                     {insight.failed ? <span className="text-danger"> · {insight.failed} failed</span> : null}
                   </td>
-                  <td>{insight.source === "api" ? "API" : "Form"}</td>
-                  <td>
+                  <td data-label="Source">{insight.source === "api" ? "API" : "Form"}</td>
+                  <td data-label="Created">
                     <RelativeTime value={insight.created_at} now={now} />
                   </td>
                 </tr>

@@ -51,18 +51,18 @@ export default function IntentsIndex() {
                       <strong>{intent.name}</strong>
                     </a>
                   </td>
-                  <td>
+                  <td data-label="Connection">
                     <a href={`/integration-connections/${intent.connectionId}`}>{intent.connectionName}</a>{" "}
                     {intent.connectionStatus === "active" ? null : <StatusBadge status={intent.connectionStatus} />}
                   </td>
-                  <td>
+                  <td data-label="Overrides">
                     {intent.overrideCount === 0 ? (
                       <span className="muted">inherits all</span>
                     ) : (
                       `${intent.overrideCount} field${intent.overrideCount === 1 ? "" : "s"}`
                     )}
                   </td>
-                  <td>
+                  <td data-label="State">
                     {intent.enabled ? "Enabled" : <span className="muted">Disabled</span>}
                     {intent.attention ? (
                       <>

@@ -34,15 +34,17 @@ export function DeliveriesCard({ data }: { data: InsightData }) {
           <tbody>
             {deliveries.map((delivery) => (
               <tr key={delivery.id}>
-                <td>{delivery.intentId ? <a href={`/intents/${delivery.intentId}`}>{delivery.intentName}</a> : delivery.intentName}</td>
-                <td>
+                <td data-label="Intent">
+                  {delivery.intentId ? <a href={`/intents/${delivery.intentId}`}>{delivery.intentName}</a> : delivery.intentName}
+                </td>
+                <td data-label="Connection">
                   {delivery.connectionId ? (
                     <a href={`/integration-connections/${delivery.connectionId}`}>{delivery.connectionName}</a>
                   ) : (
                     delivery.connectionName
                   )}
                 </td>
-                <td>
+                <td data-label="State">
                   <span className={`badge delivery delivery--${delivery.held ? "held" : delivery.status}`}>
                     {delivery.held
                       ? "Held"
@@ -62,7 +64,7 @@ export function DeliveriesCard({ data }: { data: InsightData }) {
                     </span>
                   ) : null}
                 </td>
-                <td>
+                <td data-label="Created item">
                   {delivery.itemUrl ? (
                     <a href={delivery.itemUrl} rel="noreferrer">
                       Open in {delivery.providerName}

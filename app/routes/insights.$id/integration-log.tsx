@@ -36,18 +36,18 @@ export function IntegrationLog({ data }: { data: InsightData }) {
           <tbody>
             {attempts.map((attempt) => (
               <tr key={attempt.id} className={`log-row log-row--${attempt.outcome}`}>
-                <td>
+                <td data-label="Time">
                   <time dateTime={new Date(attempt.at).toISOString()}>{formatExact(attempt.at)}</time>
                 </td>
-                <td>
+                <td data-label="Intent / connection">
                   {attempt.intent_name} → {attempt.connection_name}
                 </td>
-                <td>#{attempt.attempt}</td>
-                <td>
+                <td data-label="Attempt">#{attempt.attempt}</td>
+                <td data-label="Outcome">
                   {attempt.outcome === "succeeded" ? "Delivered" : attempt.outcome === "retrying" ? "Will retry" : "Failed"}
                   {attempt.http_status ? <span className="muted"> (HTTP {attempt.http_status})</span> : null}
                 </td>
-                <td>
+                <td data-label="Provider said">
                   {attempt.item_url ? (
                     <a href={attempt.item_url} rel="noreferrer">
                       Created item
@@ -55,7 +55,7 @@ export function IntegrationLog({ data }: { data: InsightData }) {
                   ) : null}
                   {attempt.message ? <span className="provider-message">{attempt.message}</span> : null}
                 </td>
-                <td>{attempt.error_class ? WHO_ACTS[attempt.error_class] : "—"}</td>
+                <td data-label="Who acts">{attempt.error_class ? WHO_ACTS[attempt.error_class] : "—"}</td>
               </tr>
             ))}
           </tbody>
