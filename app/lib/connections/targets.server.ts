@@ -1,6 +1,6 @@
 import type { ConnectionRow } from "../platform/schema";
 import { providerContext } from "../platform/settings.server";
-import { describeProviderError, isAuthFailure, ProviderError } from "../providers/errors";
+import { describeProviderError } from "../providers/errors";
 import { getProvider } from "../providers/registry";
 import type { TargetProblem } from "../providers/types";
 import { budgetWaitUntil } from "./rate-budget.server";
@@ -32,12 +32,10 @@ export async function verifyTargets(deps: VaultDeps, connection: ConnectionRow, 
   const result = await withTokens(deps, connection, (tokens) => checkTargets(context, tokens, { config, scopes }));
   if (result.ok) return { verified: true, problems: result.value };
   if (result.problem === "provider") {
-    const error = result.error;
-    // A refusal of the request itself (not of the token) is an answer: the targets cannot be used.
-    if (error instanceof ProviderError && error.kind === "client_error" && !isAuthFailure(error)) {
-      return { verified: false, reason: `${provider.name} refused to say (${describeProviderError(error)})` };
-    }
-    return { verified: false, reason: `${provider.name} could not be asked (${describeProviderError(error)})` };
+    // The provider refused the read itself (a missing read scope, say) or could not answer: no
+    // verdict either way, so the settings are saved unverified.
+    const said = result.error.kind === "client_error" ? "refused to say" : "could not be asked";
+    return { verified: false, reason: `${provider.name} ${said} (${describeProviderError(result.error)})` };
   }
   if (result.problem === "unavailable")
     return { verified: false, reason: `the token could not be refreshed (${describeProviderError(result.error)})` };
