@@ -1,4 +1,5 @@
 import { prunePendingReauthorizations } from "~/lib/connections/authorization.server";
+import { pruneChoices } from "~/lib/connections/choices.server";
 import { reencryptConnections, refreshExpiringConnections } from "~/lib/connections/vault.server";
 import { pruneLoginAttempts } from "~/lib/accounts/rate-limits.server";
 import { pruneSessions } from "~/lib/accounts/sessions.server";
@@ -34,6 +35,7 @@ export async function runMaintenance(env: Env, now = Date.now()) {
     ["prune idempotency keys", () => pruneIdempotencyKeys(db, now)],
     ["prune provider webhook receipts", () => pruneWebhookReceipts(db, now)],
     ["prune webhook log", () => pruneWebhookLog(db, now)],
+    ["prune provider choices", () => pruneChoices(db, now)],
   ];
   if (settings.keyRing) {
     const ring = await settings.keyRing;

@@ -1,5 +1,5 @@
 import type { Page } from "@playwright/test";
-import { expect, signUp, test, uniqueEmail } from "./fixtures";
+import { editSettings, typeInstead, expect, signUp, test, uniqueEmail } from "./fixtures";
 
 const PROVIDERS = [
   { id: "github", name: "GitHub", account: "octocat" },
@@ -41,14 +41,17 @@ test("connect every provider, configure, test, re-authorize and delete", async (
   }
 
   await page.getByRole("link", { name: "github-main" }).click();
-  await page.getByLabel("Default repository").fill("not a repo");
+  await editSettings(page);
+  // Typed by hand, validated like a choice.
+  await typeInstead(page, "Repository");
+  await page.getByLabel("Repository", { exact: true }).fill("not a repo");
   await page.getByRole("button", { name: "Save settings" }).click();
   await expect(page.getByText("Use owner/name, like octocat/hello-world.")).toBeVisible();
-  await page.getByLabel("Default repository").fill("octocat/hello-world");
-  await page.getByLabel("Default labels").fill("insight, triage");
+  await page.getByLabel("Repository", { exact: true }).fill("octocat/hello-world");
+  await page.getByLabel("Labels", { exact: true }).fill("insight, triage");
   await page.getByRole("button", { name: "Save settings" }).click();
   await expect(page.getByText(/Settings saved(: .* confirmed what they point at)?\./)).toBeVisible();
-  await expect(page.getByLabel("Default repository")).toHaveValue("octocat/hello-world");
+  await expect(page.locator("#connection-settings")).toContainText("octocat/hello-world");
 
   await page.getByRole("button", { name: "Test connection" }).click();
   await expect(page.getByText("GitHub confirmed the connection works (octocat).")).toBeVisible();
@@ -56,7 +59,7 @@ test("connect every provider, configure, test, re-authorize and delete", async (
   await page.getByRole("button", { name: "Re-authorize" }).click();
   await page.getByRole("button", { name: "Approve" }).click();
   await expect(page.getByText("Re-authorized: fresh tokens are in place and the connection is active.")).toBeVisible();
-  await expect(page.getByLabel("Default repository")).toHaveValue("octocat/hello-world");
+  await expect(page.locator("#connection-settings")).toContainText("octocat/hello-world");
 
   await page.getByRole("link", { name: "Delete connection…" }).click();
   await expect(page.getByRole("heading", { name: "Delete github-main?" })).toBeVisible();

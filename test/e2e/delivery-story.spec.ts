@@ -1,5 +1,5 @@
 import type { Page } from "@playwright/test";
-import { expect, signUp, test, uniqueEmail } from "./fixtures";
+import { choose, editSettings, typeInstead, expect, signUp, test, uniqueEmail } from "./fixtures";
 
 const EMULATOR = `http://localhost:${Number(process.env.E2E_PORT ?? 8790) + 1}`;
 
@@ -29,8 +29,9 @@ const STORIES = {
     slug: "github",
     account: /^hubot\b/,
     accountId: 1002,
-    defaultField: ["Default repository", "hubot/ops"],
-    overrideField: ["Default labels", "from-spokedo"],
+    defaultField: ["Repository", "hubot/ops"],
+    // Typed by hand: a label the repository does not have yet (GitHub creates it).
+    overrideField: ["Labels", "from-spokedo"],
     authError: "Bad credentials",
   },
   "javascript-enabled": {
@@ -38,8 +39,8 @@ const STORIES = {
     slug: "linear",
     account: /^Emu Labs\b/,
     accountId: "1e000000-0000-4000-8000-000000000002",
-    defaultField: ["Default team ID", "7e000000-0000-4000-8000-000000000003"],
-    overrideField: ["Default team ID", "7e000000-0000-4000-8000-000000000003"],
+    defaultField: ["Team", "7e000000-0000-4000-8000-000000000003"],
+    overrideField: ["Team", "7e000000-0000-4000-8000-000000000003"],
     authError: "Authentication required",
   },
 } as const;
@@ -56,7 +57,8 @@ test("connect, override, deliver, get revoked, re-authorize, redeliver what fail
   await page.getByRole("radio", { name: story.account }).check();
   await page.getByRole("button", { name: "Approve" }).click();
   const connectionUrl = page.url();
-  await page.getByLabel(story.defaultField[0]).fill(story.defaultField[1]);
+  await editSettings(page);
+  await choose(page, story.defaultField[0], { value: story.defaultField[1] });
   await page.getByRole("button", { name: "Save settings" }).click();
   await expect(page.getByText(/Settings saved(: .* confirmed what they point at)?\./)).toBeVisible();
 
@@ -64,7 +66,10 @@ test("connect, override, deliver, get revoked, re-authorize, redeliver what fail
   await page.getByLabel("Name").fill("triage");
   await page.getByLabel("Connection").selectOption({ label: `${story.slug}-main (${story.provider})` });
   await page.getByRole("button", { name: "Create intent" }).click();
-  await page.getByLabel(story.overrideField[0]).fill(story.overrideField[1]);
+  if (story.slug === "github") {
+    await typeInstead(page, story.overrideField[0]);
+    await page.getByLabel(story.overrideField[0], { exact: true }).fill(story.overrideField[1]);
+  } else await choose(page, story.overrideField[0], { value: story.overrideField[1] });
   await page.getByRole("button", { name: "Save intent" }).click();
   await expect(page.getByRole("row", { name: new RegExp(story.overrideField[0]) })).toContainText("overridden by this intent");
 

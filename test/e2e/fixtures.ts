@@ -58,3 +58,39 @@ export async function signOut(page: Page) {
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login$/);
 }
+
+/**
+ * Chooses a config value from the provider's own list on a settings form (decision 023): first
+ * searching the list (Enter in its search box) when the value is not among those shown.
+ */
+export async function choose(page: Page, label: string, option: { value: string } | { label: string }, search?: string) {
+  if (search) {
+    const box = page.getByLabel(`Search ${label.toLowerCase()}`, { exact: true });
+    await box.fill(search);
+    await box.press("Enter");
+    await expect(page.getByText(`match “${search}”`)).toBeVisible();
+  }
+  await page.getByLabel(label, { exact: true }).selectOption(option);
+}
+
+/** Shows the choices that depend on a parent just chosen (a repository's labels, a team's states…). */
+export async function showDependents(page: Page, parentLabel: string) {
+  await page.getByRole("button", { name: new RegExp(`^Show .* for this ${parentLabel.toLowerCase()}$`) }).click();
+  // A GET of the form: with JavaScript on, the page is drawn again once the address changed.
+  await expect(page).toHaveURL(/[?&]show=/);
+}
+
+/** Opens the settings page from a connection's page. */
+export async function editSettings(page: Page) {
+  await page.getByRole("link", { name: "Edit settings" }).click();
+  await expect(page.getByRole("heading", { name: /^Settings of / })).toBeVisible();
+}
+
+/** Switches a picker to a text box, for a value the provider's list does not offer. */
+export async function typeInstead(page: Page, label: string) {
+  await page
+    .locator(".picker", { has: page.getByLabel(label, { exact: true }) })
+    .getByRole("button", { name: "Type it instead" })
+    .click();
+  await expect(page.getByRole("textbox", { name: label, exact: true })).toBeVisible();
+}

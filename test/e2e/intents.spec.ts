@@ -1,4 +1,4 @@
-import { expect, signUp, test, uniqueEmail } from "./fixtures";
+import { choose, editSettings, expect, showDependents, signUp, test, uniqueEmail } from "./fixtures";
 
 test("an intent inherits its connection's defaults and overrides one field", async ({ page }) => {
   test.slow();
@@ -8,8 +8,10 @@ test("an intent inherits its connection's defaults and overrides one field", asy
   await page.getByLabel("Connection name").fill("github-main");
   await page.getByRole("button", { name: "Authorize" }).click();
   await page.getByRole("button", { name: "Approve" }).click();
-  await page.getByLabel("Default repository").fill("octocat/hello-world");
-  await page.getByLabel("Default labels").fill("insight");
+  await editSettings(page);
+  await choose(page, "Repository", { value: "octocat/hello-world" });
+  await showDependents(page, "Repository");
+  await page.getByLabel("Labels", { exact: true }).selectOption(["area/001"]);
   await page.getByRole("button", { name: "Save settings" }).click();
   await expect(page.getByText(/Settings saved(: .* confirmed what they point at)?\./)).toBeVisible();
 
@@ -19,19 +21,19 @@ test("an intent inherits its connection's defaults and overrides one field", asy
   await page.getByLabel("Connection").selectOption({ label: "github-main (GitHub)" });
   await page.getByRole("button", { name: "Create intent" }).click();
   await expect(page.getByText("Created triage-bugs.")).toBeVisible();
-  await expect(page.getByRole("row", { name: /Default repository/ })).toContainText("inherited from the connection");
+  await expect(page.getByRole("row", { name: /Repository/ })).toContainText("inherited from the connection");
 
-  await page.getByLabel("Default repository").fill("octocat/spokedo-inbox");
+  await choose(page, "Repository", { value: "octocat/spokedo-inbox" });
   await page.getByRole("button", { name: "Save intent" }).click();
   await expect(page.getByText("Saved.")).toBeVisible();
-  const repository = page.getByRole("row", { name: /Default repository/ });
+  const repository = page.getByRole("row", { name: /Repository/ });
   await expect(repository).toContainText("octocat/spokedo-inbox");
   await expect(repository).toContainText("overridden by this intent");
-  await expect(page.getByRole("row", { name: /Default labels/ })).toContainText("inherited from the connection");
+  await expect(page.getByRole("row", { name: /Labels/ })).toContainText("inherited from the connection");
 
-  await page.getByLabel("Default repository").fill("");
+  await choose(page, "Repository", { label: "Inherit the connection's default" });
   await page.getByRole("button", { name: "Save intent" }).click();
-  await expect(page.getByRole("row", { name: /Default repository/ })).toContainText("octocat/hello-world");
+  await expect(page.getByRole("row", { name: /Repository/ })).toContainText("octocat/hello-world");
 
   await page.getByRole("link", { name: "github-main" }).first().click();
   await expect(page.getByText("1 intent depends on this connection.")).toBeVisible();

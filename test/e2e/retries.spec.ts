@@ -1,4 +1,4 @@
-import { expect, signUp, test, uniqueEmail } from "./fixtures";
+import { choose, editSettings, expect, signUp, test, uniqueEmail } from "./fixtures";
 
 const EMULATOR = `http://localhost:${Number(process.env.E2E_PORT ?? 8790) + 1}`;
 
@@ -11,13 +11,14 @@ const SETUPS = {
     provider: "Slack",
     slug: "slack",
     account: /^Emu Corp\b/,
-    field: ["Default channel", "C0ALERTS01"],
+    field: { label: "Channel", value: "C0ALERTS01", search: undefined },
   },
   "javascript-enabled": {
     provider: "Notion",
     slug: "notion",
     account: /^Emu Notes\b/,
-    field: ["Target database ID", "d8000000-0000-4000-8000-000000000001"],
+    // 151 shared databases: the inbox is found by searching.
+    field: { label: "Database", value: "d8000000-0000-4000-8000-000000000001", search: "Inbox" },
   },
 } as const;
 
@@ -35,7 +36,8 @@ test("a 429 with Retry-After: 2 is retried by the queue seconds later and delive
   await page.getByRole("button", { name: "Authorize" }).click();
   await page.getByRole("radio", { name: setup.account }).check();
   await page.getByRole("button", { name: "Approve" }).click();
-  await page.getByLabel(setup.field[0]).fill(setup.field[1]);
+  await editSettings(page);
+  await choose(page, setup.field.label, { value: setup.field.value }, setup.field.search);
   await page.getByRole("button", { name: "Save settings" }).click();
   await expect(page.getByText(/Settings saved(: .* confirmed what they point at)?\./)).toBeVisible();
 

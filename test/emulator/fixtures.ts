@@ -178,7 +178,7 @@ export const SLACK_TEAMS = [
 // ---------- Notion ----------
 
 export type NotionPropertyType =
-  "title" | "rich_text" | "number" | "select" | "multi_select" | "date" | "url" | "checkbox" | "email" | "status";
+  "title" | "rich_text" | "number" | "select" | "multi_select" | "date" | "url" | "checkbox" | "email" | "status" | "people";
 
 export interface NotionDataSource {
   id: string;
@@ -218,7 +218,16 @@ const TRACKERS: NotionDatabase[] = Array.from({ length: 150 }, (_, i) => ({
   dataSources: [
     {
       id: `d5100000-0000-4000-8000-${String(i + 1).padStart(12, "0")}`,
-      properties: { Name: "title", Status: "status", Priority: "select", Tags: "multi_select", Due: "date" },
+      properties: {
+        Name: "title",
+        Status: "status",
+        Priority: "select",
+        Tags: "multi_select",
+        Due: "date",
+        Estimate: "number",
+        Blocked: "checkbox",
+        Reviewer: "people",
+      },
       options: {
         Status: ["Not started", "In progress", "Done"],
         Priority: ["High", "Medium", "Low"],
@@ -234,6 +243,8 @@ export const NOTION_WORKSPACES: readonly {
   icon: string | null;
   botId: string;
   owner: { id: string; name: string; email: string };
+  /** The workspace's other people (GET /v1/users pages them with the owner and the bot). */
+  members?: { id: string; name: string; email: string }[];
   databases: NotionDatabase[];
 }[] = [
   {
@@ -242,6 +253,15 @@ export const NOTION_WORKSPACES: readonly {
     icon: "📝",
     botId: "b0700000-0000-4000-8000-00000000b001",
     owner: { id: "a5e00000-0000-4000-8000-00000000c001", name: "Ada Lovelace", email: "ada@notion.emu" },
+    // 121 people with the owner, so GET /v1/users needs its cursor.
+    members: [
+      { id: "a5e00000-0000-4000-8000-00000000c002", name: "Grace Hopper", email: "grace@notion.emu" },
+      ...Array.from({ length: 119 }, (_, i) => ({
+        id: `a5e00000-0000-4000-8000-0000000${String(i + 1).padStart(5, "0")}`,
+        name: `Emu Writer ${String(i + 1).padStart(3, "0")}`,
+        email: `writer-${String(i + 1).padStart(3, "0")}@notion.emu`,
+      })),
+    ],
     databases: [
       {
         id: "d8000000-0000-4000-8000-000000000001",

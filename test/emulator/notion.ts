@@ -14,6 +14,7 @@ import type { Endpoint, IssuedToken } from "./state";
 import type {
   DatabaseObjectResponse,
   ListBlockChildrenResponse,
+  ListUsersResponse,
   PageObjectResponse,
   SearchResponse,
 } from "@notionhq/client/build/src/api-endpoints";
@@ -36,6 +37,9 @@ const CAPABILITIES = ["Read content", "Update content", "Insert content", "Read 
 type NotionWorkspace = (typeof NOTION_WORKSPACES)[number];
 
 const workspaceById = (id: string) => NOTION_WORKSPACES.find((workspace) => workspace.id === id);
+/** The workspace a data source belongs to. */
+const workspaceOfSource = (source: NotionDataSource) =>
+  NOTION_WORKSPACES.find((workspace) => workspace.databases.some((database) => database.dataSources.includes(source)))!;
 /** Notion accepts ids with or without dashes. */
 const sameId = (a: string, b: string) => a.replaceAll("-", "").toLowerCase() === b.replaceAll("-", "").toLowerCase();
 
@@ -297,6 +301,41 @@ function usersMe(ctx: HandlerContext) {
   });
 }
 
+/** The workspace's people (owner first, then members) and the integration's bot, as user objects. */
+function workspaceUsers(workspace: NotionWorkspace): ListUsersResponse["results"] {
+  const people = [workspace.owner, ...(workspace.members ?? [])].map((person): ListUsersResponse["results"][number] => ({
+    object: "user",
+    id: person.id,
+    name: person.name,
+    avatar_url: null,
+    type: "person",
+    person: { email: person.email },
+  }));
+  return [...people, { object: "user", id: workspace.botId, name: APP_NAME, avatar_url: null, type: "bot", bot: {} }];
+}
+
+/** GET /v1/users: every user of the workspace, paged by start_cursor (page_size ≤ 100). */
+function listUsers(ctx: HandlerContext) {
+  const auth = authenticate(ctx);
+  if (!auth.ok) return auth.response;
+  const window = pageWindow(
+    workspaceUsers(auth.workspace),
+    ctx.url.searchParams.get("start_cursor") ?? undefined,
+    ctx.url.searchParams.get("page_size") ?? undefined,
+  );
+  if ("error" in window) return window.error;
+  const body: ListUsersResponse & { request_id: string } = {
+    object: "list",
+    results: window.slice,
+    next_cursor: window.next,
+    has_more: window.next !== null,
+    type: "user",
+    user: {},
+    request_id: crypto.randomUUID(),
+  };
+  return json(body);
+}
+
 const notShared = (kind: string, id: string) =>
   apiError(
     404,
@@ -359,6 +398,15 @@ function validateProperties(ctx: HandlerContext, source: NotionDataSource, prope
       } catch (error) {
         if (error instanceof NotionValidationError) return error.message;
         throw error;
+      }
+    }
+    if (type === "people") {
+      if (!Array.isArray(items)) return `${name} is expected to be people.`;
+      const known = workspaceUsers(workspaceOfSource(source));
+      for (const [index, item] of items.entries()) {
+        const id = (item as { id?: unknown } | null)?.id;
+        if (typeof id !== "string") return `body.properties.${name}.people[${index}].id should be defined, instead was \`undefined\`.`;
+        if (!known.some((user) => sameId(user.id, id))) return `Could not find user with ID: ${id}.`;
       }
     }
     if (type === "status" && items !== null) {
@@ -970,6 +1018,7 @@ function route(request: EmuRequest): Route | null {
   if (method === "POST" && path === "/v1/oauth/revoke") return { endpoint: "revoke", handle: revoke };
   if (method === "POST" && path === "/v1/oauth/introspect") return { endpoint: "identity", handle: introspect };
   if (method === "GET" && path === "/v1/users/me") return { endpoint: "identity", handle: usersMe };
+  if (method === "GET" && path === "/v1/users") return { endpoint: "list", handle: listUsers };
   if (method === "POST" && path === "/v1/pages") return { endpoint: "deliver", handle: createPage };
   if (method === "POST" && path === "/v1/search") return { endpoint: "list", handle: search };
   const query = /^\/v1\/databases\/([^/]+)\/query$/.exec(path);

@@ -62,10 +62,13 @@ describe("settings", () => {
     it("saves valid defaults and the name, keeping tokens and status", async () => {
       const { browser, id, path } = await connected(provider);
       const before = await connectionRow(id);
-      const response = await browser.post(path, { intent: "save", name: `${provider}-renamed`, ...valid[provider] });
+      const response = await browser.post(`${path}/settings`, { intent: "save", name: `${provider}-renamed`, ...valid[provider] });
       expect(await flashAfter(browser, response)).toContain("Settings saved: ");
       expect(
-        await flashAfter(browser, await browser.post(path, { intent: "save", name: `${provider}-renamed`, ...valid[provider] })),
+        await flashAfter(
+          browser,
+          await browser.post(`${path}/settings`, { intent: "save", name: `${provider}-renamed`, ...valid[provider] }),
+        ),
       ).toContain("Settings saved.");
       const row = await connectionRow(id);
       expect(JSON.parse(row.drift_json!), "checked with the provider on save").toEqual([]);
@@ -78,7 +81,7 @@ describe("settings", () => {
     it("rejects invalid defaults next to their fields with 400 and writes nothing", async () => {
       const { browser, id, path } = await connected(provider);
       const [fields, messages] = invalid[provider];
-      const response = await browser.post(path, { intent: "save", name: `${provider}-main`, ...fields });
+      const response = await browser.post(`${path}/settings`, { intent: "save", name: `${provider}-main`, ...fields });
       expect(response.status).toBe(400);
       const html = await response.text();
       for (const message of messages) expect(html).toContain(message);
@@ -89,7 +92,7 @@ describe("settings", () => {
   it("refuses a name another connection has", async () => {
     const { browser, path } = await connected("github", "github-a");
     await connect(browser, emulator(), "slack", "slack-b");
-    const response = await browser.post(path, { intent: "save", name: "slack-b" });
+    const response = await browser.post(`${path}/settings`, { intent: "save", name: "slack-b" });
     expect(response.status).toBe(400);
     expect(await response.text()).toContain("already has a connection named slack-b");
   });
@@ -102,7 +105,7 @@ describe("settings", () => {
       { "config.propertyMappings": "abc" },
     ];
     for (const fields of submissions) {
-      const response = await browser.post(path, { intent: "save", ...fields });
+      const response = await browser.post(`${path}/settings`, { intent: "save", ...fields });
       expect(response.status).toBe(400);
       await response.body?.cancel();
     }
@@ -110,11 +113,12 @@ describe("settings", () => {
 
   it("renders Notion mappings as key/value rows with spare rows for adding more", async () => {
     const { browser, path } = await connected("notion");
-    await browser.post(path, { intent: "save", name: "notion-main", ...valid.notion });
-    const html = await pageHtml(await browser.get(path));
-    expect(inputTag(html, "config.propertyMappings[0].key")).toContain('value="Status"');
+    await browser.post(`${path}/settings`, { intent: "save", name: "notion-main", ...valid.notion });
+    const html = await pageHtml(await browser.get(`${path}/settings`));
+    // Property names are chosen from the database's own properties (decision 023).
+    expect(html).toMatch(/<select[^>]*name="config.propertyMappings\[0\].key"[^>]*>.*?<option value="Status" selected="">/s);
     expect(inputTag(html, "config.propertyMappings[0].value")).toContain('value="Inbox"');
-    expect(inputTag(html, "config.propertyMappings[2].key")).toContain('value=""');
+    expect(html).toMatch(/<select[^>]*name="config.propertyMappings\[2\].key"[^>]*>\s*<option value="" selected="">/);
   });
 });
 
@@ -235,7 +239,7 @@ describe("re-authorize", () => {
 
   it("replaces the tokens in place: same id, name and config; active again; failure fields cleared", async () => {
     const { browser, path, id } = await connected("github");
-    await browser.post(path, { intent: "save", name: "github-main", "config.repository": "octocat/hello-world" });
+    await browser.post(`${path}/settings`, { intent: "save", name: "github-main", "config.repository": "octocat/hello-world" });
     await database()
       .updateTable("connections")
       .set({ status: "revoked", status_reason: "gone", last_error: "Bad credentials", last_error_insight_id: "insight-1" })
@@ -406,7 +410,9 @@ describe("another workspace's connection", () => {
 
     expect((await mallory.browser.get(victim.path)).status).toBe(404);
     expect((await mallory.browser.get(`${victim.path}/delete`)).status).toBe(404);
-    for (const intent of ["save", "test", "reauthorize", "confirm-account", "cancel-account"]) {
+    expect((await mallory.browser.get(`${victim.path}/settings`)).status).toBe(404);
+    expect((await mallory.browser.post(`${victim.path}/settings`, { intent: "save", name: "stolen" })).status).toBe(404);
+    for (const intent of ["test", "reauthorize", "confirm-account", "cancel-account"]) {
       const response = await mallory.browser.post(victim.path, { intent, name: "stolen" });
       expect(response.status, intent).toBe(404);
     }

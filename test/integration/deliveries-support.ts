@@ -51,7 +51,7 @@ export async function addDeliveringIntent(
   overrides: Record<string, string> = {},
 ) {
   const { id: connectionId } = await connect(browser, emulator, provider, `${provider}-main`);
-  const saved = await browser.post(`/integration-connections/${connectionId}`, {
+  const saved = await browser.post(`/integration-connections/${connectionId}/settings`, {
     intent: "save",
     name: `${provider}-main`,
     ...DEFAULTS[provider],

@@ -142,12 +142,12 @@ describe("status changes", () => {
 
   it("missing required config fails without calling the provider", async () => {
     const { browser, connectionId } = await deliveringSetup(emulator(), "trello");
-    await browser.post(`/integration-connections/${connectionId}`, { intent: "save", name: "trello-main", "config.listId": "" });
+    await browser.post(`/integration-connections/${connectionId}/settings`, { intent: "save", name: "trello-main", "config.listId": "" });
     const insightId = await sendInsight(browser);
     await settle();
     const [attempt] = await attemptsOf(insightId);
     expect(attempt).toMatchObject({ outcome: "failed", error_class: "config" });
-    expect(attempt!.message).toContain("no list id is set");
+    expect(attempt!.message).toContain("no list is set");
     expect(emulator().requestsTo("trello", "deliver")).toHaveLength(0);
     expect((await connectionRow(connectionId)).status).toBe("active");
   });

@@ -126,8 +126,8 @@ describe("config drift", () => {
     ]);
     const page = await pageHtml(await browser.get(`/integration-connections/${connectionId}`));
     expect(page).toContain("The defaults point at something that does not work any more");
-    expect(page).toContain("Default repository: octocat/no-such-repository does not exist");
-    expect(page).toMatch(/href="#connection-settings"[^>]*>Fix settings<\/a>/);
+    expect(page).toContain("Repository: octocat/no-such-repository does not exist");
+    expect(page).toMatch(/href="\/integration-connections\/[^"]+\/settings"[^>]*>Fix settings<\/a>/);
 
     const key = await createApiKey(browser);
     const api = await exports.default.fetch(
@@ -148,7 +148,7 @@ describe("config drift", () => {
     const before = await connectionRow(connectionId);
     expect(before.health_due_at).toBeGreaterThan(Date.now() + 60 * 60_000);
 
-    await browser.post(`/integration-connections/${connectionId}`, {
+    await browser.post(`/integration-connections/${connectionId}/settings`, {
       intent: "save",
       name: "trello-main",
       "config.boardId": "5e1b00000000000000000001",
@@ -163,7 +163,7 @@ describe("config drift", () => {
     // Renaming alone asks the provider nothing and changes nothing that was checked.
     await scheduledRun(connectionId);
     const calls = emulator().requestsTo("trello").length;
-    await browser.post(`/integration-connections/${connectionId}`, {
+    await browser.post(`/integration-connections/${connectionId}/settings`, {
       intent: "save",
       name: "trello-renamed",
       "config.boardId": "5e1b00000000000000000001",
@@ -292,7 +292,7 @@ describe("settings checked with the provider on save", () => {
   it("refuses defaults whose targets are unusable, next to their fields, and writes nothing", async () => {
     const { browser, connectionId } = await deliveringSetup(emulator(), "notion");
     const before = (await connectionRow(connectionId)).config_json;
-    const response = await browser.post(`/integration-connections/${connectionId}`, {
+    const response = await browser.post(`/integration-connections/${connectionId}/settings`, {
       intent: "save",
       name: "notion-main",
       "config.databaseId": "d8100000-0000-4000-8000-000000000001",
@@ -306,7 +306,7 @@ describe("settings checked with the provider on save", () => {
     expect(html).toContain("Due is a date property; &quot;tomorrow&quot; is not an ISO 8601 date");
     expect((await connectionRow(connectionId)).config_json).toBe(before);
 
-    const gone = await browser.post(`/integration-connections/${connectionId}`, {
+    const gone = await browser.post(`/integration-connections/${connectionId}/settings`, {
       intent: "save",
       name: "notion-main",
       "config.databaseId": "d8000000-0000-4000-8000-000000000002",
@@ -318,7 +318,7 @@ describe("settings checked with the provider on save", () => {
   it("saves during a provider outage, marked not verified yet until the next check says otherwise", async () => {
     const { browser, connectionId } = await deliveringSetup(emulator(), "github");
     emulator().failNext("github", "list", { kind: "http", status: 503 });
-    const response = await browser.post(`/integration-connections/${connectionId}`, {
+    const response = await browser.post(`/integration-connections/${connectionId}/settings`, {
       intent: "save",
       name: "github-main",
       "config.repository": "octocat/spokedo-inbox",

@@ -231,6 +231,42 @@ describe("Slack", () => {
 describe("Notion", () => {
   const headers = (token: string) => ({ Authorization: `Bearer ${token}`, "Notion-Version": "2022-06-28" });
 
+  it("GET /v1/users pages the workspace's people and its bot by start_cursor; pages refuse people who are not in it", async () => {
+    const { accessToken } = await grantFor(emu, "notion");
+    type Users = {
+      object: string;
+      type: string;
+      results: { id: string; type: string; person?: { email: string } }[];
+      next_cursor: string | null;
+      has_more: boolean;
+    };
+    const first = await (await get("/notion/v1/users", headers(accessToken))).json<Users>();
+    expect(first).toMatchObject({ object: "list", type: "user", has_more: true });
+    expect(first.results).toHaveLength(100);
+    expect(first.results[0]).toMatchObject({ type: "person", person: { email: "ada@notion.emu" } });
+    const second = await (await get(`/notion/v1/users?start_cursor=${first.next_cursor}`, headers(accessToken))).json<Users>();
+    expect(second.has_more).toBe(false);
+    expect(second.results.map((user) => user.type)).toEqual([...Array<string>(21).fill("person"), "bot"]);
+    expect((await get("/notion/v1/users?page_size=101", headers(accessToken))).status).toBe(400);
+
+    const page = (people: unknown) =>
+      post(
+        "/notion/v1/pages",
+        {
+          parent: { database_id: "d8100000-0000-4000-8000-000000000001" },
+          properties: { Name: { title: [{ text: { content: "x" } }] }, Reviewer: { people } },
+        },
+        headers(accessToken),
+      );
+    expect((await page([{ id: "a5e00000-0000-4000-8000-00000000c002" }])).status).toBe(200);
+    const stranger = await page([{ id: "a5e00000-0000-4000-8000-00000000ffff" }]);
+    expect(stranger.status).toBe(400);
+    expect(await stranger.json()).toMatchObject({
+      code: "validation_error",
+      message: "Could not find user with ID: a5e00000-0000-4000-8000-00000000ffff.",
+    });
+  });
+
   it("POST /v1/search pages the shared databases (page_size ≤ 100), finds them by title, leaves archived ones out", async () => {
     const { accessToken } = await grantFor(emu, "notion");
     type Page = {

@@ -103,7 +103,7 @@ describe("every form survives arbitrary input: no 500, no write on invalid input
         fc.asyncProperty(form(fields), async (input) => {
           // Only valid submissions may write: each invalid one (400) must leave everything as it was
           // just before it (a valid submission to the other path may legitimately write).
-          for (const path of ["/integration-connections/new", `/integration-connections/${id}`]) {
+          for (const path of ["/integration-connections/new", `/integration-connections/${id}/settings`]) {
             const before = await snapshot();
             const payload = {
               ...input,

@@ -57,7 +57,8 @@ describe("intents inherit the connection's defaults and override field by field"
     const { id: connectionId } = await connect(browser, emulator(), provider, `${provider}-main`);
     const { defaults, override, effective } = MATRIX[provider];
     expect(
-      (await browser.post(`/integration-connections/${connectionId}`, { intent: "save", name: `${provider}-main`, ...defaults })).status,
+      (await browser.post(`/integration-connections/${connectionId}/settings`, { intent: "save", name: `${provider}-main`, ...defaults }))
+        .status,
     ).toBe(303);
 
     const intentId = await createIntent(browser, `${provider}-intent`, connectionId!);
@@ -237,7 +238,7 @@ describe("scope pre-flight", () => {
   it("warns on the intent, with a one-click Re-authorize, when the connection lacks a scope the intent's config needs", async () => {
     const { browser } = await signedUpUser();
     const { id: slackId } = await connect(browser, emulator(), "slack", "slack-main");
-    const saved = await browser.post(`/integration-connections/${slackId!}`, {
+    const saved = await browser.post(`/integration-connections/${slackId!}/settings`, {
       intent: "save",
       name: "slack-main",
       "config.channel": "#alerts",
@@ -262,7 +263,11 @@ describe("scope pre-flight", () => {
     expect(page).toContain("Re-authorize slack-main with Slack");
 
     // Without a custom name the intent needs nothing more.
-    await browser.post(`/integration-connections/${slackId!}`, { intent: "save", name: "slack-main", "config.channel": "#alerts" });
+    await browser.post(`/integration-connections/${slackId!}/settings`, {
+      intent: "save",
+      name: "slack-main",
+      "config.channel": "#alerts",
+    });
     expect(await pageHtml(await browser.get(`/intents/${intentId}`))).not.toContain("was not granted");
   });
 

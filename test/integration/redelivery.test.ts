@@ -42,7 +42,7 @@ describe("redelivering failed deliveries", () => {
   it("Retry failed deliveries on an insight's page retries only the failed ones, with a new round of attempts", async () => {
     const { browser, connectionId } = await deliveringSetup(emulator(), "slack");
     const trello = (await connect(browser, emulator(), "trello", "trello-main")).id!;
-    await browser.post(`/integration-connections/${trello}`, {
+    await browser.post(`/integration-connections/${trello}/settings`, {
       intent: "save",
       name: "trello-main",
       "config.boardId": "5e1b00000000000000000001",

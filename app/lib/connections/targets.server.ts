@@ -12,13 +12,14 @@ import { withTokens, type VaultDeps } from "./vault.server";
  * settings when they are saved.
  */
 export type TargetVerdict =
-  | { verified: true; problems: TargetProblem[] }
+  /** `typed`: the values to store for fields that checked out, typed as the provider's schema says. */
+  | { verified: true; problems: TargetProblem[]; typed: Record<string, unknown> }
   /** The provider could not be asked (an outage, a spent budget, a token it refuses): save, marked unverified. */
   | { verified: false; reason: string };
 
 export async function verifyTargets(deps: VaultDeps, connection: ConnectionRow, config: Record<string, unknown>): Promise<TargetVerdict> {
   const provider = getProvider(connection.provider);
-  if (!provider.checkTargets || Object.keys(config).length === 0) return { verified: true, problems: [] };
+  if (!provider.checkTargets || Object.keys(config).length === 0) return { verified: true, problems: [], typed: {} };
   const checkTargets = provider.checkTargets.bind(provider);
   const context = providerContext(deps.settings, connection.provider);
   if (!context) return { verified: false, reason: `${provider.name} is not configured on this server` };
@@ -29,8 +30,12 @@ export async function verifyTargets(deps: VaultDeps, connection: ConnectionRow, 
   if (budgetWaitUntil(connection, Date.now()) !== null)
     return { verified: false, reason: `${provider.name}'s rate limit is spent for now` };
   const scopes = connection.scopes.split(/[\s,]+/).filter(Boolean);
-  const result = await withTokens(deps, connection, (tokens) => checkTargets(context, tokens, { config, scopes }));
-  if (result.ok) return { verified: true, problems: result.value };
+  let typed: Record<string, unknown> = {};
+  const result = await withTokens(deps, connection, (tokens) => {
+    typed = {};
+    return checkTargets(context, tokens, { config, scopes, typed: (field, value) => (typed[field] = value) });
+  });
+  if (result.ok) return { verified: true, problems: result.value, typed };
   if (result.problem === "provider") {
     // The provider refused the read itself (a missing read scope, say) or could not answer: no
     // verdict either way, so the settings are saved unverified.

@@ -1,14 +1,21 @@
+import { loadChoices } from "../connections/choices.server";
+import { draftValues, parentValues, pickerViews, readPickerQuery } from "../connections/pickers.server";
 import { getConnection, listConnectionChoices } from "../connections/repository.server";
+import type { VaultDeps } from "../connections/vault.server";
 import { driftView, providerView } from "../connections/views.server";
-import type { Db } from "../platform/db.server";
 import { configFormValues, describeConfigValue } from "../providers/config-form";
 import { getProvider } from "../providers/registry";
 import { effectiveConfig } from "./effective-config.server";
 import { getIntent } from "./intents.server";
 import { missingScopes } from "./scope-preflight.server";
 
-/** What the intent page shows: the intent, its connection, effective values and where each comes from. */
-export async function loadIntentPage(db: Db, workspaceId: string, id: string) {
+/**
+ * What the intent page shows: the intent, its connection, effective values and where each comes
+ * from, and the overrides form with the provider's lists (as saved, or as the address carries
+ * them while the user searches a list or picks a parent).
+ */
+export async function loadIntentPage(deps: VaultDeps, workspaceId: string, id: string, params: URLSearchParams) {
+  const { db } = deps;
   const intent = id.length <= 64 ? await getIntent(db, workspaceId, id) : undefined;
   if (!intent) return null;
   const [connection, choices] = await Promise.all([
@@ -20,6 +27,15 @@ export async function loadIntentPage(db: Db, workspaceId: string, id: string) {
   const overrides = JSON.parse(intent.overrides_json) as Record<string, unknown>;
   const effective = effectiveConfig(provider, JSON.parse(connection.config_json) as Record<string, unknown>, overrides);
   const fields = provider.configFields.filter((field) => provider.overridableFields.includes(field.name));
+  const query = readPickerQuery(params, "overrides");
+  const connectionConfig = JSON.parse(connection.config_json) as Record<string, unknown>;
+  const overrideValues = draftValues(query, "overrides") ?? configFormValues(fields, overrides);
+  const pickerChoices = await loadChoices(deps, connection, {
+    config: parentValues(overrideValues, connectionConfig),
+    fields: fields.map((field) => field.name),
+    refresh: query.refresh,
+  });
+  const draft = query.draft;
   // The current connection is always a choice, even past the list's limit.
   const listed = choices.choices.some((choice) => choice.id === connection.id)
     ? choices.choices
@@ -29,6 +45,8 @@ export async function loadIntentPage(db: Db, workspaceId: string, id: string) {
       id: intent.id,
       name: intent.name,
       enabled: intent.enabled === 1,
+      /** The form's values while the user searches a list or picks a parent (the address carries them). */
+      draft: draft ? { name: typeof draft.name === "string" ? draft.name : intent.name, enabled: draft.enabled === "on" } : null,
       connectionId: intent.connection_id,
       attention: intent.attention_reason
         ? { reason: intent.attention_reason, insightId: intent.attention_insight_id, at: intent.attention_at }
@@ -43,7 +61,9 @@ export async function loadIntentPage(db: Db, workspaceId: string, id: string) {
       value: describeConfigValue(field.value),
       connectionValue: describeConfigValue(field.connectionValue),
     })),
-    overrideValues: configFormValues(fields, overrides),
+    overrideValues,
+    typed: [...query.typed],
+    pickers: pickerViews(provider, fields, pickerChoices, query, overrideValues),
     choices: listed.map((choice) => ({ ...choice, providerName: getProvider(choice.provider).name })),
     moreChoices: choices.more,
     /** What SpokeDo's last check found wrong with what the effective settings point at. */

@@ -2,7 +2,7 @@ import { checkSoonQuery, findPickedConnection, getConnection, type ConnectionPic
 import { problemsByField, verifyTargets } from "../connections/targets.server";
 import type { VaultDeps } from "../connections/vault.server";
 import { uniqueViolation, type Db } from "../platform/db.server";
-import { describeConfigValue } from "../providers/config-form";
+import { describeConfigValue, sameConfig } from "../providers/config-form";
 import { getProvider } from "../providers/registry";
 import { overridesForProvider, parseOverrides, resolvedConfig } from "./effective-config.server";
 import type { ConnectionRow, ConnectionStatus, IntentRow } from "../platform/schema";
@@ -236,6 +236,11 @@ export type SaveIntentSettingsResult =
  * overrides that provider has fields for (and says which were dropped); the rest are validated
  * against the target provider's config schema.
  */
+/** The typed values of fields the intent overrides (inherited ones stay the connection's). */
+function ownTyped(typed: Record<string, unknown>, overrides: Record<string, unknown>) {
+  return Object.fromEntries(Object.entries(typed).filter(([field]) => overrides[field] !== undefined));
+}
+
 export async function saveIntentSettings(
   deps: VaultDeps,
   workspaceId: string,
@@ -253,7 +258,8 @@ export async function saveIntentSettings(
 
   // New targets are checked with the provider before they are saved: problems in what this intent
   // overrides are refused next to the field; those it inherits are the connection's to fix.
-  const changed = target.id !== intent.connection_id || JSON.stringify(parsed.overrides) !== intent.overrides_json;
+  const stored = JSON.parse(intent.overrides_json) as Record<string, unknown>;
+  const changed = target.id !== intent.connection_id || !sameConfig(provider.configFields, parsed.overrides, stored);
   const effective = resolvedConfig(provider, JSON.parse(target.config_json) as Record<string, unknown>, parsed.overrides);
   const verdict = changed ? await verifyTargets(deps, target, effective) : null;
   const overridden = (field: string) => parsed.overrides[field] !== undefined;
@@ -265,7 +271,11 @@ export async function saveIntentSettings(
     name: input.name,
     connectionId: target.id,
     enabled: input.enabled,
-    overrides: parsed.overrides,
+    overrides: !changed
+      ? stored
+      : verdict?.verified
+        ? { ...parsed.overrides, ...ownTyped(verdict.typed, parsed.overrides) }
+        : parsed.overrides,
     verified: verdict?.verified ? verdict.problems : null,
   });
   if (!saved.ok && saved.reason === "name_taken") {

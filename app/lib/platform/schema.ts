@@ -327,6 +327,18 @@ export interface WebhookAttemptsTable {
 }
 export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
 
+/** A provider's list for one config field of a connection, cached briefly (migration 0012). */
+export interface ProviderChoicesTable {
+  connection_id: string;
+  field: string;
+  /** The parent value a dependent list was asked for; '' for top-level lists. */
+  parent: string;
+  account_id: string;
+  choices_json: string;
+  truncated: number;
+  fetched_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   workspaces: WorkspacesTable;
@@ -347,4 +359,5 @@ export interface Database {
   webhook_events: WebhookEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  provider_choices: ProviderChoicesTable;
 }

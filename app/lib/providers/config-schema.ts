@@ -21,13 +21,13 @@ export function optionalText(options: { max: number; pattern?: RegExp; message?:
   );
 }
 
-/** An optional comma-separated list, stored as an array. */
+/** An optional comma-separated list (or the values of a multiple select), stored as an array. */
 export function optionalList(options: { maxItems: number; maxLength: number; pattern?: RegExp; message?: string }) {
   return v.optional(
     v.pipe(
-      v.string(),
+      v.union([v.string(), v.array(v.string())], "Use a comma-separated list."),
       v.transform((value) =>
-        value
+        (Array.isArray(value) ? value.join(",") : value)
           .split(",")
           .map((item) => item.trim())
           .filter(Boolean),

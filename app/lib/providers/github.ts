@@ -5,6 +5,7 @@ import {
   asRecord,
   asString,
   basicAuth,
+  jsonArray,
   jsonObject,
   numberHeader,
   parseJson,
@@ -132,19 +133,19 @@ export const github: ProviderModule = {
   configFields: [
     {
       name: "repository",
-      label: "Default repository",
+      label: "Repository",
       type: "text",
       placeholder: "owner/name",
       hint: "Issues open here unless an intent names another repository.",
     },
     {
       name: "labels",
-      label: "Default labels",
+      label: "Labels",
       type: "list",
-      placeholder: "insight, triage",
-      hint: "Comma-separated. Labels need push access; GitHub drops them silently otherwise.",
+      placeholder: "insight, triage (comma-separated)",
+      hint: "Labels need push access; GitHub drops them silently otherwise.",
     },
-    { name: "assignee", label: "Default assignee", type: "text", placeholder: "octocat" },
+    { name: "assignee", label: "Assignee", type: "text", placeholder: "octocat" },
   ],
   overridableFields: ["repository", "labels", "assignee"],
   requiredForDelivery: ["repository"],
@@ -178,6 +179,43 @@ export const github: ProviderModule = {
       else if (check.status !== 204) throw githubError(check, [tokens.accessToken]);
     }
     return problems;
+  },
+  choices: {
+    // Every repository the account can see with issues on; archived ones cannot take issues.
+    repository: {
+      async list(context, tokens, { limit }) {
+        const { items, truncated } = await githubPages(context, tokens, "/user/repos?sort=full_name&per_page=100", limit);
+        const choices = items
+          .map(asRecord)
+          .filter((repo) => repo.archived !== true && repo.has_issues !== false)
+          .map((repo) => {
+            const name = asString(repo.full_name) ?? "";
+            const canPush = asRecord(repo.permissions).push !== false;
+            const note = [repo.private === true ? "private" : "", canPush ? "" : "read-only: labels and assignee are dropped"];
+            return { value: name, label: name, note: note.filter(Boolean).join("; ") || undefined };
+          });
+        return { choices: choices.filter((choice) => choice.value), truncated };
+      },
+    },
+    labels: {
+      dependsOn: "repository",
+      async list(context, tokens, { parent, limit }) {
+        const { items, truncated } = await githubPages(context, tokens, `${repoPath(parent ?? "")}/labels?per_page=100`, limit);
+        const choices = items.map(asRecord).map((label) => {
+          const name = asString(label.name) ?? "";
+          return { value: name, label: name, note: asString(label.description) || undefined };
+        });
+        return { choices: choices.filter((choice) => choice.value), truncated };
+      },
+    },
+    assignee: {
+      dependsOn: "repository",
+      async list(context, tokens, { parent, limit }) {
+        const { items, truncated } = await githubPages(context, tokens, `${repoPath(parent ?? "")}/assignees?per_page=100`, limit);
+        const logins = items.map((user) => asString(asRecord(user).login) ?? "").filter(Boolean);
+        return { choices: logins.map((login) => ({ value: login, label: login })), truncated };
+      },
+    },
   },
   // GitHub has no idempotency key for issues: the body carries a hidden marker instead, and
   // findDelivered looks for it before an unconfirmed attempt is resent.
@@ -266,13 +304,31 @@ async function readGithubWebhook({ headers, body, now }: ReceivedWebhook, secret
   });
 }
 
+/** Pages a GitHub list by its Link header's rel="next" (never off the API's own host), up to `limit` items. */
+async function githubPages(context: ProviderContext, tokens: StoredTokens, path: string, limit: number) {
+  const items: unknown[] = [];
+  let url: string | null = `${context.endpoints.api}${path}`;
+  while (url && items.length < limit) {
+    const response = await providerFetch(context, url, { headers: { ...API_HEADERS, Authorization: `Bearer ${tokens.accessToken}` } });
+    if (!response.ok) throw githubError(response, [tokens.accessToken]);
+    items.push(...jsonArray(response));
+    const next = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get("Link") ?? "")?.[1] ?? null;
+    url = next?.startsWith(`${context.endpoints.api}/`) ? next : null;
+  }
+  return { items: items.slice(0, limit), truncated: items.length > limit || url !== null };
+}
+
 /** Hidden in the rendered issue, kept in its body. */
 function marker(key: string) {
   return `<!-- spokedo-delivery: ${key} -->`;
 }
 
 /** `/repos/{owner}/{repo}`, each segment encoded (the config schema already refuses `.` and `..`). */
-function repoUrl(context: { endpoints: { api: string } }, repository: string) {
+function repoPath(repository: string) {
   const [owner = "", name = ""] = repository.split("/");
-  return `${context.endpoints.api}/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`;
+  return `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`;
+}
+
+function repoUrl(context: { endpoints: { api: string } }, repository: string) {
+  return `${context.endpoints.api}${repoPath(repository)}`;
 }

@@ -74,6 +74,15 @@ export function jsonObject(response: ProviderResponse): Record<string, unknown> 
   });
 }
 
+/** The body as a JSON array, or a malformed_response error. */
+export function jsonArray(response: ProviderResponse): unknown[] {
+  const data = parseJson(response.text);
+  if (Array.isArray(data)) return data;
+  throw new ProviderError("malformed_response", `Answered HTTP ${response.status} with a body that is not a JSON list.`, {
+    status: response.status,
+  });
+}
+
 export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;

@@ -13,7 +13,7 @@ import {
   type ErrorVocabulary,
   type ProviderResponse,
 } from "./http.server";
-import type { ProviderContext, ProviderModule, ReceivedWebhook, StoredTokens, TargetProblem, WebhookReading } from "./types";
+import type { Choice, ProviderContext, ProviderModule, ReceivedWebhook, StoredTokens, TargetProblem, WebhookReading } from "./types";
 import { accepted, hmacSha256Matches, isFresh, malformed, readJsonObject, refused } from "./webhooks.server";
 
 const ERRORS: ErrorVocabulary = {
@@ -32,6 +32,11 @@ function readLinearError(response: ProviderResponse) {
   }
   return { code: asString(data.error), message: asString(data.error_description) ?? (response.text.trim() || undefined) };
 }
+
+const TEAMS_QUERY =
+  "query PickTeams($first: Int, $after: String) { teams(first: $first, after: $after) { nodes { id key name } pageInfo { hasNextPage endCursor } } }";
+const STATES_QUERY =
+  "query PickStates($id: String!, $first: Int) { team(id: $id) { states(first: $first) { nodes { id name type position } pageInfo { hasNextPage } } } }";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -146,17 +151,17 @@ export const linear: ProviderModule = {
   configFields: [
     {
       name: "teamId",
-      label: "Default team ID",
+      label: "Team",
       type: "text",
       placeholder: "9cfb482a-81e3-4154-b5b9-2c805e70a02d",
       hint: "Issues are created in this team.",
     },
     {
       name: "stateId",
-      label: "Default workflow state ID",
+      label: "Workflow state",
       type: "text",
       placeholder: "optional",
-      hint: "Empty: the team's first Backlog state (or Triage).",
+      hint: "None chosen: issues land in the team's first Backlog state (or Triage).",
     },
   ],
   overridableFields: ["teamId", "stateId"],
@@ -188,6 +193,45 @@ export const linear: ProviderModule = {
       }
     }
     return problems;
+  },
+  choices: {
+    // Teams the user can see (archived ones are left out by Linear), by connection pages.
+    teamId: {
+      async list(context, tokens, { limit }) {
+        const choices: Choice[] = [];
+        let after: string | null = null;
+        let more = true;
+        while (more && choices.length < limit) {
+          const data = await linearGraphql(context, tokens, TEAMS_QUERY, { first: 100, after });
+          const teams = asRecord(data.teams);
+          for (const team of Array.isArray(teams.nodes) ? teams.nodes.map(asRecord) : []) {
+            const id = asString(team.id);
+            if (id) choices.push({ value: id, label: asString(team.name) ?? id, note: asString(team.key) });
+          }
+          const pageInfo = asRecord(teams.pageInfo);
+          more = pageInfo.hasNextPage === true;
+          after = asString(pageInfo.endCursor) ?? null;
+          if (!after) more = false;
+        }
+        choices.sort((a, b) => a.label.localeCompare(b.label));
+        return { choices: choices.slice(0, limit), truncated: more || choices.length > limit };
+      },
+    },
+    // The team's workflow states, in its own order (Backlog, Todo, In Progress…).
+    stateId: {
+      dependsOn: "teamId",
+      async list(context, tokens, { parent, limit }) {
+        const data = await linearGraphql(context, tokens, STATES_QUERY, { id: parent ?? "", first: Math.min(limit, 250) });
+        const states = asRecord(asRecord(data.team).states);
+        const nodes = (Array.isArray(states.nodes) ? states.nodes.map(asRecord) : []).sort(
+          (a, b) => (Number(a.position) || 0) - (Number(b.position) || 0),
+        );
+        const choices = nodes
+          .filter((state) => asString(state.id))
+          .map((state) => ({ value: asString(state.id)!, label: asString(state.name) ?? "", note: asString(state.type) }));
+        return { choices, truncated: asRecord(states.pageInfo).hasNextPage === true };
+      },
+    },
   },
   async deliver(context, tokens, input) {
     const { teamId, stateId } = input.config as { teamId: string; stateId?: string };

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { describeConfigValue } from "./config-form";
 import { optionalMappings, optionalText } from "./config-schema";
 import { ProviderError } from "./errors";
 import {
@@ -14,7 +15,7 @@ import {
   type ProviderResponse,
 } from "./http.server";
 import { splitText, toNotionBlocks } from "./markdown.server";
-import type { ProviderContext, ProviderModule, StoredTokens, TargetProblem } from "./types";
+import type { Choice, ProviderContext, ProviderModule, StoredTokens, TargetProblem } from "./types";
 
 // Pinned: from 2025-09-03 on, pages are created under data sources instead of databases.
 export const NOTION_VERSION = "2022-06-28";
@@ -98,22 +99,23 @@ export const notion: ProviderModule = {
   configFields: [
     {
       name: "databaseId",
-      label: "Target database ID",
+      label: "Database",
       type: "text",
       placeholder: "2f26ee68df3a4d3a9f1c3e5a1b7c9d0e",
-      hint: "Share the database with the integration in Notion first.",
+      hint: "Only databases shared with the integration in Notion are listed. Typed by hand: the ID from its URL.",
     },
     {
       name: "propertyMappings",
-      label: "Default property values",
+      label: "Property values",
       type: "mappings",
       hint: "Database property → value, e.g. Status → Inbox. The title property receives the insight title.",
     },
   ],
   overridableFields: ["databaseId", "propertyMappings"],
   requiredForDelivery: ["databaseId"],
-  async checkTargets(context, tokens, { config }) {
-    const { databaseId, propertyMappings = {} } = config as { databaseId?: string; propertyMappings?: Record<string, string> };
+  async checkTargets(context, tokens, { config, typed }) {
+    const { databaseId } = config as { databaseId?: string };
+    const propertyMappings = mappingTexts(config.propertyMappings);
     if (!databaseId) return [];
     const response = await providerFetch(context, `${context.endpoints.api}/v1/databases/${encodeURIComponent(databaseId)}`, {
       headers: notionHeaders(tokens),
@@ -127,17 +129,82 @@ export const notion: ProviderModule = {
       return [{ field: "databaseId", message: `Database ${databaseId} is in the trash: pages cannot be added to it.` }];
     }
     const properties = asRecord(database.properties);
+    const types = (name: string) => asString(asRecord(properties[name]).type) ?? "";
+    const people = Object.keys(propertyMappings).some((name) => types(name) === "people") ? await listPeople(context, tokens) : [];
     const problems: TargetProblem[] = [];
+    const stored: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(propertyMappings)) {
       const property = properties[name];
-      const problem =
+      let problem =
         property === undefined ? `The database has no property named ${name} any more.` : mappingProblem(name, asRecord(property), value);
+      if (!problem && types(name) === "people") {
+        const resolved = resolvePeople(people, value);
+        if (resolved.ok) stored[name] = resolved.people;
+        else problem = `${name} is a people property; "${resolved.entry}": ${resolved.reason}.`;
+      } else if (!problem) stored[name] = typedMapping(types(name), value);
       if (problem) problems.push({ field: "propertyMappings", message: problem });
     }
+    // Checked against their properties: stored typed (numbers, booleans, option lists, people by id).
+    if (!problems.length && Object.keys(propertyMappings).length) typed?.("propertyMappings", stored);
     return problems;
   },
+  choices: {
+    // Databases shared with the integration (Notion's search finds nothing else; trashed ones are left out).
+    databaseId: {
+      async list(context, tokens, { limit }) {
+        const choices: Choice[] = [];
+        let cursor: string | null = null;
+        do {
+          const response = await providerFetch(context, `${context.endpoints.api}/v1/search`, {
+            method: "POST",
+            headers: { ...notionHeaders(tokens), "Content-Type": "application/json" },
+            body: JSON.stringify({
+              filter: { property: "object", value: "database" },
+              sort: { timestamp: "last_edited_time", direction: "descending" },
+              page_size: 100,
+              ...(cursor ? { start_cursor: cursor } : {}),
+            }),
+          });
+          if (!response.ok) throw notionError(response, [tokens.accessToken]);
+          const page = jsonObject(response);
+          for (const database of Array.isArray(page.results) ? page.results.map(asRecord) : []) {
+            const id = asString(database.id);
+            if (!id || database.in_trash === true || database.archived === true) continue;
+            choices.push({ value: id, label: plainTitle(database.title) || "Untitled database" });
+          }
+          cursor = page.has_more === true ? (asString(page.next_cursor) ?? null) : null;
+        } while (cursor && choices.length < limit);
+        choices.sort((a, b) => a.label.localeCompare(b.label));
+        return { choices: choices.slice(0, limit), truncated: choices.length > limit || cursor !== null };
+      },
+    },
+    // The database's properties a mapping can set, with their types and options.
+    propertyMappings: {
+      dependsOn: "databaseId",
+      async list(context, tokens, { parent }) {
+        const response = await providerFetch(context, `${context.endpoints.api}/v1/databases/${encodeURIComponent(parent ?? "")}`, {
+          headers: notionHeaders(tokens),
+        });
+        if (!response.ok) throw notionError(response, [tokens.accessToken]);
+        const properties = Object.values(asRecord(jsonObject(response).properties)).map(asRecord);
+        const choices = properties
+          .filter((property) => MAPPABLE.has(asString(property.type) ?? ""))
+          .map((property) => {
+            const type = asString(property.type) ?? "";
+            const options = asRecord(property[type]).options;
+            const names = Array.isArray(options) ? options.map((option) => asString(asRecord(option).name) ?? "").filter(Boolean) : [];
+            const name = asString(property.name) ?? "";
+            return { value: name, label: name, kind: type, ...(names.length ? { options: names } : {}) };
+          })
+          .filter((choice) => choice.value)
+          .sort((a, b) => a.label.localeCompare(b.label));
+        return { choices, truncated: false };
+      },
+    },
+  },
   async deliver(context, tokens, input) {
-    const { databaseId, propertyMappings = {} } = input.config as { databaseId: string; propertyMappings?: Record<string, string> };
+    const { databaseId } = input.config as { databaseId: string };
+    const propertyMappings = mappingTexts(input.config.propertyMappings);
     // Property values must match their type in the database, so read its schema first.
     const schemaResponse = await providerFetch(context, `${context.endpoints.api}/v1/databases/${encodeURIComponent(databaseId)}`, {
       headers: notionHeaders(tokens),
@@ -148,10 +215,24 @@ export const notion: ProviderModule = {
     const titleProperty = Object.keys(types).find((name) => types[name] === "title");
     if (!titleProperty) throw new ProviderError("client_error", "The database has no title property.");
     const properties: Record<string, unknown> = { [titleProperty]: { title: [{ text: { content: splitText(input.title, 2000)[0]! } }] } };
+    let people: NotionPerson[] | null = null;
     for (const [name, value] of Object.entries(propertyMappings)) {
       const type = types[name];
       if (!type) throw new ProviderError("client_error", `The database has no property named ${name}.`);
-      properties[name] = notionPropertyValue(type, value);
+      if (type !== "people") {
+        properties[name] = notionPropertyValue(type, value);
+        continue;
+      }
+      // Checked mappings hold the people's ids; one saved unverified is resolved now.
+      const stored = asRecord(input.config.propertyMappings)[name];
+      let ids = Array.isArray(stored) ? stored.map((item) => asString(asRecord(item).id) ?? "") : [];
+      if (!ids.length || ids.includes("")) {
+        people ??= await listPeople(context, tokens);
+        const resolved = resolvePeople(people, value);
+        if (!resolved.ok) throw new ProviderError("client_error", `${name}: "${resolved.entry}": ${resolved.reason}.`);
+        ids = resolved.people.map((person) => person.id);
+      }
+      properties[name] = { people: ids.map((id) => ({ id })) };
     }
     const response = await providerFetch(context, `${context.endpoints.api}/v1/pages`, {
       creates: true,
@@ -264,13 +345,115 @@ function mappingProblem(name: string, property: Record<string, unknown>, value: 
     case "url":
     case "email":
     case "phone_number":
+    case "people":
       return null;
     default:
       return `${name} is a ${type.replaceAll("_", " ")} property, which cannot be set from a mapping.`;
   }
 }
 
+/** Property types a mapping can set (the title takes the insight's title). */
+const MAPPABLE = new Set([
+  "number",
+  "date",
+  "checkbox",
+  "status",
+  "select",
+  "multi_select",
+  "rich_text",
+  "url",
+  "email",
+  "phone_number",
+  "people",
+]);
+
+/** A Notion rich-text array as plain text. */
+function plainTitle(value: unknown): string {
+  return (Array.isArray(value) ? value : [])
+    .map((part) => asString(asRecord(part).plain_text) ?? "")
+    .join("")
+    .trim();
+}
+
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})?)?$/;
+
+/** Stored mappings (typed once checked, text before) as the text a person typed. */
+function mappingTexts(value: unknown): Record<string, string> {
+  return Object.fromEntries(Object.entries(asRecord(value)).map(([name, item]) => [name, describeConfigValue(item)]));
+}
+
+/** A person of the workspace, as a people mapping names them. */
+interface NotionPerson {
+  id: string;
+  name: string;
+  email: string | null;
+}
+
+const PEOPLE_PAGES = 10;
+
+/** The workspace's people (GET /v1/users, by cursor), for people mappings. */
+async function listPeople(context: ProviderContext, tokens: StoredTokens): Promise<NotionPerson[]> {
+  const people: NotionPerson[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < PEOPLE_PAGES; page++) {
+    const query = new URLSearchParams({ page_size: "100", ...(cursor ? { start_cursor: cursor } : {}) });
+    const response = await providerFetch(context, `${context.endpoints.api}/v1/users?${query}`, { headers: notionHeaders(tokens) });
+    if (!response.ok) throw notionError(response, [tokens.accessToken]);
+    const body = jsonObject(response);
+    for (const user of Array.isArray(body.results) ? body.results.map(asRecord) : []) {
+      const id = asString(user.id);
+      if (id && user.type === "person")
+        people.push({ id, name: asString(user.name) ?? "", email: asString(asRecord(user.person).email) ?? null });
+    }
+    cursor = body.has_more === true ? (asString(body.next_cursor) ?? null) : null;
+    if (!cursor) break;
+  }
+  return people;
+}
+
+type PeopleResolution = { ok: true; people: { id: string; label: string }[] } | { ok: false; entry: string; reason: string };
+
+/**
+ * A people mapping ("ada@example.com, Grace Hopper") resolved against the workspace: each entry by
+ * e-mail, else by a name only one person has. Stored as {id, label} so the form shows what was typed.
+ */
+function resolvePeople(people: NotionPerson[], value: string): PeopleResolution {
+  const resolved: { id: string; label: string }[] = [];
+  for (const entry of value
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean)) {
+    const wanted = entry.toLowerCase();
+    const byEmail = people.find((person) => person.email?.toLowerCase() === wanted);
+    const byName = people.filter((person) => person.name.toLowerCase() === wanted);
+    if (byEmail) resolved.push({ id: byEmail.id, label: byEmail.email! });
+    else if (byName.length === 1) resolved.push({ id: byName[0]!.id, label: byName[0]!.email ?? byName[0]!.name });
+    else {
+      const reason = byName.length
+        ? "more than one person has that name: use their e-mail"
+        : "no one in the workspace has that name or e-mail";
+      return { ok: false, entry, reason };
+    }
+  }
+  return { ok: true, people: resolved };
+}
+
+/** A checked mapping as stored: numbers and checkboxes typed, multi-select options as a list. */
+function typedMapping(type: string, value: string): unknown {
+  switch (type) {
+    case "number":
+      return Number(value);
+    case "checkbox":
+      return ["true", "yes", "1"].includes(value.toLowerCase());
+    case "multi_select":
+      return value
+        .split(",")
+        .map((item) => item.trim())
+        .filter(Boolean);
+    default:
+      return value;
+  }
+}
 
 function notionPropertyValue(type: string, value: string): unknown {
   switch (type) {

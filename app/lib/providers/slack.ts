@@ -12,7 +12,7 @@ import {
   type ProviderResponse,
 } from "./http.server";
 import { escapeSlack, toSlackMrkdwn } from "./markdown.server";
-import type { ProviderContext, ProviderModule, ReceivedWebhook, StoredTokens, WebhookReading } from "./types";
+import type { Choice, ProviderContext, ProviderModule, ReceivedWebhook, StoredTokens, WebhookReading } from "./types";
 import { accepted, concatBytes, hmacSha256Matches, isFresh, malformed, readJsonObject, refused, utf8 } from "./webhooks.server";
 
 const ERRORS: ErrorVocabulary = {
@@ -187,10 +187,10 @@ export const slack: ProviderModule = {
   configFields: [
     {
       name: "channel",
-      label: "Default channel",
+      label: "Channel",
       type: "text",
       placeholder: "#alerts or C0123ABCD",
-      hint: "Channel IDs survive renames; public channels work without inviting the app.",
+      hint: "Typed by hand: a channel ID (it survives renames) or #name. Public channels work without inviting the app.",
     },
     {
       name: "username",
@@ -228,6 +228,33 @@ export const slack: ProviderModule = {
       ];
     }
     return [];
+  },
+  choices: {
+    // Public channels, and private ones the app was invited to (the only ones Slack lists to it).
+    channel: {
+      async list(context, tokens, { limit }) {
+        const choices: Choice[] = [];
+        let cursor = "";
+        do {
+          const data = await slackCall(
+            context,
+            "conversations.list",
+            tokens,
+            { types: "public_channel,private_channel", exclude_archived: true, limit: 200, ...(cursor ? { cursor } : {}) },
+            "form",
+          );
+          for (const channel of Array.isArray(data.channels) ? data.channels.map(asRecord) : []) {
+            const id = asString(channel.id);
+            if (!id) continue;
+            const note = channel.is_private === true ? "private" : channel.is_member === true ? undefined : "the app is not in it yet";
+            choices.push({ value: id, label: `#${asString(channel.name) ?? id}`, note });
+          }
+          cursor = asString(asRecord(data.response_metadata).next_cursor) ?? "";
+        } while (cursor && choices.length < limit);
+        choices.sort((a, b) => a.label.localeCompare(b.label));
+        return { choices: choices.slice(0, limit), truncated: choices.length > limit || cursor !== "" };
+      },
+    },
   },
   async deliver(context, tokens, input) {
     const { channel, username } = input.config as { channel: string; username?: string };

@@ -4,6 +4,7 @@ import { ProviderError } from "./errors";
 import {
   asRecord,
   asString,
+  jsonArray,
   jsonObject,
   numberHeader,
   parseJson,
@@ -46,6 +47,24 @@ function readTrelloError(response: ProviderResponse) {
 
 function trelloError(response: ProviderResponse, secrets: (string | null)[]) {
   return providerError(response, ERRORS, readTrelloError, secrets);
+}
+
+/** A Trello collection (boards, lists) as a JSON array. */
+async function trelloList(context: ProviderContext, tokens: StoredTokens, path: string) {
+  const response = await providerFetch(context, `${context.endpoints.api}${path}`, {
+    headers: { Authorization: trelloAuthorization(context, tokens), Accept: "application/json" },
+  });
+  if (!response.ok) throw trelloError(response, [tokens.accessToken]);
+  return jsonArray(response).map(asRecord);
+}
+
+/** Open boards or lists as choices; boards sorted by name, lists kept in their board order. */
+function trelloChoices(items: Record<string, unknown>[], limit: number, sort = true) {
+  const choices = items
+    .filter((item) => item.closed !== true && asString(item.id))
+    .map((item) => ({ value: asString(item.id)!, label: asString(item.name) ?? asString(item.id)! }));
+  if (sort) choices.sort((a, b) => a.label.localeCompare(b.label));
+  return { choices: choices.slice(0, limit), truncated: choices.length > limit };
 }
 
 /** A board or list, or null when Trello says it does not exist or the member cannot see it. */
@@ -116,8 +135,8 @@ export const trello: ProviderModule = {
     listId: optionalText({ max: 24, pattern: TRELLO_ID, message: "Use the list's ID: 24 hexadecimal characters." }),
   }),
   configFields: [
-    { name: "boardId", label: "Board ID", type: "text", placeholder: "5f1e0c3a9b8d7e6f5a4b3c2d" },
-    { name: "listId", label: "List ID", type: "text", placeholder: "5f1e0c3a9b8d7e6f5a4b3c2e", hint: "Cards are added to this list." },
+    { name: "boardId", label: "Board", type: "text", placeholder: "5f1e0c3a9b8d7e6f5a4b3c2d" },
+    { name: "listId", label: "List", type: "text", placeholder: "5f1e0c3a9b8d7e6f5a4b3c2e", hint: "Cards are added to this list." },
   ],
   overridableFields: ["boardId", "listId"],
   requiredForDelivery: ["listId"],
@@ -139,6 +158,25 @@ export const trello: ProviderModule = {
         problems.push({ field: "listId", message: `List ${name} is not on board ${boardId}.` });
     }
     return problems;
+  },
+  choices: {
+    // The member's open boards (Trello returns them all in one answer).
+    boardId: {
+      async list(context, tokens, { limit }) {
+        return trelloChoices(await trelloList(context, tokens, "/1/members/me/boards?filter=open&fields=name,closed"), limit);
+      },
+    },
+    listId: {
+      dependsOn: "boardId",
+      async list(context, tokens, { parent, limit }) {
+        const lists = await trelloList(
+          context,
+          tokens,
+          `/1/boards/${encodeURIComponent(parent ?? "")}/lists?filter=open&fields=name,closed`,
+        );
+        return trelloChoices(lists, limit, false);
+      },
+    },
   },
   async deliver(context, tokens, input) {
     const { listId } = input.config as { listId: string };

@@ -186,6 +186,39 @@ export interface TargetCheckInput {
   config: Record<string, unknown>;
   /** The scopes the connection was granted. */
   scopes: string[];
+  /**
+   * Told, when a field checks out, the value to store for it typed as the provider's schema says
+   * (Notion mappings: numbers, booleans, option lists). Absent when nothing is being saved.
+   */
+  typed?: (field: string, value: unknown) => void;
+}
+
+/** One entry of a config picker: the value stored, and what a person sees. */
+export interface Choice {
+  value: string;
+  label: string;
+  /** Said after the label: "private", "read-only: labels and assignee are dropped". */
+  note?: string;
+  /** A Notion property's type ("select", "number"…), for mapping rows. */
+  kind?: string;
+  /** The values a property of this kind offers (select and status options). */
+  options?: string[];
+}
+
+export interface ChoiceList {
+  choices: Choice[];
+  /** The provider had more than the limit asked for: the rest can be typed by hand. */
+  truncated: boolean;
+}
+
+/**
+ * Where a config field's choices come from (a dynamic dropdown): a read-only listing that follows
+ * the provider's pagination up to `limit` items. A dependent field (labels on a repository, states
+ * of a team) names the field whose value it is listed for.
+ */
+export interface ChoiceSource {
+  dependsOn?: string;
+  list(context: ProviderContext, tokens: StoredTokens, input: { parent: string | null; limit: number }): Promise<ChoiceList>;
 }
 
 /** Which connections a pushed revocation reaches, by the provider account they hold (in any workspace). */
@@ -263,6 +296,11 @@ export interface ProviderModule {
   rateLimit: RateLimitDeclaration;
   configSchema: ConfigSchema;
   configFields: ConfigField[];
+  /**
+   * Config fields chosen from the provider's own lists, by field name. Fields without a source
+   * are typed by hand; every field can still be typed by hand (a channel the app is not in yet).
+   */
+  choices?: Record<string, ChoiceSource>;
   /** The config fields an intent may override. */
   overridableFields: string[];
   /** Config fields a delivery cannot do without. */

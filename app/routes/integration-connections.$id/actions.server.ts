@@ -1,22 +1,17 @@
-import type { SubmissionResult } from "@conform-to/react";
-import { json, redirect } from "@remix-run/cloudflare";
+import { redirect } from "@remix-run/cloudflare";
 import * as v from "valibot";
 import type { WorkspaceMember } from "~/lib/accounts/guards.server";
 import { confirmReauthorization, discardPendingReauthorization, startReauthorizing } from "~/lib/connections/authorization.server";
 import { disableConnection } from "~/lib/connections/repository.server";
-import { saveConnectionSettings } from "~/lib/connections/settings.server";
 import type { VaultDeps } from "~/lib/connections/vault.server";
 import { testConnectionAndTargets } from "~/lib/delivery/drift.server";
 import { repointIntents } from "~/lib/delivery/intents.server";
 import { enableConnection, redeliverConnection } from "~/lib/delivery/redelivery.server";
 import type { RequestContext } from "~/lib/platform/context.server";
 import { redirectWithFlash, type Flash } from "~/lib/platform/flash.server";
-import { parseForm } from "~/lib/platform/forms";
-import { notFound } from "~/lib/platform/responses.server";
 import type { ConnectionRow } from "~/lib/platform/schema";
-import { compactConfig } from "~/lib/providers/config-form";
 import { getProvider } from "~/lib/providers/registry";
-import { RepointSchema, settingsSchema, type DetailIntent } from "./schema";
+import { RepointSchema, type DetailIntent } from "./schema";
 
 /** One function per form intent of the connection page (the Epic Stack's shape). */
 interface ActionArgs {
@@ -27,28 +22,12 @@ interface ActionArgs {
   formData: FormData;
 }
 
-export type SaveReply = { intent: "save"; result: SubmissionResult<string[]> };
-
 function back(context: RequestContext, connection: ConnectionRow, flash: Flash) {
   return redirectWithFlash(context, `/integration-connections/${connection.id}`, flash);
 }
 
 function actorOf(member: WorkspaceMember) {
   return { workspaceId: member.workspace.id, userId: member.user.id, sessionId: member.sessionId };
-}
-
-async function save({ context, deps, connection, formData }: ActionArgs) {
-  const submission = parseForm(formData, settingsSchema(getProvider(connection.provider)));
-  if (submission.status !== "success") return json<SaveReply>({ intent: "save", result: submission.reply() }, { status: 400 });
-  const saved = await saveConnectionSettings(deps, connection, {
-    name: submission.value.name,
-    config: compactConfig(submission.value.config),
-  });
-  if (!saved.ok && saved.reason === "invalid") {
-    return json<SaveReply>({ intent: "save", result: submission.reply({ fieldErrors: saved.fieldErrors }) }, { status: 400 });
-  }
-  if (!saved.ok) throw notFound();
-  return back(context, connection, { type: saved.verified ? "success" : "info", message: saved.message });
 }
 
 async function test({ context, deps, connection }: ActionArgs) {
@@ -138,7 +117,6 @@ async function enable({ context, member, connection }: ActionArgs) {
 }
 
 export const ACTIONS: Record<DetailIntent, (args: ActionArgs) => Promise<Response>> = {
-  save,
   test,
   reauthorize,
   "confirm-account": confirmAccount,

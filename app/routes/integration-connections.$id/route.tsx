@@ -1,5 +1,5 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
-import { useActionData, useLoaderData } from "@remix-run/react";
+import { useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
 import { ProviderIcon } from "~/components/provider-icon";
 import { StatusBadge } from "~/components/status-badge";
@@ -10,12 +10,12 @@ import { forwardDataHeaders } from "~/lib/platform/headers";
 import { readFormData } from "~/lib/platform/http.server";
 import { notFound } from "~/lib/platform/responses.server";
 import { AccountCard, HistoryCard } from "./account-card";
-import { ACTIONS, type SaveReply } from "./actions.server";
+import { ACTIONS } from "./actions.server";
 import { DeliveriesCard } from "./deliveries-card";
 import { IntentsCard } from "./intents-card";
 import { OtherAccountPrompt } from "./other-account-prompt";
 import { DetailIntentSchema } from "./schema";
-import { SettingsForm } from "./settings-form";
+import { SettingsCard } from "./settings-card";
 import { StatusCard } from "./status-card";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.connection.name ?? "Connection"} · SpokeDo` }];
@@ -44,7 +44,6 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 
 export default function ConnectionDetail() {
   const data = useLoaderData<typeof loader>();
-  const actionData = useActionData<SaveReply>();
   const { connection, provider } = data;
   return (
     <section className="page">
@@ -81,13 +80,7 @@ export default function ConnectionDetail() {
         <HistoryCard data={data} />
       </div>
       <DeliveriesCard data={data} />
-      <SettingsForm
-        name={connection.name}
-        fields={data.configFields}
-        overridable={data.overridableFields}
-        values={data.configValues}
-        lastResult={actionData?.intent === "save" ? actionData.result : undefined}
-      />
+      <SettingsCard data={data} />
       <IntentsCard data={data} />
     </section>
   );

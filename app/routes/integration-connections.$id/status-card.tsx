@@ -193,7 +193,7 @@ function NextAction({ data }: { data: PageData }) {
   if (connection.drift.problems.length) {
     return (
       <p>
-        <a className="button button--primary" href="#connection-settings">
+        <a className="button button--primary" href={`/integration-connections/${connection.id}/settings`}>
           Fix settings
         </a>
       </p>

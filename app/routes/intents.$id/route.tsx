@@ -1,7 +1,7 @@
 import { getFormProps, getInputProps, useForm, type SubmissionResult } from "@conform-to/react";
 import { getValibotConstraint } from "@conform-to/valibot";
-import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
-import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
+import { Form, useActionData, useLoaderData, useLocation } from "@remix-run/react";
 import * as v from "valibot";
 import { ConfigFields } from "~/components/config-fields";
 import { ConnectionPicker } from "~/components/connection-picker";
@@ -12,6 +12,7 @@ import { StatusBadge } from "~/components/status-badge";
 import { RelativeTime } from "~/components/time";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
 import { requireVault } from "~/lib/connections/guards.server";
+import { draftParams, searchInsteadOfSave } from "~/lib/connections/pickers.server";
 import { loadIntentPage } from "~/lib/delivery/intent-page.server";
 import { deleteIntent, getIntent, saveIntentSettings } from "~/lib/delivery/intents.server";
 import { redirectWithFlash } from "~/lib/platform/flash.server";
@@ -26,12 +27,14 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const { workspace } = await requireWorkspaceMember(context, request);
-  const page = await loadIntentPage(context.db, workspace.id, params.id ?? "");
+  const deps = await requireVault(context);
+  const page = await loadIntentPage(deps, workspace.id, params.id ?? "", new URL(request.url).searchParams);
   if (!page) throw notFound();
   return json({ now: Date.now(), ...page });
 }
 
-type SaveReply = { intent: "save"; result: SubmissionResult<string[]> };
+type PageData = NonNullable<Awaited<ReturnType<typeof loadIntentPage>>>;
+type SaveReply = { intent: "save"; result: SubmissionResult<string[]>; pickers: PageData["pickers"] };
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { workspace } = await requireWorkspaceMember(context, request);
@@ -44,9 +47,15 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     await deleteIntent(context.db, workspace.id, intent.id);
     return redirectWithFlash(context, "/intents", { type: "success", message: `Deleted ${intent.name}.` });
   }
+  const search = searchInsteadOfSave(formData, new URL(request.url));
+  if (search) return redirect(search, 303);
 
   const submission = parseForm(formData, SaveIntentSchema);
-  const reply = (result: SubmissionResult<string[]>) => json<SaveReply>({ intent: "save", result }, { status: 400 });
+  // A refused save is drawn again with the pickers of what was submitted (a parent chosen just now).
+  const reply = async (result: SubmissionResult<string[]>) => {
+    const page = await loadIntentPage(await requireVault(context), workspace.id, intent.id, draftParams(formData));
+    return json<SaveReply>({ intent: "save", result, pickers: page?.pickers ?? {} }, { status: 400 });
+  };
   if (submission.status !== "success") return reply(submission.reply());
   const connection = connectionPick(submission.value);
   if (!connection) return reply(submission.reply({ fieldErrors: { connectionId: [NO_CONNECTION_PICKED] } }));
@@ -69,24 +78,7 @@ const SOURCE_TEXT = {
 
 export default function IntentDetail() {
   const data = useLoaderData<typeof loader>();
-  const actionData = useActionData<typeof action>();
-  const [form, fields] = useForm<{
-    name: string;
-    connectionId: string;
-    connectionName: string;
-    enabled: string;
-    overrides: Record<string, ConfigFormValue>;
-  }>({
-    id: "intent-settings",
-    lastResult: actionData?.intent === "save" ? actionData.result : undefined,
-    defaultValue: {
-      name: data.intent.name,
-      connectionId: data.connection.id,
-      enabled: data.intent.enabled ? "on" : "",
-      overrides: data.overrideValues,
-    },
-    constraint: getValibotConstraint(SaveIntentSchema),
-  });
+  const location = useLocation();
   const hints = Object.fromEntries(
     data.effective.map((field) => [
       field.name,
@@ -150,8 +142,8 @@ export default function IntentDetail() {
               </>
             ) : null}
             , before any delivery failed. Fix the overrides below (or{" "}
-            <a href={`/integration-connections/${data.connection.id}#connection-settings`}>the connection&apos;s defaults</a>) and save; it
-            is checked again within a minute.
+            <a href={`/integration-connections/${data.connection.id}/settings`}>the connection&apos;s defaults</a>) and save; it is checked
+            again within a minute.
           </p>
         </div>
       ) : null}
@@ -201,31 +193,8 @@ export default function IntentDetail() {
         </table>
       </div>
 
-      <Form method="post" className="card stack" {...getFormProps(form)}>
-        <h2>Settings</h2>
-        <input type="hidden" name="intent" value="save" />
-        <ErrorList id={form.errorId} errors={form.errors} />
-        <Field label="Name" errorId={fields.name.errorId} errors={fields.name.errors}>
-          <input {...getInputProps(fields.name, { type: "text" })} autoComplete="off" />
-        </Field>
-        <ConnectionPicker
-          id={fields.connectionId}
-          name={fields.connectionName}
-          choices={data.choices}
-          more={data.moreChoices}
-          hint="Repointing to another provider keeps only the overrides that provider has fields for."
-        />
-        <label className="checkbox">
-          <input {...getInputProps(fields.enabled, { type: "checkbox", value: "on" })} /> Enabled
-        </label>
-        <fieldset className="stack config-fields">
-          <legend className="field__label">Overrides</legend>
-          <ConfigFields fieldset={fields.overrides.getFieldset() as never} fields={data.fields} hints={hints} />
-        </fieldset>
-        <SubmitButton match={{ name: "intent", value: "save" }} pendingText="Saving…">
-          Save intent
-        </SubmitButton>
-      </Form>
+      {/* Drawn again from each GET of the form (a search, a parent shown), with its values. */}
+      <IntentSettingsForm key={location.search} data={data} hints={hints} search={location.search} />
 
       <Form method="post" className="card">
         <h2>Delete</h2>
@@ -236,5 +205,83 @@ export default function IntentDetail() {
         </SubmitButton>
       </Form>
     </section>
+  );
+}
+
+function IntentSettingsForm({
+  data,
+  hints,
+  search,
+}: {
+  data: ReturnType<typeof useLoaderData<typeof loader>>;
+  hints: Record<string, string>;
+  search: string;
+}) {
+  const actionData = useActionData<typeof action>();
+  const [form, fields] = useForm<{
+    name: string;
+    connectionId: string;
+    connectionName: string;
+    enabled: string;
+    overrides: Record<string, ConfigFormValue>;
+  }>({
+    id: "intent-settings",
+    lastResult: actionData?.intent === "save" ? actionData.result : undefined,
+    defaultValue: {
+      name: data.intent.draft?.name ?? data.intent.name,
+      connectionId: data.connection.id,
+      enabled: (data.intent.draft?.enabled ?? data.intent.enabled) ? "on" : "",
+      overrides: data.overrideValues,
+    },
+    constraint: getValibotConstraint(SaveIntentSchema),
+  });
+  return (
+    // Posted to the address it was drawn from: a failed save keeps the page's searches and typed fields.
+    <Form method="post" action={`/intents/${data.intent.id}${search}`} className="card stack" {...getFormProps(form)}>
+      <h2>Settings</h2>
+      {/* The default button: Enter in any field presses it (it saves, or searches from a search box). */}
+      <button type="submit" name="intent" value="default" className="visually-hidden" tabIndex={-1} aria-hidden="true">
+        Save intent
+      </button>
+      <ErrorList id={form.errorId} errors={form.errors} />
+      <Field label="Name" errorId={fields.name.errorId} errors={fields.name.errors}>
+        <input {...getInputProps(fields.name, { type: "text" })} autoComplete="off" />
+      </Field>
+      <ConnectionPicker
+        id={fields.connectionId}
+        name={fields.connectionName}
+        choices={data.choices}
+        more={data.moreChoices}
+        hint="Repointing to another provider keeps only the overrides that provider has fields for."
+      />
+      <label className="checkbox">
+        <input {...getInputProps(fields.enabled, { type: "checkbox", value: "on" })} /> Enabled
+      </label>
+      <fieldset className="stack config-fields">
+        <legend className="field__label">Overrides</legend>
+        <p className="muted small">
+          Empty fields inherit the connection&apos;s defaults. The lists come from {data.provider.name} through {data.connection.name}.{" "}
+          {Object.keys(data.pickers).length ? (
+            <button type="submit" formMethod="get" name="refresh" value="1" className="button button--link button--small">
+              Refresh from {data.provider.name}
+            </button>
+          ) : null}
+        </p>
+        <ConfigFields
+          fieldset={fields.overrides.getFieldset() as never}
+          fields={data.fields}
+          hints={hints}
+          pickers={{
+            views: (actionData?.intent === "save" ? actionData.pickers : undefined) ?? data.pickers,
+            providerName: data.provider.name,
+            now: data.now,
+            emptyLabel: "Inherit the connection's default",
+          }}
+        />
+      </fieldset>
+      <SubmitButton name="intent" value="save" pendingText="Saving…">
+        Save intent
+      </SubmitButton>
+    </Form>
   );
 }

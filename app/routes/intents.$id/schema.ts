@@ -1,10 +1,11 @@
 import * as v from "valibot";
 import { IntentNameSchema, ConnectionPickEntries } from "~/lib/platform/validation";
 
-export const IntentActionSchema = v.picklist(["save", "delete"], "Unknown action.");
+/** `default` is the hidden first button Enter presses: it saves unless a search box holds a new search. */
+export const IntentActionSchema = v.picklist(["save", "default", "delete"], "Unknown action.");
 
 export const SaveIntentSchema = v.object({
-  intent: v.literal("save"),
+  intent: v.picklist(["save", "default"]),
   name: IntentNameSchema,
   enabled: v.optional(v.literal("on")),
   // Checked against the target connection's provider on the server.

@@ -51,8 +51,10 @@ describe("a sixth provider", () => {
 
     // Configure: its config schema validates on the connection page.
     const page = `/integration-connections/${id}`;
-    expect((await browser.post(page, { intent: "save", name: "acme-main", "config.project": "Not A Slug" })).status).toBe(400);
-    expect((await browser.post(page, { intent: "save", name: "acme-main", "config.project": "ops" })).status).toBe(303);
+    expect((await browser.post(`${page}/settings`, { intent: "save", name: "acme-main", "config.project": "Not A Slug" })).status).toBe(
+      400,
+    );
+    expect((await browser.post(`${page}/settings`, { intent: "save", name: "acme-main", "config.project": "ops" })).status).toBe(303);
     const detail = await pageHtml(await browser.get(page));
     expect(detail).toContain("Default project");
     expect(detail).toContain("Ada Example");
