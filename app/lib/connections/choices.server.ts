@@ -1,3 +1,4 @@
+import * as v from "valibot";
 import type { Db } from "../platform/db.server";
 import type { ConnectionRow } from "../platform/schema";
 import { providerContext } from "../platform/settings.server";
@@ -66,7 +67,8 @@ export async function loadChoices(
   for (const [field, source] of Object.entries(provider.choices ?? {})) {
     if (request.fields && !request.fields.includes(field)) continue;
     const parent = source.dependsOn ? request.config[source.dependsOn] : "";
-    if (typeof parent !== "string" || (source.dependsOn && parent === "")) {
+    // A parent the provider's own schema refuses (`owner/..`) is never put in a provider URL.
+    if (typeof parent !== "string" || (source.dependsOn && !validParent(provider, source.dependsOn, parent))) {
       result[field] = { state: "needs-parent", parentField: source.dependsOn ?? "" };
       continue;
     }
@@ -97,6 +99,10 @@ export async function loadChoices(
   }
   await Promise.all(writes);
   return result;
+}
+
+function validParent(provider: ProviderModule, field: string, value: string) {
+  return value !== "" && v.safeParse(provider.configSchema, { [field]: value }).success;
 }
 
 function key(field: string, parent: string) {
