@@ -255,6 +255,9 @@ describe("retries", () => {
 describe("delivery history on the connection page", () => {
   it("charts succeeded and failed deliveries per day as SVG and lists the latest with links to their insights", async () => {
     const { browser, connectionId } = await deliveringSetup(emulator(), "trello");
+    const before = await pageHtml(await browser.get(`/integration-connections/${connectionId}`));
+    expect(before, "no chart of nothing").not.toContain("<svg");
+    expect(before).toContain("No insight has been delivered through this connection yet.");
     const ok = await sendInsight(browser, "First card");
     await settle();
     emulator().failNext("trello", "deliver", { kind: "http", status: 400, body: "invalid value for idList" });

@@ -106,7 +106,7 @@ export const notion: ProviderModule = {
     },
     {
       name: "propertyMappings",
-      label: "Property values",
+      label: "Properties",
       type: "mappings",
       hint: "Database property → value, e.g. Status → Inbox. The title property receives the insight title.",
     },

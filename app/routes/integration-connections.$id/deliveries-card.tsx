@@ -20,7 +20,8 @@ export function DeliveriesCard({ data }: { data: PageData }) {
           </Form>
         ) : null}
       </div>
-      <DeliveryChart series={data.history} />
+      {/* No chart of nothing: a connection that never delivered shows only the sentence below. */}
+      {data.history.some((point) => point.succeeded + point.failed > 0) ? <DeliveryChart series={data.history} /> : null}
       {data.latest.length ? (
         <table className="table">
           <thead>

@@ -74,13 +74,14 @@ export default function ConnectionDetail() {
       </header>
 
       {data.pending ? <OtherAccountPrompt pending={data.pending} current={connection.accountLabel} providerName={provider.name} /> : null}
+      {/* Ordered by task: what is wrong and the one next step, the defaults, what was delivered, then the details. */}
       <StatusCard data={data} />
+      <SettingsCard data={data} />
+      <DeliveriesCard data={data} />
       <div className="grid-2">
         <AccountCard data={data} />
         <HistoryCard data={data} />
       </div>
-      <DeliveriesCard data={data} />
-      <SettingsCard data={data} />
       <IntentsCard data={data} />
     </section>
   );
