@@ -1,5 +1,7 @@
-import { redirect, type HeadersFunction, type LoaderFunctionArgs } from "@remix-run/cloudflare";
+import { json, redirect, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
+import { useLoaderData } from "@remix-run/react";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { getCurrentSession } from "~/lib/accounts/sessions.server";
 import { finishAuthorization } from "~/lib/connections/authorization.server";
 import { requireVault } from "~/lib/connections/guards.server";
 import { redirectWithFlash, type Flash } from "~/lib/platform/flash.server";
@@ -9,10 +11,35 @@ import { isProviderId } from "~/lib/providers/registry";
 const CALLBACK_HEADERS = { "Referrer-Policy": "no-referrer", "Cache-Control": "no-store" };
 export const headers: HeadersFunction = () => CALLBACK_HEADERS;
 
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.title ?? "Connecting"} · SpokeDo` }];
+
+/** A callback that cannot finish: a page of its own in the layout, with the way back (never the code or state). */
+function failure(status: number, title: string, message: string, back: { href: string; label: string }) {
+  return json({ title, message, back }, { status, headers: CALLBACK_HEADERS });
+}
+
 /** Each provider has its own path (mix-up defence); the pending flow records which one it expects. */
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const provider = params.provider;
-  if (!isProviderId(provider)) throw new Response("Not found", { status: 404, headers: CALLBACK_HEADERS });
+  if (!isProviderId(provider)) {
+    return failure(404, "No such provider", "SpokeDo does not connect to this provider.", {
+      href: "/integration-connections",
+      label: "Back to connections",
+    });
+  }
+  // Signed out (the session ended while at the provider): refused here, never redirected to the
+  // sign-in page with the code and state in its address.
+  if (!(await getCurrentSession(context, request))) {
+    return failure(
+      401,
+      "Sign in to finish connecting",
+      "Your session ended while you were at the provider, so this authorization cannot be finished. Sign in and connect again: nothing was saved.",
+      {
+        href: "/login",
+        label: "Sign in",
+      },
+    );
+  }
   const member = await requireWorkspaceMember(context, request);
   const deps = await requireVault(context);
   const actor = { workspaceId: member.workspace.id, userId: member.user.id, sessionId: member.sessionId };
@@ -23,7 +50,10 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
 
   switch (result.kind) {
     case "invalid":
-      throw new Response(result.message, { status: 400, headers: CALLBACK_HEADERS });
+      return failure(400, "This authorization cannot be finished", result.message, {
+        href: "/integration-connections/new",
+        label: "Connect an account again",
+      });
     case "created":
       return go(`/integration-connections/${result.connectionId}`, {
         type: "success",
@@ -44,4 +74,22 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
       return go(`/integration-connections/new?${back}`, flash);
     }
   }
+}
+
+export default function CallbackFailure() {
+  const data = useLoaderData<typeof loader>();
+  return (
+    <section className="page page--narrow">
+      <div className="card stack">
+        <h1>{data.title}</h1>
+        <p>{data.message}</p>
+        <p>
+          <a className="button button--primary" href={data.back.href}>
+            {data.back.label}
+          </a>{" "}
+          <a href="/integration-connections">All connections</a>
+        </p>
+      </div>
+    </section>
+  );
 }

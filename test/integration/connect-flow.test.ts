@@ -178,12 +178,13 @@ describe("callback checks happen before any token request", () => {
     expect((await browser.get("/integration-connections/callback/myspace?state=x&code=y")).status).toBe(404);
   });
 
-  it("sends a signed-out visitor to sign in without touching the provider", async () => {
+  it("refuses a signed-out visitor without touching the provider, never carrying the code onward to sign-in", async () => {
     const { browser } = await signedUpUser();
     const callback = await approvedCallback(browser);
     const response = await returnToApp(new Browser(), callback);
-    expect(response.status).toBe(302);
-    expect(response.headers.get("Location")).toMatch(/^\/login\?redirectTo=/);
+    expect(response.status).toBe(401);
+    expect(response.headers.get("Location")).toBeNull();
+    expect(await response.text()).toContain('href="/login"');
     expect(emulator().requestsTo("github", "token")).toHaveLength(0);
   });
 });
