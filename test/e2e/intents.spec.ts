@@ -37,4 +37,26 @@ test("an intent inherits its connection's defaults and overrides one field", asy
 
   await page.getByRole("link", { name: "github-main" }).first().click();
   await expect(page.getByText("1 intent depends on this connection.")).toBeVisible();
+
+  // Deleting asks first; Cancel keeps it, the confirmed button deletes it.
+  await page.getByRole("link", { name: "triage-bugs" }).first().click();
+  await page.getByRole("link", { name: "Delete intent…" }).click();
+  await expect(page.getByRole("heading", { name: "Delete triage-bugs?" })).toBeVisible();
+  await page.getByRole("link", { name: "Cancel" }).click();
+  await expect(page.getByRole("heading", { name: "triage-bugs", level: 1 })).toBeVisible();
+  await page.getByRole("link", { name: "Delete intent…" }).click();
+  await page.getByRole("button", { name: "Delete triage-bugs" }).click();
+  await expect(page.getByText("Deleted triage-bugs.")).toBeVisible();
+});
+
+test("revoking an API key asks first", async ({ page }) => {
+  await signUp(page, uniqueEmail("keys"), "Keys Co");
+  await page.goto("/settings/workspace");
+  await page.getByLabel("New key name").fill("ci");
+  await page.getByRole("button", { name: "Create key" }).click();
+  await expect(page.getByText("New key (copy it now")).toBeVisible();
+  await page.getByRole("button", { name: "Revoke… ci" }).click();
+  await expect(page.getByRole("heading", { name: "Revoke the API key ci?" })).toBeVisible();
+  await page.getByRole("button", { name: "Revoke ci" }).click();
+  await expect(page.getByRole("row", { name: /ci/ })).toContainText("revoked");
 });

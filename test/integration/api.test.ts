@@ -57,7 +57,7 @@ describe("POST /api/v1/insights", () => {
       expect(await response.json()).toMatchObject({ error: { code: "unauthorized" } });
     }
     const row = await database().selectFrom("api_keys").select("id").executeTakeFirstOrThrow();
-    await browser.post("/settings/workspace", { intent: "revoke-key", keyId: row.id });
+    await browser.post("/settings/workspace", { intent: "revoke-key", keyId: row.id, confirmed: "yes" });
     const revoked = await post({ title: "t", body: "b" }, { Authorization: `Bearer ${key}` });
     expect(revoked.status).toBe(401);
     await revoked.body?.cancel();

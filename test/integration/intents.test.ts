@@ -183,7 +183,11 @@ describe("intent forms", () => {
     const intentId = await createIntent(browser, "cards", connectionId);
     await browser.post(`/intents/${intentId}`, { intent: "save", name: "cards", connectionId });
     expect((await intentRow(intentId)).enabled).toBe(0);
-    const deleted = await browser.post(`/intents/${intentId}`, { intent: "delete" });
+    // Deleting asks first, on a page of its own.
+    const confirm = await pageHtml(await browser.get(`/intents/${intentId}/delete`));
+    expect(confirm).toContain("Delete cards?");
+    expect(confirm).toContain(`href="/intents/${intentId}">Cancel</a>`);
+    const deleted = await browser.post(`/intents/${intentId}/delete`, {});
     expect(deleted.headers.get("Location")).toBe("/intents");
     expect(await countRows("intents" as never)).toBe(0);
   });
@@ -194,9 +198,9 @@ describe("intent forms", () => {
     const intentId = await createIntent(browser, "private", connectionId);
     const mallory = await signedUpUser();
     expect((await mallory.browser.get(`/intents/${intentId}`)).status).toBe(404);
-    for (const intent of ["save", "delete"]) {
-      expect((await mallory.browser.post(`/intents/${intentId}`, { intent, name: "stolen", connectionId })).status).toBe(404);
-    }
+    expect((await mallory.browser.post(`/intents/${intentId}`, { intent: "save", name: "stolen", connectionId })).status).toBe(404);
+    expect((await mallory.browser.get(`/intents/${intentId}/delete`)).status).toBe(404);
+    expect((await mallory.browser.post(`/intents/${intentId}/delete`, {})).status).toBe(404);
     expect(await intentRow(intentId)).toMatchObject({ name: "private" });
   });
 });

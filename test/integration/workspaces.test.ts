@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Browser, countRows, database, signedUpUser } from "./helpers";
+import { type Browser, countRows, database, pageHtml, signedUpUser } from "./helpers";
 
 async function addMember(owner: Browser, email: string, role = "member") {
   return owner.post("/settings/workspace", { intent: "add-member", email, role });
@@ -87,21 +87,51 @@ describe("members", () => {
     await bob.browser.post("/workspaces/switch", { workspaceId: alice.workspaceId });
     const before = await countRows("memberships");
     expect((await addMember(bob.browser, carol.email)).status).toBe(403);
-    expect((await bob.browser.post("/settings/workspace", { intent: "remove-member", userId: alice.user.id })).status).toBe(403);
+    expect(
+      (await bob.browser.post("/settings/workspace", { intent: "remove-member", userId: alice.user.id, confirmed: "yes" })).status,
+    ).toBe(403);
     expect((await bob.browser.post("/settings/workspace", { intent: "rename", name: "Hijacked" })).status).toBe(403);
     expect(await countRows("memberships")).toBe(before);
     expect(await (await alice.browser.get("/settings/workspace")).text()).toContain("<strong>Alpha</strong>");
+  });
+
+  it("asks before removing a member or revoking a key: the first submission changes nothing and shows what it would do", async () => {
+    const alice = await signedUpUser({ workspaceName: "Alpha" });
+    const bob = await signedUpUser();
+    await addMember(alice.browser, bob.email);
+    const asked = await alice.browser.post("/settings/workspace", { intent: "remove-member", userId: bob.user.id });
+    expect(asked.status).toBe(200);
+    const html = await pageHtml(asked);
+    expect(html).toContain(`Remove ${bob.email} from Alpha?`);
+    expect(html).toMatch(/<input type="hidden" name="confirmed" value="yes"\/>/);
+    expect(html).toContain('href="/settings/workspace">Cancel</a>');
+    const members = await database().selectFrom("memberships").select("user_id").where("workspace_id", "=", alice.workspaceId).execute();
+    expect(members).toHaveLength(2);
+
+    await alice.browser.post("/settings/workspace", { intent: "create-key", keyName: "ci" });
+    const key = await database().selectFrom("api_keys").selectAll().where("workspace_id", "=", alice.workspaceId).executeTakeFirstOrThrow();
+    const revoke = await pageHtml(await alice.browser.post("/settings/workspace", { intent: "revoke-key", keyId: key.id }));
+    expect(revoke).toContain("Revoke the API key ci?");
+    expect(
+      (await database().selectFrom("api_keys").select("revoked_at").where("id", "=", key.id).executeTakeFirstOrThrow()).revoked_at,
+    ).toBeNull();
+    await alice.browser.post("/settings/workspace", { intent: "revoke-key", keyId: key.id, confirmed: "yes" });
+    expect(
+      (await database().selectFrom("api_keys").select("revoked_at").where("id", "=", key.id).executeTakeFirstOrThrow()).revoked_at,
+    ).not.toBeNull();
   });
 
   it("removes members but never the last owner", async () => {
     const alice = await signedUpUser({ workspaceName: "Alpha" });
     const bob = await signedUpUser();
     await addMember(alice.browser, bob.email);
-    const last = await alice.browser.post("/settings/workspace", { intent: "remove-member", userId: alice.user.id });
+    const last = await alice.browser.post("/settings/workspace", { intent: "remove-member", userId: alice.user.id, confirmed: "yes" });
     expect(last.status).toBe(400);
     expect(await last.text()).toContain("A workspace needs at least one owner");
 
-    expect((await alice.browser.post("/settings/workspace", { intent: "remove-member", userId: bob.user.id })).status).toBe(303);
+    expect(
+      (await alice.browser.post("/settings/workspace", { intent: "remove-member", userId: bob.user.id, confirmed: "yes" })).status,
+    ).toBe(303);
     const memberships = await database().selectFrom("memberships").selectAll().where("workspace_id", "=", alice.workspaceId).execute();
     expect(memberships.map((m) => m.user_id)).toEqual([alice.user.id]);
   });
@@ -110,7 +140,9 @@ describe("members", () => {
     const alice = await signedUpUser({ workspaceName: "Alpha" });
     const bob = await signedUpUser();
     await addMember(alice.browser, bob.email, "owner");
-    expect((await alice.browser.post("/settings/workspace", { intent: "remove-member", userId: alice.user.id })).status).toBe(303);
+    expect(
+      (await alice.browser.post("/settings/workspace", { intent: "remove-member", userId: alice.user.id, confirmed: "yes" })).status,
+    ).toBe(303);
     // Alice's session falls back to a workspace she still belongs to.
     const page = await (await alice.browser.get("/integration-connections")).text();
     expect(page).not.toContain("<strong>Alpha</strong>");
@@ -121,7 +153,7 @@ describe("members", () => {
     const bob = await signedUpUser({ workspaceName: "Bobs Place" });
     await addMember(alice.browser, bob.email);
     await bob.browser.post("/workspaces/switch", { workspaceId: alice.workspaceId });
-    await alice.browser.post("/settings/workspace", { intent: "remove-member", userId: bob.user.id });
+    await alice.browser.post("/settings/workspace", { intent: "remove-member", userId: bob.user.id, confirmed: "yes" });
     const page = await (await bob.browser.get("/settings/workspace")).text();
     expect(page).toContain("<strong>Bobs Place</strong>");
     expect(page).not.toContain("Alpha");
@@ -133,7 +165,11 @@ describe("workspace isolation", () => {
     const alice = await signedUpUser({ workspaceName: "Alpha" });
     const mallory = await signedUpUser({ workspaceName: "Mallory Inc" });
     const before = await countRows("memberships");
-    const response = await mallory.browser.post("/settings/workspace", { intent: "remove-member", userId: alice.user.id });
+    const response = await mallory.browser.post("/settings/workspace", {
+      intent: "remove-member",
+      userId: alice.user.id,
+      confirmed: "yes",
+    });
     expect(response.status).toBe(404);
     expect(await countRows("memberships")).toBe(before);
   });

@@ -14,7 +14,7 @@ import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
 import { requireVault } from "~/lib/connections/guards.server";
 import { draftParams, searchInsteadOfSave } from "~/lib/connections/pickers.server";
 import { loadIntentPage } from "~/lib/delivery/intent-page.server";
-import { deleteIntent, getIntent, saveIntentSettings } from "~/lib/delivery/intents.server";
+import { getIntent, saveIntentSettings } from "~/lib/delivery/intents.server";
 import { redirectWithFlash } from "~/lib/platform/flash.server";
 import { parseForm } from "~/lib/platform/forms";
 import { connectionPick, NO_CONNECTION_PICKED } from "~/lib/platform/validation";
@@ -43,10 +43,6 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const action = v.safeParse(IntentActionSchema, formData.get("intent"));
   if (!action.success) throw new Response("Unknown action.", { status: 400 });
 
-  if (action.output === "delete") {
-    await deleteIntent(context.db, workspace.id, intent.id);
-    return redirectWithFlash(context, "/intents", { type: "success", message: `Deleted ${intent.name}.` });
-  }
   const search = searchInsteadOfSave(formData, new URL(request.url));
   if (search) return redirect(search, 303);
 
@@ -196,14 +192,13 @@ export default function IntentDetail() {
       {/* Drawn again from each GET of the form (a search, a parent shown), with its values. */}
       <IntentSettingsForm key={location.search} data={data} hints={hints} search={location.search} />
 
-      <Form method="post" className="card">
+      <div className="card">
         <h2>Delete</h2>
         <p className="muted">Deleting an intent stops its deliveries; past insights keep their logs.</p>
-        <input type="hidden" name="intent" value="delete" />
-        <SubmitButton variant="danger" match={{ name: "intent", value: "delete" }} pendingText="Deleting…">
-          Delete {data.intent.name}
-        </SubmitButton>
-      </Form>
+        <a className="button button--danger" href={`/intents/${data.intent.id}/delete`}>
+          Delete intent…
+        </a>
+      </div>
     </section>
   );
 }

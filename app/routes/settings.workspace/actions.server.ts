@@ -15,7 +15,17 @@ interface ActionArgs {
   formData: FormData;
 }
 
-export type ActionResult = { intent: SettingsIntent; result: SubmissionResult<string[]>; newKey?: string };
+export type ActionResult = {
+  intent: SettingsIntent;
+  result: SubmissionResult<string[]>;
+  newKey?: string;
+  /** A destructive action asked for, waiting for its confirmation: what it would act on. */
+  confirm?: { intent: "remove-member" | "revoke-key"; id: string };
+};
+
+/** The first submission of a destructive action only asks: the page shows what it would do, with the button that does it. */
+const askFirst = (intent: "remove-member" | "revoke-key", id: string, result: SubmissionResult<string[]>) =>
+  json<ActionResult>({ intent, result, confirm: { intent, id } });
 
 const reply = (intent: SettingsIntent, result: SubmissionResult<string[]>, status = 400) =>
   json<ActionResult>({ intent, result }, { status });
@@ -45,6 +55,7 @@ async function addMember({ context, member, formData }: ActionArgs) {
 async function removeMemberAction({ context, member, formData }: ActionArgs) {
   const submission = parseForm(formData, RemoveMemberSchema);
   if (submission.status !== "success") return reply("remove-member", submission.reply());
+  if (!submission.value.confirmed) return askFirst("remove-member", submission.value.userId, submission.reply());
   const removed = await removeMember(context.db, member.workspace.id, submission.value.userId);
   if (!removed.ok && removed.reason === "not_a_member") throw notFound();
   if (!removed.ok)
@@ -66,6 +77,7 @@ async function createKey({ context, member, formData }: ActionArgs) {
 async function revokeKey({ context, member, formData }: ActionArgs) {
   const submission = parseForm(formData, RevokeKeySchema);
   if (submission.status !== "success") return reply("revoke-key", submission.reply());
+  if (!submission.value.confirmed) return askFirst("revoke-key", submission.value.keyId, submission.reply());
   if (!(await revokeApiKey(context.db, member.workspace.id, submission.value.keyId))) throw notFound();
   return done();
 }

@@ -1,6 +1,7 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
+import { ConfirmAction } from "~/components/confirm-action";
 import { ErrorList, SubmitButton } from "~/components/forms";
 import { RelativeTime } from "~/components/time";
 import { listApiKeys } from "~/lib/accounts/api-keys.server";
@@ -42,6 +43,9 @@ export default function WorkspaceSettings() {
   const actionData = useActionData<ActionResult>();
   const resultFor = (intent: SettingsIntent) => (actionData?.intent === intent ? actionData.result : undefined);
   const isOwner = workspace.role === "owner";
+  const confirming = actionData?.confirm;
+  const confirmMember = confirming?.intent === "remove-member" ? members.find((member) => member.userId === confirming.id) : undefined;
+  const confirmKey = confirming?.intent === "revoke-key" ? keys.find((key) => key.id === confirming.id && !key.revoked_at) : undefined;
   return (
     <section className="page">
       <h1>Workspace settings</h1>
@@ -49,6 +53,33 @@ export default function WorkspaceSettings() {
         <strong>{workspace.name}</strong>
         {isOwner ? " · you are an owner." : " · you are a member. Only owners can rename the workspace or manage its members."}
       </p>
+
+      {confirmMember ? (
+        <ConfirmAction
+          title={confirmMember.userId === viewerId ? `Leave ${workspace.name}?` : `Remove ${confirmMember.email} from ${workspace.name}?`}
+          fields={{ intent: "remove-member", userId: confirmMember.userId }}
+          button={confirmMember.userId === viewerId ? `Leave ${workspace.name}` : `Remove ${confirmMember.email}`}
+          cancelHref="/settings/workspace"
+        >
+          <p>
+            {confirmMember.userId === viewerId ? "You lose" : "They lose"} access to this workspace&apos;s connections, intents and insights
+            at once. An owner can add {confirmMember.userId === viewerId ? "you" : "them"} again later.
+          </p>
+        </ConfirmAction>
+      ) : null}
+      {confirmKey ? (
+        <ConfirmAction
+          title={`Revoke the API key ${confirmKey.name}?`}
+          fields={{ intent: "revoke-key", keyId: confirmKey.id }}
+          button={`Revoke ${confirmKey.name}`}
+          cancelHref="/settings/workspace"
+        >
+          <p>
+            Automations sending insights with <code>{confirmKey.prefix}…</code> are refused (401) from then on. A revoked key cannot be
+            restored: create a new one for them.
+          </p>
+        </ConfirmAction>
+      ) : null}
 
       {isOwner ? <RenameForm name={workspace.name} lastResult={resultFor("rename")} /> : null}
 
@@ -85,8 +116,8 @@ export default function WorkspaceSettings() {
                   <td className="table__actions">
                     <Form method="post">
                       <input type="hidden" name="intent" value="remove-member" />
-                      <SubmitButton variant="danger" name="userId" value={member.userId} pendingText="Removing…">
-                        {member.userId === viewerId ? "Leave" : "Remove"}
+                      <SubmitButton variant="danger" name="userId" value={member.userId}>
+                        {member.userId === viewerId ? "Leave…" : "Remove…"}
                         <span className="visually-hidden"> {member.email}</span>
                       </SubmitButton>
                     </Form>
@@ -142,8 +173,8 @@ export default function WorkspaceSettings() {
                       {key.revoked_at ? null : (
                         <Form method="post">
                           <input type="hidden" name="intent" value="revoke-key" />
-                          <SubmitButton variant="danger" name="keyId" value={key.id} pendingText="Revoking…">
-                            Revoke<span className="visually-hidden"> {key.name}</span>
+                          <SubmitButton variant="danger" name="keyId" value={key.id}>
+                            Revoke…<span className="visually-hidden"> {key.name}</span>
                           </SubmitButton>
                         </Form>
                       )}

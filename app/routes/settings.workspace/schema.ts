@@ -3,7 +3,10 @@ import { EmailSchema, IdSchema, RoleSchema, WorkspaceNameSchema } from "~/lib/pl
 
 export const RenameSchema = v.object({ intent: v.literal("rename"), name: WorkspaceNameSchema });
 export const AddMemberSchema = v.object({ intent: v.literal("add-member"), email: EmailSchema, role: RoleSchema });
-export const RemoveMemberSchema = v.object({ intent: v.literal("remove-member"), userId: IdSchema });
+/** Destructive actions run only once confirmed: the first submission asks (decision 024). */
+const Confirmed = v.optional(v.literal("yes"));
+
+export const RemoveMemberSchema = v.object({ intent: v.literal("remove-member"), userId: IdSchema, confirmed: Confirmed });
 
 export const CreateKeySchema = v.object({
   intent: v.literal("create-key"),
@@ -14,7 +17,7 @@ export const CreateKeySchema = v.object({
     v.maxLength(60, "A key name has at most 60 characters."),
   ),
 });
-export const RevokeKeySchema = v.object({ intent: v.literal("revoke-key"), keyId: IdSchema });
+export const RevokeKeySchema = v.object({ intent: v.literal("revoke-key"), keyId: IdSchema, confirmed: Confirmed });
 
 export const IntentSchema = v.picklist(["rename", "add-member", "remove-member", "create-key", "revoke-key"], "Unknown action.");
 export type SettingsIntent = v.InferOutput<typeof IntentSchema>;
