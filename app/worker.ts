@@ -40,7 +40,12 @@ export default {
     if (context.scope.outboxes.size) ctx.waitUntil(dispatchOutboxes(env, context.scope));
     // Copy so headers are mutable whatever produced the response.
     const response = new Response(remixResponse.body, remixResponse);
-    for (const cookie of context.responseCookies) response.headers.append("Set-Cookie", cookie);
+    // A cookie the response itself sets wins over the context's (a flash read and cleared by the
+    // root loader must not erase the new flash of the redirect that follows it).
+    const setByResponse = new Set(response.headers.getSetCookie().map((cookie) => cookie.slice(0, cookie.indexOf("="))));
+    for (const cookie of context.responseCookies) {
+      if (!setByResponse.has(cookie.slice(0, cookie.indexOf("=")))) response.headers.append("Set-Cookie", cookie);
+    }
     const bookmark = bookmarkCookie(request, context);
     if (bookmark) response.headers.append("Set-Cookie", bookmark);
     response.headers.set("Server-Timing", `d1;desc="${context.scope.statements} queries, ${context.scope.roundTrips} round trips"`);

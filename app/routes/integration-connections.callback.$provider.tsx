@@ -62,7 +62,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     case "reauthorized":
       return go(`/integration-connections/${result.connectionId}`, {
         type: "success",
-        message: "Re-authorized: fresh tokens are in place and the connection is active.",
+        message: `Re-authorized: fresh tokens are in place and the connection is active.${result.revocation ? ` ${result.revocation.message}` : ""}`,
       });
     case "needs_confirmation":
       return go(`/integration-connections/${result.connectionId}`);

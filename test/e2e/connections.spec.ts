@@ -64,7 +64,7 @@ test("connect every provider, configure, test, re-authorize and delete", async (
   await page.getByRole("link", { name: "Delete connection…" }).click();
   await expect(page.getByRole("heading", { name: "Delete github-main?" })).toBeVisible();
   await page.getByRole("button", { name: "Delete github-main" }).click();
-  await expect(page.getByText("Deleted github-main. The token was revoked at GitHub.")).toBeVisible();
+  await expect(page.getByText("Deleted github-main. The token, refresh token included, was revoked at GitHub.")).toBeVisible();
   await expect(page.getByText("4 connections in")).toBeVisible();
 });
 

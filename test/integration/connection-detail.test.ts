@@ -372,7 +372,7 @@ describe("delete", () => {
     expect(confirm).toContain("Delete github-main?");
     const response = await browser.post(`${path}/delete`, {});
     expect(response.headers.get("Location")).toBe("/integration-connections");
-    expect(await flashAfter(browser, response)).toContain("Deleted github-main. The token was revoked at GitHub.");
+    expect(await flashAfter(browser, response)).toContain("Deleted github-main. The token, refresh token included, was revoked at GitHub.");
     expect(await countRows("connections" as never)).toBe(0);
     expect(emulator().requestsTo("github", "revoke")).toHaveLength(1);
     expect(emulator().tokens("github").at(-1)!.revoked).toBe(true);
@@ -381,7 +381,7 @@ describe("delete", () => {
   it.each(["slack", "notion", "linear", "trello"] as const)("%s: revokes the token when deleting", async (provider) => {
     const { browser, path } = await connected(provider);
     const response = await browser.post(`${path}/delete`, {});
-    expect(await flashAfter(browser, response)).toContain("The token was revoked");
+    expect(await flashAfter(browser, response)).toMatch(/The token(, refresh token included,)? was revoked/);
     expect(emulator().tokens(provider).at(-1)!.revoked).toBe(true);
   });
 

@@ -4,8 +4,9 @@ import type { OAuthFlowRow } from "../platform/schema";
 import { completeAuthorization, startAuthorization, type FlowActor, type FlowDeps, type StartFlowResult } from "../oauth/flows.server";
 import { getProvider } from "../providers/registry";
 import type { AccountIdentity, ProviderId, TokenSet } from "../providers/types";
-import { createConnection, getConnection, isConnectionNameTaken, replaceTokensWrites } from "./repository.server";
-import { sealTokens } from "./vault.server";
+import { createConnection, getConnection, isAccountHeldElsewhere, isConnectionNameTaken, replaceTokensWrites } from "./repository.server";
+import { revokeAtProvider, type RevocationOutcome } from "./revocation.server";
+import { openTokens, sealTokens } from "./vault.server";
 import { nextCheckAt } from "./status.server";
 
 /**
@@ -37,7 +38,8 @@ export type CallbackOutcome =
   | { kind: "invalid"; message: string }
   | { kind: "denied" | "failed"; flow: OAuthFlowRow; message: string }
   | { kind: "created"; flow: OAuthFlowRow; connectionId: string }
-  | { kind: "reauthorized"; flow: OAuthFlowRow; connectionId: string }
+  /** `revocation`: what became of the tokens replaced (null when the provider handed the same ones back). */
+  | { kind: "reauthorized"; flow: OAuthFlowRow; connectionId: string; revocation: RevocationOutcome | null }
   | { kind: "needs_confirmation"; flow: OAuthFlowRow; connectionId: string };
 
 /** The provider sent the user back: a new connection, fresh tokens in place, or a question. */
@@ -79,6 +81,7 @@ export async function finishAuthorization(
     await holdForConfirmation(deps, actor, connection, tokens, identity);
     return { kind: "needs_confirmation", flow, connectionId: connection.id };
   }
+  const old = await openTokens(deps.ring, connection);
   await runBatch(
     deps.db,
     replaceTokensWrites(
@@ -89,7 +92,13 @@ export async function finishAuthorization(
       nextCheckAt(deps.settings.health.intervalMs),
     ),
   );
-  return { kind: "reauthorized", flow, connectionId: connection.id };
+  // The replaced tokens are revoked, unless the provider handed the same ones back. The account
+  // is still held (by the new tokens): a grant shared by both stays.
+  const replaced = old !== null && old.accessToken !== tokens.accessToken;
+  const revocation = replaced
+    ? await revokeAtProvider(deps.settings, connection, old, { accountStillHeld: true, label: "the replaced token" })
+    : null;
+  return { kind: "reauthorized", flow, connectionId: connection.id, revocation };
 }
 
 /** Another account: the new tokens wait, encrypted, until the user explicitly confirms. */
@@ -143,13 +152,21 @@ export async function getPendingReauthorization(db: Db, actor: FlowActor, connec
   return { accountLabel: identity.label, accountUrl: identity.url, expiresAt: row.expires_at };
 }
 
-/** The user confirmed: the connection now uses the other account's tokens (same id, name, config). */
-export async function confirmReauthorization(deps: FlowDeps, actor: FlowActor, connectionId: string): Promise<boolean> {
+/**
+ * The user confirmed: the connection now uses the other account's tokens (same id, name, config),
+ * and the first account's tokens are revoked. Null when there was nothing (left) to confirm.
+ */
+export async function confirmReauthorization(
+  deps: FlowDeps,
+  actor: FlowActor,
+  connectionId: string,
+): Promise<{ revocation: RevocationOutcome } | null> {
   const [pending, connection] = await Promise.all([
     pendingFor(deps.db, actor, connectionId).selectAll().executeTakeFirst(),
     getConnection(deps.db, actor.workspaceId, connectionId),
   ]);
-  if (!pending || !connection) return false;
+  if (!pending || !connection) return null;
+  const old = await openTokens(deps.ring, connection);
   const tokens = JSON.parse(
     await decryptToken(deps.ring, pending.tokens_ct, { workspaceId: pending.workspace_id, recordId: pending.id, field: "tokens" }),
   ) as TokenSet;
@@ -164,15 +181,47 @@ export async function confirmReauthorization(deps: FlowDeps, actor: FlowActor, c
     ),
     deps.db.deleteFrom("pending_reauthorizations").where("id", "=", pending.id),
   ]);
-  return true;
+  const accountStillHeld = await isAccountHeldElsewhere(deps.db, connection.provider, connection.account_id, connection.id);
+  return {
+    revocation: await revokeAtProvider(deps.settings, connection, old, {
+      accountStillHeld,
+      label: `the token of ${connection.account_label}`,
+    }),
+  };
 }
 
-export async function discardPendingReauthorization(db: Db, actor: FlowActor, connectionId: string) {
-  await db
+/**
+ * "Keep the current account": the other account's tokens, authorized but never used, are dropped
+ * and revoked at the provider. Null when nothing was pending.
+ */
+export async function discardPendingReauthorization(
+  deps: FlowDeps,
+  actor: FlowActor,
+  connectionId: string,
+): Promise<{ revocation: RevocationOutcome } | null> {
+  const [pending, connection] = await Promise.all([
+    pendingFor(deps.db, actor, connectionId).selectAll().executeTakeFirst(),
+    getConnection(deps.db, actor.workspaceId, connectionId),
+  ]);
+  await deps.db
     .deleteFrom("pending_reauthorizations")
     .where("connection_id", "=", connectionId)
     .where("workspace_id", "=", actor.workspaceId)
     .execute();
+  if (!pending || !connection) return null;
+  const tokens = JSON.parse(
+    await decryptToken(deps.ring, pending.tokens_ct, { workspaceId: pending.workspace_id, recordId: pending.id, field: "tokens" }),
+  ) as TokenSet;
+  const identity = JSON.parse(pending.identity_json) as AccountIdentity;
+  const accountStillHeld = await isAccountHeldElsewhere(deps.db, connection.provider, identity.accountId, "");
+  return {
+    revocation: await revokeAtProvider(
+      deps.settings,
+      connection,
+      { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, tokenSecret: tokens.tokenSecret },
+      { accountStillHeld, label: `the token of ${identity.label}` },
+    ),
+  };
 }
 
 export async function prunePendingReauthorizations(db: Db, now = Date.now()) {

@@ -383,3 +383,20 @@ export async function listConnectionsAfter(
     .execute();
   return { rows: rows.slice(0, options.limit), more: rows.length > options.limit };
 }
+
+/**
+ * Whether SpokeDo holds another connection (in any workspace) to this provider account: a
+ * provider whose grant covers every token of the account must then not revoke the whole grant.
+ * Uses connections_by_provider_account.
+ */
+export async function isAccountHeldElsewhere(db: Db, provider: string, accountId: string, exceptId: string) {
+  const row = await db
+    .selectFrom("connections")
+    .select("id")
+    .where("provider", "=", provider)
+    .where("account_id", "=", accountId)
+    .where("id", "!=", exceptId)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}

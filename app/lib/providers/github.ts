@@ -86,10 +86,14 @@ export const github: ProviderModule = {
       details: { login, id, ...(name ? { name } : {}) },
     };
   },
-  async revoke(context, tokens) {
+  // The user's whole grant of the app, the only way to end a refresh token too, unless SpokeDo
+  // still holds other tokens of the account (they share the grant): then the token alone, which
+  // GitHub revokes even once expired.
+  async revoke(context, tokens, { accountStillHeld }) {
+    const whole = !accountStillHeld;
     const response = await providerFetch(
       context,
-      `${context.endpoints.api}/applications/${encodeURIComponent(context.credentials.clientId)}/token`,
+      `${context.endpoints.api}/applications/${encodeURIComponent(context.credentials.clientId)}/${whole ? "grant" : "token"}`,
       {
         method: "DELETE",
         headers: { ...API_HEADERS, Authorization: basicAuth(context.credentials), "Content-Type": "application/json" },

@@ -118,12 +118,16 @@ export const linear: ProviderModule = {
       },
     };
   },
+  // By the refresh token when held (it outlives an expired access token and ends this
+  // authorization whole), else by the access token. Each authorization has its own tokens.
   async revoke(context, tokens) {
+    const byRefresh = tokens.refreshToken !== null;
     const response = await providerFetch(context, `${context.endpoints.api}/oauth/revoke`, {
       method: "POST",
-      headers: { Authorization: `Bearer ${tokens.accessToken}` },
+      headers: byRefresh ? { "Content-Type": "application/x-www-form-urlencoded" } : { Authorization: `Bearer ${tokens.accessToken}` },
+      body: byRefresh ? new URLSearchParams({ refresh_token: tokens.refreshToken! }) : undefined,
     });
-    if (!response.ok) throw providerError(response, ERRORS, readLinearError, [tokens.accessToken]);
+    if (!response.ok) throw providerError(response, ERRORS, readLinearError, [tokens.accessToken, tokens.refreshToken]);
   },
   revocationWebhook: {
     read: readLinearWebhook,

@@ -79,13 +79,15 @@ export const notion: ProviderModule = {
       details: { workspace: workspaceName, bot_id: botId, ...(ownerName ? { authorized_by: ownerName } : {}) },
     };
   },
+  // The refresh token when held: it ends this authorization even after the access token expired.
   async revoke(context, tokens) {
+    const token = tokens.refreshToken ?? tokens.accessToken;
     const response = await providerFetch(context, `${context.endpoints.api}/v1/oauth/revoke`, {
       method: "POST",
       headers: { Authorization: basicAuth(context.credentials), "Content-Type": "application/json", "Notion-Version": NOTION_VERSION },
-      body: JSON.stringify({ token: tokens.accessToken }),
+      body: JSON.stringify({ token }),
     });
-    if (!response.ok) throw notionError(response, [tokens.accessToken, context.credentials.clientSecret]);
+    if (!response.ok) throw notionError(response, [tokens.accessToken, tokens.refreshToken, context.credentials.clientSecret]);
   },
   rateLimit: {
     read: NO_BUDGET_HEADERS,

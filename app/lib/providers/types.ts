@@ -39,6 +39,11 @@ export interface TokenSet {
   scopes: string[];
 }
 
+export interface RevokeOptions {
+  /** SpokeDo still holds other tokens of the same provider account: another connection's, or the ones replacing these. */
+  accountStillHeld: boolean;
+}
+
 /** The secret part of a token set, as the vault hands it to provider calls. */
 export interface StoredTokens {
   accessToken: string;
@@ -281,8 +286,13 @@ export interface ProviderModule {
   defaultEndpoints: ProviderEndpoints;
   oauth: OAuthDeclaration;
   fetchIdentity(context: ProviderContext, tokens: StoredTokens): Promise<AccountIdentity>;
-  /** Revokes the token at the provider; absent where the provider offers no revocation. */
-  revoke?(context: ProviderContext, tokens: StoredTokens): Promise<void>;
+  /**
+   * Revokes at the provider what these tokens grant, refresh token included where the provider
+   * allows it; absent where the provider offers no revocation. A provider whose grant covers every
+   * token of an account (GitHub) revokes the whole grant only when SpokeDo holds no other tokens
+   * of that account (`accountStillHeld`).
+   */
+  revoke?(context: ProviderContext, tokens: StoredTokens, options: RevokeOptions): Promise<void>;
   /**
    * The webhook the provider sends when a user revokes access on its side (received at
    * /webhooks/<id>, signed with the secret named by `env.webhookSecret`); absent where it sends none.

@@ -59,14 +59,21 @@ async function confirmAccount({ context, member, deps, connection }: ActionArgs)
     context,
     connection,
     confirmed
-      ? { type: "success", message: "The connection now uses the other account. Its id, name and settings are unchanged." }
+      ? {
+          type: "success",
+          message: `The connection now uses the other account. Its id, name and settings are unchanged. ${confirmed.revocation.message}`,
+        }
       : { type: "error", message: "That re-authorization expired. Re-authorize again." },
   );
 }
 
-async function cancelAccount({ context, member, connection }: ActionArgs) {
-  await discardPendingReauthorization(context.db, actorOf(member), connection.id);
-  return back(context, connection, { type: "info", message: "Kept the current account; the other account's tokens were discarded." });
+async function cancelAccount({ context, member, deps, connection }: ActionArgs) {
+  const discarded = await discardPendingReauthorization(deps, actorOf(member), connection.id);
+  const revoked = discarded ? ` ${discarded.revocation.message}` : "";
+  return back(context, connection, {
+    type: "info",
+    message: `Kept the current account; the other account's tokens were discarded.${revoked}`,
+  });
 }
 
 async function repoint({ context, member, connection, formData }: ActionArgs) {
