@@ -80,7 +80,13 @@ function SignedInHeader({ viewer }: { viewer: Viewer }) {
         </ul>
       </nav>
       <div className="topbar__account">
-        {viewer.workspaces.length > 0 ? (
+        {/* One workspace: its name, nothing to switch to. */}
+        {viewer.workspaces.length === 1 ? (
+          <span className="topbar__workspace" title="Workspace">
+            {viewer.workspaces[0]!.name}
+          </span>
+        ) : null}
+        {viewer.workspaces.length > 1 ? (
           <Form method="post" action="/workspaces/switch" className="switcher">
             <input type="hidden" name="redirectTo" value={location.pathname} />
             <label htmlFor="workspace-switcher" className="visually-hidden">

@@ -250,8 +250,10 @@ describe("names", () => {
 
   it.each([
     ["", "Name the connection."],
-    ["GitHub Personal", "Use lowercase letters"],
-    ["-github", "Use lowercase letters"],
+    // A refused name is answered with the one it could be.
+    ["GitHub Personal", "Use lowercase letters, digits and single hyphens, starting with a letter: github-personal, for example."],
+    ["-github", "github, for example"],
+    ["Ops / Triage Bugs!", "ops-triage-bugs, for example"],
     ["a".repeat(51), "at most 50 characters"],
   ])("rejects %j", async (name, message) => {
     const { browser } = await signedUpUser();

@@ -65,6 +65,22 @@ describe("every provider delivers an insight with the intent's effective config"
 });
 
 describe("status changes", () => {
+  it("a token Slack revoked (an ok:false inside HTTP 200) reads as revoked by Slack, not as a failure with HTTP 200", async () => {
+    const { browser, connectionId } = await deliveringSetup(emulator(), "slack");
+    // The user removed the app on Slack's side: every token of the account dies.
+    await emulator().revokeTokensOf("slack", emulator().tokens("slack").at(-1)!.accountId);
+    const insightId = await sendInsight(browser);
+    await settle();
+    const [attempt] = await attemptsOf(insightId);
+    expect(attempt!.message).toBe(
+      "Revoked by Slack (token_revoked); refreshing the token was refused too (invalid_refresh_token). Re-authorize the connection, then redeliver.",
+    );
+    const html = await pageHtml(await browser.get(`/insights/${insightId}`));
+    expect(html).toContain("Revoked by Slack (token_revoked);");
+    expect(html).not.toContain("(HTTP 200)");
+    expect((await connectionRow(connectionId)).status).toBe("revoked");
+  });
+
   it("fails without calling the provider when the connection is not active, saying why and how to fix it", async () => {
     const { browser, connectionId } = await deliveringSetup(emulator(), "github");
     await database()

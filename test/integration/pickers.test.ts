@@ -209,6 +209,18 @@ describe("settings pickers, JavaScript off", () => {
     expect(await database().selectFrom("provider_choices").select("field").where("connection_id", "=", id).execute()).toHaveLength(0);
   });
 
+  it("an intent says what a field set nowhere means for its deliveries", async () => {
+    const { browser, id } = await settingsPage("linear");
+    await browser.post(`/integration-connections/${id}/settings`, {
+      intent: "save",
+      name: "linear-main",
+      "config.teamId": "7e000000-0000-4000-8000-000000000001",
+    });
+    const created = await browser.post("/intents/new", { name: "issues", connectionId: id, enabled: "on" });
+    const html = await pageHtml(await browser.get(created.headers.get("Location")!));
+    expect(html).toContain("not set: issues land in the team&#x27;s first Backlog state (or Triage)");
+  });
+
   it("intent overrides offer the same pickers, the empty choice inheriting the connection's default", async () => {
     const { browser, id } = await settingsPage("trello");
     await browser.post(`/integration-connections/${id}/settings`, {

@@ -346,7 +346,7 @@ async function attemptDelivery(deps: VaultDeps, claimed: Claimed, attempt: numbe
     case "refused": {
       const refusal = describeProviderError(result.error);
       const message = result.rejection
-        ? `${describeProviderError(result.rejection)}; refreshing the token was refused too (${refusal}).`
+        ? `Revoked by ${provider.name} (${describeProviderError(result.rejection)}); refreshing the token was refused too (${refusal}). Re-authorize the connection, then redeliver.`
         : refusal;
       const status = result.rejection?.details.status;
       return {
@@ -392,13 +392,19 @@ function classify(
   const message = describeProviderError(error);
   const status = error.details.status;
   if (isAuthFailure(error)) {
+    const change = statusAfterAuthFailure(error, connection, providerName);
+    // Said as what happened to the token, not as the HTTP status it came with (Slack's is 200).
+    const said =
+      change.status === "expired"
+        ? `Expired: ${providerName} says the token expired (${error.message}).`
+        : `Revoked by ${providerName} (${error.message}).`;
     return {
       ...facts,
       kind: "failed",
       errorClass: "user",
-      message,
+      message: `${said} Re-authorize the connection, then redeliver.`,
       status,
-      connectionChange: statusAfterAuthFailure(error, connection, providerName),
+      connectionChange: change,
     };
   }
   const { retry_base: base, rate_limited_in_round: rateLimited } = claimed.delivery;

@@ -52,15 +52,34 @@ export const RoleSchema = v.picklist(["owner", "member"], "Choose owner or membe
 
 export const IdSchema = v.pipe(v.string("Missing id."), v.maxLength(64, "Invalid id."));
 
+/** "Triage Bugs" → "triage-bugs": the name a refused one suggests. */
+export function suggestName(input: string): string {
+  const slug = input
+    .normalize("NFKD")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^[^a-z]+|-+$/g, "")
+    .slice(0, 50)
+    .replace(/-+$/, "");
+  return slug;
+}
+
+/** Lowercase, digits and single hyphens; a refused name is answered with the one it could be. */
+function slugName(example: string) {
+  return v.regex(/^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/, (issue) => {
+    const suggestion = typeof issue.input === "string" ? suggestName(issue.input) : "";
+    return suggestion
+      ? `Use lowercase letters, digits and single hyphens, starting with a letter: ${suggestion}, for example.`
+      : `Use lowercase letters, digits and single hyphens, starting with a letter (like ${example}).`;
+  });
+}
+
 export const ConnectionNameSchema = v.pipe(
   v.string("Name the connection."),
   v.trim(),
   v.nonEmpty("Name the connection."),
   v.maxLength(50, "A connection name has at most 50 characters."),
-  v.regex(
-    /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/,
-    "Use lowercase letters, digits and single hyphens, starting with a letter (like github-personal).",
-  ),
+  slugName("github-personal"),
 );
 
 export const IntentNameSchema = v.pipe(
@@ -68,10 +87,7 @@ export const IntentNameSchema = v.pipe(
   v.trim(),
   v.nonEmpty("Name the intent."),
   v.maxLength(50, "An intent name has at most 50 characters."),
-  v.regex(
-    /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/,
-    "Use lowercase letters, digits and single hyphens, starting with a letter (like triage-bugs).",
-  ),
+  slugName("triage-bugs"),
 );
 
 export const InsightTitleSchema = v.pipe(

@@ -29,7 +29,8 @@ export class ProviderError extends Error {
 /** "HTTP 502: Bad Gateway": the status (when known) and the provider's own words, once each. */
 export function describeProviderError(error: ProviderError): string {
   const status = error.details.status;
-  if (!status || error.message.startsWith("HTTP ")) return error.message;
+  // An error inside a 200 answer (Slack's ok:false, Linear's GraphQL errors) is its own words.
+  if (!status || status < 300 || error.message.startsWith("HTTP ")) return error.message;
   return `HTTP ${status}: ${error.message}`;
 }
 

@@ -162,6 +162,7 @@ export const linear: ProviderModule = {
     },
     {
       name: "stateId",
+      whenUnset: "issues land in the team's first Backlog state (or Triage)",
       label: "Workflow state",
       type: "text",
       placeholder: "optional",

@@ -108,6 +108,7 @@ export const notion: ProviderModule = {
     },
     {
       name: "propertyMappings",
+      whenUnset: "pages get only their title and body",
       label: "Properties",
       type: "mappings",
       hint: "Database property → value, e.g. Status → Inbox. The title property receives the insight title.",

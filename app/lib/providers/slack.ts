@@ -194,6 +194,7 @@ export const slack: ProviderModule = {
     },
     {
       name: "username",
+      whenUnset: "messages are posted under the app's name",
       label: "Posting name",
       type: "text",
       placeholder: "SpokeDo",

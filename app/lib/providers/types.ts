@@ -123,6 +123,8 @@ export interface ConfigField {
   placeholder?: string;
   /** text: one value; list: comma-separated values; mappings: key/value rows. */
   type: "text" | "list" | "mappings";
+  /** What a delivery does when no value is set anywhere ("Issues land in the team's first Backlog state"). */
+  whenUnset?: string;
 }
 
 export type ConfigSchema = v.GenericSchema<Record<string, unknown>, Record<string, unknown>>;

@@ -45,7 +45,10 @@ export function IntegrationLog({ data }: { data: InsightData }) {
                 <td data-label="Attempt">#{attempt.attempt}</td>
                 <td data-label="Outcome">
                   {attempt.outcome === "succeeded" ? "Delivered" : attempt.outcome === "retrying" ? "Will retry" : "Failed"}
-                  {attempt.http_status ? <span className="muted"> (HTTP {attempt.http_status})</span> : null}
+                  {/* A failure inside a 2xx answer (Slack's ok:false) is told by its words, not its status. */}
+                  {attempt.http_status && (attempt.outcome === "succeeded" || attempt.http_status >= 300) ? (
+                    <span className="muted"> (HTTP {attempt.http_status})</span>
+                  ) : null}
                 </td>
                 <td data-label="Provider said">
                   {attempt.item_url ? (

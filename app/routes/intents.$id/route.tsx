@@ -66,6 +66,11 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   return redirectWithFlash(context, `/intents/${intent.id}`, { type: saved.verified ? "success" : "info", message: saved.message });
 }
 
+/** An unset field says what a delivery will do without it, where its provider says so. */
+function unsetText(whenUnset: string | undefined) {
+  return whenUnset ? `not set: ${whenUnset}` : "not set anywhere";
+}
+
 const SOURCE_TEXT = {
   intent: "overridden by this intent",
   connection: "inherited from the connection",
@@ -182,7 +187,11 @@ export default function IntentDetail() {
               <tr key={field.name}>
                 <td>{data.fields.find((f) => f.name === field.name)?.label ?? field.name}</td>
                 <td>{field.value ? <code>{field.value}</code> : <span className="muted">—</span>}</td>
-                <td className={`source source--${field.source}`}>{SOURCE_TEXT[field.source]}</td>
+                <td className={`source source--${field.source}`}>
+                  {field.source === "unset"
+                    ? unsetText(data.fields.find((f) => f.name === field.name)?.whenUnset)
+                    : SOURCE_TEXT[field.source]}
+                </td>
               </tr>
             ))}
           </tbody>
