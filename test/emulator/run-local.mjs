@@ -79,6 +79,19 @@ if (!existsSync(args.vars)) {
   ];
   writeFileSync(args.vars, lines.join("\n"), { mode: 0o600 });
   console.log(`Created ${args.vars} with local secrets; providers point at the emulator (${emulatorOrigin}).`);
+} else if (readFileSync(args.vars, "utf8").startsWith("# Generated for local development by test/emulator/run-local.mjs")) {
+  // A generated file follows the ports asked for: its origins are rewritten, its keys and secrets kept.
+  const previous = readFileSync(args.vars, "utf8");
+  const updated = previous
+    .replace(/^APP_URL=.*$/m, `APP_URL=${appOrigin}`)
+    .replace(/^([A-Z]+_(?:WEB|API)_URL)=http:\/\/localhost:\d+/gm, (_, name) => `${name}=${emulatorOrigin}`)
+    .replace(/^(# Providers: the local emulator at )\S+\./m, `$1${emulatorOrigin}.`);
+  if (updated !== previous) {
+    writeFileSync(args.vars, updated, { mode: 0o600 });
+    console.log(`Updated ${args.vars} for the app at ${appOrigin} and the emulator at ${emulatorOrigin} (keys kept).`);
+  }
+} else if (!readFileSync(args.vars, "utf8").includes(`APP_URL=${appOrigin}`)) {
+  console.warn(`${args.vars} is your own and its APP_URL is not ${appOrigin}: OAuth redirects will go to the URL it names.`);
 }
 
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
