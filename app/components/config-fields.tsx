@@ -247,7 +247,7 @@ function MappingRows({
   const rows = [...existing, ...Array.from({ length: SPARE_ROWS }, () => ({ key: "", value: "" }))];
   const propertyOf = (key: string) => properties?.find((property) => property.value === key);
   return (
-    <div className={meta.errors ? "field field--invalid" : "field"}>
+    <div id={meta.id} className={meta.errors ? "field field--invalid" : "field"}>
       <span className="field__label" id={`${meta.id}-label`}>
         {field.label}
       </span>

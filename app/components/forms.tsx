@@ -1,14 +1,57 @@
 import { useNavigation } from "@remix-run/react";
-import type { ReactNode } from "react";
+import { useEffect, useRef, type ReactNode } from "react";
 
 export function ErrorList({ id, errors }: { id?: string; errors?: string[] | null }) {
   if (!errors?.length) return null;
+  // The alert is the list's container: a <ul> keeps its list role, so its items stay list items.
   return (
-    <ul id={id} className="field-errors" role="alert">
-      {errors.map((error) => (
-        <li key={error}>{error}</li>
-      ))}
-    </ul>
+    <div id={id} className="field-errors" role="alert">
+      <ul>
+        {errors.map((error) => (
+          <li key={error}>{error}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/**
+ * The GOV.UK error summary: at the top of a refused form, every problem as a link to its field,
+ * focused when the page opens (the autofocus attribute works with JavaScript off; React focuses
+ * it when it appears after a submission with JavaScript on).
+ */
+export function ErrorSummary({
+  formId,
+  errors,
+  labels = {},
+}: {
+  formId: string;
+  /** Conform's `form.allErrors`: field name → messages. */
+  errors: Record<string, string[] | null | undefined> | undefined;
+  /** Field names → what the summary calls them; the message alone otherwise. */
+  labels?: Record<string, string>;
+}) {
+  const items = Object.entries(errors ?? {}).flatMap(([name, messages]) =>
+    name === "" || name === formId ? [] : (messages ?? []).map((message) => ({ name, message })),
+  );
+  const summary = useRef<HTMLDivElement>(null);
+  const shown = items.length > 0;
+  // React applies autoFocus itself only to form controls: focus the summary when it appears.
+  useEffect(() => {
+    if (shown) summary.current?.focus();
+  }, [shown, errors]);
+  if (!shown) return null;
+  return (
+    <div ref={summary} className="error-summary" role="alert" tabIndex={-1} autoFocus aria-labelledby={`${formId}-error-summary`}>
+      <h2 id={`${formId}-error-summary`}>There {items.length === 1 ? "is a problem" : `are ${items.length} problems`}</h2>
+      <ul>
+        {items.map(({ name, message }, index) => (
+          <li key={`${name}-${index}`}>
+            <a href={`#${formId}-${name}`}>{labels[name] ? `${labels[name]}: ${message}` : message}</a>
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 

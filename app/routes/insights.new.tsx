@@ -3,7 +3,7 @@ import { getValibotConstraint } from "@conform-to/valibot";
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
-import { ErrorList, Field, SubmitButton } from "~/components/forms";
+import { ErrorList, ErrorSummary, Field, SubmitButton } from "~/components/forms";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
 import { listEnabledIntentNames } from "~/lib/delivery/intents.server";
 import { parseForm } from "~/lib/platform/forms";
@@ -68,6 +68,7 @@ export default function NewInsight() {
       <h1>Send an insight</h1>
       <Form method="post" className="card stack" {...getFormProps(form)}>
         <ErrorList id={form.errorId} errors={form.errors} />
+        <ErrorSummary formId={form.id} errors={form.allErrors} />
         <Field label="Title" errorId={fields.title.errorId} errors={fields.title.errors}>
           <input {...getInputProps(fields.title, { type: "text" })} />
         </Field>

@@ -3,7 +3,7 @@ import { getValibotConstraint } from "@conform-to/valibot";
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
-import { ErrorList, Field, SubmitButton } from "~/components/forms";
+import { ErrorList, ErrorSummary, Field, SubmitButton } from "~/components/forms";
 import { ProviderIcon } from "~/components/provider-icon";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
 import { startConnecting } from "~/lib/connections/authorization.server";
@@ -83,6 +83,7 @@ export default function NewConnection() {
       </p>
       <Form method="post" className="card stack" {...getFormProps(form)}>
         <ErrorList id={form.errorId} errors={form.errors} />
+        <ErrorSummary formId={form.id} errors={form.allErrors} />
         <fieldset className="provider-picker" aria-describedby={fields.provider.errors ? fields.provider.errorId : undefined}>
           <legend className="field__label">Provider</legend>
           {providers.map((provider) => (

@@ -3,7 +3,7 @@ import { getValibotConstraint } from "@conform-to/valibot";
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
-import { ErrorList, Field, SubmitButton } from "~/components/forms";
+import { ErrorList, ErrorSummary, Field, SubmitButton } from "~/components/forms";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
 import { listConnectionChoices } from "~/lib/connections/repository.server";
 import { createIntent } from "~/lib/delivery/intents.server";
@@ -83,6 +83,7 @@ export default function NewIntent() {
       <h1>New intent</h1>
       <Form method="post" className="card stack" {...getFormProps(form)}>
         <ErrorList id={form.errorId} errors={form.errors} />
+        <ErrorSummary formId={form.id} errors={form.allErrors} />
         <Field
           label="Name"
           hint="Lowercase letters, digits and hyphens, like triage-bugs."

@@ -3,7 +3,7 @@ import { getValibotConstraint } from "@conform-to/valibot";
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useActionData } from "@remix-run/react";
 import * as v from "valibot";
-import { ErrorList, Field, SubmitButton } from "~/components/forms";
+import { ErrorList, ErrorSummary, Field, SubmitButton } from "~/components/forms";
 import { requireAnonymous } from "~/lib/accounts/guards.server";
 import { parseForm } from "~/lib/platform/forms";
 import { readFormData } from "~/lib/platform/http.server";
@@ -54,6 +54,7 @@ export default function SignUp() {
       <p className="lead">Your first workspace is created with it; you can invite teammates later.</p>
       <Form method="post" className="card stack" {...getFormProps(form)}>
         <ErrorList id={form.errorId} errors={form.errors} />
+        <ErrorSummary formId={form.id} errors={form.allErrors} />
         <Field label="E-mail" errorId={fields.email.errorId} errors={fields.email.errors}>
           <input {...getInputProps(fields.email, { type: "email" })} autoComplete="email" />
         </Field>

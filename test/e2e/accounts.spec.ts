@@ -15,9 +15,13 @@ test("sign-up errors appear next to their fields", async ({ page }) => {
   await page.getByLabel("E-mail").fill("not-an-email");
   await page.getByLabel("Password").fill("short");
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByText("Enter a valid e-mail address, like ada@example.com.")).toBeVisible();
-  await expect(page.getByText("Use at least 10 characters.")).toBeVisible();
-  await expect(page.getByText("Name the workspace.")).toBeVisible();
+  await expect(page.locator(".field-errors").getByText("Enter a valid e-mail address, like ada@example.com.")).toBeVisible();
+  await expect(page.locator(".field-errors").getByText("Use at least 10 characters.")).toBeVisible();
+  // The error summary at the top links to each field and has the focus.
+  await expect(page.locator(".error-summary")).toBeFocused();
+  // E-mail, password, and the workspace name left empty.
+  await expect(page.locator(".error-summary").getByRole("link")).toHaveCount(3);
+  await expect(page.locator(".field-errors").getByText("Name the workspace.")).toBeVisible();
   await expect(page.getByLabel("E-mail")).toHaveAttribute("aria-invalid", "true");
 });
 

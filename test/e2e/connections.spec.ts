@@ -46,7 +46,13 @@ test("connect every provider, configure, test, re-authorize and delete", async (
   await typeInstead(page, "Repository");
   await page.getByLabel("Repository", { exact: true }).fill("not a repo");
   await page.getByRole("button", { name: "Save settings" }).click();
-  await expect(page.getByText("Use owner/name, like octocat/hello-world.")).toBeVisible();
+  await expect(page.locator(".field-errors").getByText("Use owner/name, like octocat/hello-world.")).toBeVisible();
+  await expect(page.locator(".error-summary")).toBeFocused();
+  await page
+    .locator(".error-summary")
+    .getByRole("link", { name: /Repository: Use owner\/name/ })
+    .click();
+  await expect(page.getByLabel("Repository", { exact: true })).toBeInViewport();
   await page.getByLabel("Repository", { exact: true }).fill("octocat/hello-world");
   await page.getByLabel("Labels", { exact: true }).fill("insight, triage");
   await page.getByRole("button", { name: "Save settings" }).click();
@@ -86,5 +92,5 @@ test("a duplicate name gets a field error", async ({ page }) => {
   await page.getByRole("radio", { name: /^Linear\b/ }).check();
   await page.getByLabel("Connection name").fill("notion-wiki");
   await page.getByRole("button", { name: "Authorize" }).click();
-  await expect(page.getByText("This workspace already has a connection named notion-wiki.")).toBeVisible();
+  await expect(page.locator(".field-errors").getByText("This workspace already has a connection named notion-wiki.")).toBeVisible();
 });

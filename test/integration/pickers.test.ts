@@ -156,6 +156,20 @@ describe("settings pickers, JavaScript off", () => {
     expect(chosen).toContain("one of Inbox, Triaged, Done, or a new option (Notion creates it)");
   });
 
+  it("a refused save opens on an error summary linking to each field, focused (GOV.UK pattern)", async () => {
+    const { browser, path } = await settingsPage("github");
+    const refused = await browser.post(path, { intent: "save", name: "Not A Name", "config.repository": "octocat/.." });
+    expect(refused.status).toBe(400);
+    const html = await pageHtml(refused);
+    const summary = /<div class="error-summary" role="alert" tabindex="-1" autofocus=""[^>]*>([\s\S]*?)<\/div>/.exec(html)?.[1] ?? "";
+    expect(summary).toContain("There are 2 problems");
+    expect(summary).toContain('<a href="#connection-settings-name">Name: Use lowercase letters');
+    expect(summary).toContain('<a href="#connection-settings-config.repository">Repository: Use owner/name');
+    // The summary comes before the form's fields, and each link's target exists.
+    expect(html.indexOf("error-summary")).toBeLessThan(html.indexOf('id="connection-settings-name"'));
+    expect(html).toContain('id="connection-settings-config.repository"');
+  });
+
   it("Enter in a search box searches instead of saving; Enter anywhere else saves", async () => {
     const { browser, path, id } = await settingsPage("github", 1002);
     await browser.get(path);

@@ -108,7 +108,10 @@ describe("members", () => {
     const members = await database().selectFrom("memberships").select("user_id").where("workspace_id", "=", alice.workspaceId).execute();
     expect(members).toHaveLength(2);
 
-    await alice.browser.post("/settings/workspace", { intent: "create-key", keyName: "ci" });
+    const created = await pageHtml(await alice.browser.post("/settings/workspace", { intent: "create-key", keyName: "ci" }));
+    // The new key is shown once, at the top of the page, above everything else.
+    expect(created.indexOf("New key (copy it now")).toBeGreaterThan(0);
+    expect(created.indexOf("New key (copy it now")).toBeLessThan(created.indexOf("<h2>Members</h2>"));
     const key = await database().selectFrom("api_keys").selectAll().where("workspace_id", "=", alice.workspaceId).executeTakeFirstOrThrow();
     const revoke = await pageHtml(await alice.browser.post("/settings/workspace", { intent: "revoke-key", keyId: key.id }));
     expect(revoke).toContain("Revoke the API key ci?");

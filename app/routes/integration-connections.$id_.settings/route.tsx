@@ -4,7 +4,7 @@ import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, useActionData, useLoaderData, useLocation } from "@remix-run/react";
 import { ConfigFields } from "~/components/config-fields";
 import { DriftProblems } from "~/components/drift-problems";
-import { ErrorList, Field, SubmitButton } from "~/components/forms";
+import { ErrorList, ErrorSummary, Field, SubmitButton } from "~/components/forms";
 import { ProviderIcon } from "~/components/provider-icon";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
 import { requireConnection, requireVault } from "~/lib/connections/guards.server";
@@ -101,6 +101,7 @@ function SettingsForm({ data, search }: { data: ReturnType<typeof useLoaderData<
     constraint: getValibotConstraint(SettingsNameSchema),
   });
   const overridable = Object.fromEntries(data.overridable.map((field) => [field, "Overridable per intent."]));
+  const settingsLabels = { name: "Name", ...Object.fromEntries(data.fields.map((field) => [`config.${field.name}`, field.label])) };
   return (
     // Posted to the address it was drawn from: a failed save keeps the page's searches and typed fields.
     <Form
@@ -114,6 +115,7 @@ function SettingsForm({ data, search }: { data: ReturnType<typeof useLoaderData<
         Save settings
       </button>
       <ErrorList id={form.errorId} errors={form.errors} />
+      <ErrorSummary formId={form.id} errors={form.allErrors} labels={settingsLabels} />
       <Field label="Name" hint="What intents pick this connection by." errorId={fields.name.errorId} errors={fields.name.errors}>
         <input {...getInputProps(fields.name, { type: "text" })} autoComplete="off" />
       </Field>

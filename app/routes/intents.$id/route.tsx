@@ -6,7 +6,7 @@ import * as v from "valibot";
 import { ConfigFields } from "~/components/config-fields";
 import { ConnectionPicker } from "~/components/connection-picker";
 import { DriftProblems } from "~/components/drift-problems";
-import { ErrorList, Field, SubmitButton } from "~/components/forms";
+import { ErrorList, ErrorSummary, Field, SubmitButton } from "~/components/forms";
 import { ProviderIcon } from "~/components/provider-icon";
 import { StatusBadge } from "~/components/status-badge";
 import { RelativeTime } from "~/components/time";
@@ -239,6 +239,11 @@ function IntentSettingsForm({
     },
     constraint: getValibotConstraint(SaveIntentSchema),
   });
+  const intentLabels = {
+    name: "Name",
+    connectionId: "Connection",
+    ...Object.fromEntries(data.fields.map((field) => [`overrides.${field.name}`, field.label])),
+  };
   return (
     // Posted to the address it was drawn from: a failed save keeps the page's searches and typed fields.
     <Form method="post" action={`/intents/${data.intent.id}${search}`} className="card stack" {...getFormProps(form)}>
@@ -248,6 +253,7 @@ function IntentSettingsForm({
         Save intent
       </button>
       <ErrorList id={form.errorId} errors={form.errors} />
+      <ErrorSummary formId={form.id} errors={form.allErrors} labels={intentLabels} />
       <Field label="Name" errorId={fields.name.errorId} errors={fields.name.errors}>
         <input {...getInputProps(fields.name, { type: "text" })} autoComplete="off" />
       </Field>

@@ -54,6 +54,12 @@ export default function WorkspaceSettings() {
         {isOwner ? " · you are an owner." : " · you are a member. Only owners can rename the workspace or manage its members."}
       </p>
 
+      {/* A new key is shown once, at the top where the reloaded page opens. */}
+      {actionData?.newKey ? (
+        <div className="flash flash--success" role="status">
+          New key (copy it now, it will not be shown again): <code className="secret">{actionData.newKey}</code>
+        </div>
+      ) : null}
       {confirmMember ? (
         <ConfirmAction
           title={confirmMember.userId === viewerId ? `Leave ${workspace.name}?` : `Remove ${confirmMember.email} from ${workspace.name}?`}
@@ -137,11 +143,6 @@ export default function WorkspaceSettings() {
           Automations send insights with <code>POST /api/v1/insights</code> and <code>Authorization: Bearer &lt;key&gt;</code>. A key is
           shown once; SpokeDo stores only its hash.
         </p>
-        {actionData?.newKey ? (
-          <div className="flash flash--success" role="status">
-            New key (copy it now, it will not be shown again): <code className="secret">{actionData.newKey}</code>
-          </div>
-        ) : null}
         {keys.length ? (
           <table className="table">
             <thead>

@@ -3,7 +3,7 @@ import { getValibotConstraint } from "@conform-to/valibot";
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
-import { ErrorList, SubmitButton } from "~/components/forms";
+import { ErrorList, ErrorSummary, SubmitButton } from "~/components/forms";
 import { RelativeTime } from "~/components/time";
 import { EndpointFields, type EndpointShape } from "~/components/webhook-endpoint-fields";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
@@ -101,6 +101,7 @@ export default function WebhookEndpoint() {
         <h2>Settings</h2>
         <input type="hidden" name="intent" value="save" />
         <ErrorList id={form.errorId} errors={form.errors} />
+        <ErrorSummary formId={form.id} errors={form.allErrors} />
         <EndpointFields fields={fields} />
         <SubmitButton match={{ name: "intent", value: "save" }} pendingText="Saving…">
           Save endpoint

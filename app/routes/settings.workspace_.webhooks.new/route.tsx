@@ -2,7 +2,7 @@ import { getFormProps, useForm, type SubmissionResult } from "@conform-to/react"
 import { getValibotConstraint } from "@conform-to/valibot";
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useActionData } from "@remix-run/react";
-import { ErrorList, SubmitButton } from "~/components/forms";
+import { ErrorList, ErrorSummary, SubmitButton } from "~/components/forms";
 import { EndpointFields, type EndpointShape } from "~/components/webhook-endpoint-fields";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
 import { parseForm } from "~/lib/platform/forms";
@@ -80,6 +80,7 @@ export default function NewWebhookEndpoint() {
       ) : (
         <Form method="post" className="card stack" {...getFormProps(form)}>
           <ErrorList id={form.errorId} errors={form.errors} />
+          <ErrorSummary formId={form.id} errors={form.allErrors} />
           <EndpointFields fields={fields} />
           <SubmitButton pendingText="Creating…">Create endpoint</SubmitButton>
         </Form>
