@@ -1,4 +1,5 @@
 import type { FieldMetadata } from "@conform-to/react";
+import type { ReactNode } from "react";
 import { ErrorList, Field } from "~/components/forms";
 import { RelativeTime } from "~/components/time";
 import type { PickerView } from "~/lib/providers/config-form";
@@ -81,6 +82,41 @@ export function ConfigFields({
         );
       })}
     </>
+  );
+}
+
+/**
+ * A settings form's config fields as one group: its legend, what it is for, the "Refresh from …"
+ * button (a GET of the form) when any field is listed by the provider, then the fields.
+ */
+export function ConfigFieldset({
+  legend,
+  intro,
+  fieldset,
+  fields,
+  hints,
+  pickers,
+}: {
+  legend: string;
+  intro: ReactNode;
+  fieldset: Record<string, AnyField>;
+  fields: ConfigField[];
+  hints?: Record<string, string>;
+  pickers: PickerProps;
+}) {
+  return (
+    <fieldset className="stack config-fields">
+      <legend className="field__label">{legend}</legend>
+      <p className="muted small">
+        {intro}{" "}
+        {Object.keys(pickers.views).length ? (
+          <button type="submit" formMethod="get" name="refresh" value="1" className="button button--link button--small">
+            Refresh from {pickers.providerName}
+          </button>
+        ) : null}
+      </p>
+      <ConfigFields fieldset={fieldset} fields={fields} hints={hints} pickers={pickers} />
+    </fieldset>
   );
 }
 

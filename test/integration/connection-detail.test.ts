@@ -1,21 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { submitConsent, type Provider } from "../emulator";
-import { connect, connectionRow, returnToApp, storedTokens, useEmulator } from "./connections-support";
+import { connect, connectedUser, connectionRow, flashAfter, returnToApp, storedTokens, useEmulator } from "./connections-support";
 import { type Browser, countRows, database, inputTag, pageHtml, signedUpUser } from "./helpers";
 
 const emulator = useEmulator();
 
-async function connected(provider: Provider = "github", name = `${provider}-main`) {
-  const user = await signedUpUser();
-  const { id } = await connect(user.browser, emulator(), provider, name);
-  return { ...user, id: id!, path: `/integration-connections/${id}` };
-}
-
-async function flashAfter(browser: Browser, response: Response) {
-  expect(response.status).toBe(303);
-  const page = await pageHtml(await browser.get(response.headers.get("Location")!));
-  const start = page.indexOf('class="flash');
-  return start === -1 ? "" : page.slice(start, page.indexOf("</div>", start));
+function connected(provider: Provider = "github", name = `${provider}-main`) {
+  return connectedUser(emulator(), provider, { name });
 }
 
 describe("settings", () => {

@@ -4,7 +4,8 @@ import { openTokens } from "~/lib/connections/vault.server";
 import { loadKeyRing } from "~/lib/platform/encryption.server";
 import type { ConnectionRow } from "~/lib/platform/schema";
 import { createEmulator, installEmulatorFetch, submitConsent, type Emulator, type Provider, type ProviderId } from "../emulator";
-import { type Browser, database } from "./helpers";
+import { expect } from "vitest";
+import { type Browser, database, pageHtml, signedUpUser } from "./helpers";
 
 /** A fresh in-process provider emulator for every test, serving the app's outbound fetches. */
 export function useEmulator(): () => Emulator {
@@ -88,4 +89,20 @@ export async function makeHealthCheckDue(connectionId: string) {
     .set({ health_due_at: Date.now() - 1000 })
     .where("id", "=", connectionId)
     .execute();
+}
+
+/** A new user with one connection (`{provider}-main` unless named), and the connection page's path. */
+export async function connectedUser(emulator: Emulator, provider: Provider, options: { name?: string; account?: string | number } = {}) {
+  const user = await signedUpUser();
+  const choice = options.account === undefined ? {} : { account: options.account };
+  const { id } = await connect(user.browser, emulator, provider, options.name ?? `${provider}-main`, choice);
+  return { ...user, id: id!, path: `/integration-connections/${id}` };
+}
+
+/** The flash message on the page a 303 leads to. */
+export async function flashAfter(browser: Browser, response: Response) {
+  expect(response.status).toBe(303);
+  const page = await pageHtml(await browser.get(response.headers.get("Location")!));
+  const start = page.indexOf('class="flash');
+  return start === -1 ? "" : page.slice(start, page.indexOf("</div>", start));
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { submitConsent, type Provider } from "../emulator";
-import { connect, returnToApp, storedTokens, useEmulator, connectionRow } from "./connections-support";
-import { type Browser, pageHtml, signedUpUser } from "./helpers";
+import { connectedUser, connectionRow, flashAfter, returnToApp, storedTokens, useEmulator } from "./connections-support";
+import type { Browser } from "./helpers";
 
 // Revoke what SpokeDo no longer holds (issue 11, item 3): on delete, refresh tokens too; when
 // re-authorizing replaces tokens, the old ones; when "Keep" drops another account's tokens, those.
@@ -9,17 +9,8 @@ import { type Browser, pageHtml, signedUpUser } from "./helpers";
 
 const emulator = useEmulator();
 
-async function connected(provider: Provider, account?: string | number) {
-  const user = await signedUpUser();
-  const { id } = await connect(user.browser, emulator(), provider, `${provider}-main`, account === undefined ? {} : { account });
-  return { ...user, id: id!, path: `/integration-connections/${id}` };
-}
-
-async function flashAfter(browser: Browser, response: Response) {
-  expect(response.status).toBe(303);
-  const page = await pageHtml(await browser.get(response.headers.get("Location")!));
-  const start = page.indexOf('class="flash');
-  return start === -1 ? "" : page.slice(start, page.indexOf("</div>", start));
+function connected(provider: Provider, account?: string | number) {
+  return connectedUser(emulator(), provider, { account });
 }
 
 /** The emulator's record of a token SpokeDo held. */

@@ -139,6 +139,14 @@ function pendingFor(db: Db, actor: FlowActor, connectionId: string) {
     .where("expires_at", ">", Date.now());
 }
 
+/** The tokens and identity a pending re-authorization holds (encrypted under its own record id). */
+async function openPending(deps: FlowDeps, pending: { id: string; workspace_id: string; tokens_ct: string; identity_json: string }) {
+  const tokens = JSON.parse(
+    await decryptToken(deps.ring, pending.tokens_ct, { workspaceId: pending.workspace_id, recordId: pending.id, field: "tokens" }),
+  ) as TokenSet;
+  return { tokens, identity: JSON.parse(pending.identity_json) as AccountIdentity };
+}
+
 export interface PendingReauthorization {
   accountLabel: string;
   accountUrl: string | null;
@@ -167,10 +175,7 @@ export async function confirmReauthorization(
   ]);
   if (!pending || !connection) return null;
   const old = await openTokens(deps.ring, connection);
-  const tokens = JSON.parse(
-    await decryptToken(deps.ring, pending.tokens_ct, { workspaceId: pending.workspace_id, recordId: pending.id, field: "tokens" }),
-  ) as TokenSet;
-  const identity = JSON.parse(pending.identity_json) as AccountIdentity;
+  const { tokens, identity } = await openPending(deps, pending);
   await runBatch(deps.db, [
     ...replaceTokensWrites(
       deps.db,
@@ -209,10 +214,7 @@ export async function discardPendingReauthorization(
     .where("workspace_id", "=", actor.workspaceId)
     .execute();
   if (!pending || !connection) return null;
-  const tokens = JSON.parse(
-    await decryptToken(deps.ring, pending.tokens_ct, { workspaceId: pending.workspace_id, recordId: pending.id, field: "tokens" }),
-  ) as TokenSet;
-  const identity = JSON.parse(pending.identity_json) as AccountIdentity;
+  const { tokens, identity } = await openPending(deps, pending);
   const accountStillHeld = await isAccountHeldElsewhere(deps.db, connection.provider, identity.accountId, "");
   return {
     revocation: await revokeAtProvider(

@@ -2,7 +2,7 @@ import { getFormProps, getInputProps, useForm, type SubmissionResult } from "@co
 import { getValibotConstraint } from "@conform-to/valibot";
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData, useLocation } from "@remix-run/react";
-import { ConfigFields } from "~/components/config-fields";
+import { ConfigFieldset } from "~/components/config-fields";
 import { DriftProblems } from "~/components/drift-problems";
 import { ErrorList, ErrorSummary, Field, SubmitButton } from "~/components/forms";
 import { ProviderIcon } from "~/components/provider-icon";
@@ -119,29 +119,14 @@ function SettingsForm({ data, search }: { data: ReturnType<typeof useLoaderData<
       <Field label="Name" hint="What intents pick this connection by." errorId={fields.name.errorId} errors={fields.name.errors}>
         <input {...getInputProps(fields.name, { type: "text" })} autoComplete="off" />
       </Field>
-      <fieldset className="stack config-fields">
-        <legend className="field__label">Defaults for intents</legend>
-        <p className="muted small">
-          Intents that use this connection inherit these values and may override the ones marked overridable. The lists come from{" "}
-          {data.provider.name} through this connection.{" "}
-          {Object.keys(data.pickers).length ? (
-            <button type="submit" formMethod="get" name="refresh" value="1" className="button button--link button--small">
-              Refresh from {data.provider.name}
-            </button>
-          ) : null}
-        </p>
-        <ConfigFields
-          fieldset={fields.config.getFieldset() as never}
-          fields={data.fields}
-          hints={overridable}
-          pickers={{
-            views: actionData?.pickers ?? data.pickers,
-            providerName: data.provider.name,
-            now: data.now,
-            emptyLabel: "No default",
-          }}
-        />
-      </fieldset>
+      <ConfigFieldset
+        legend="Defaults for intents"
+        intro={`Intents that use this connection inherit these values and may override the ones marked overridable. The lists come from ${data.provider.name} through this connection.`}
+        fieldset={fields.config.getFieldset() as never}
+        fields={data.fields}
+        hints={overridable}
+        pickers={{ views: actionData?.pickers ?? data.pickers, providerName: data.provider.name, now: data.now, emptyLabel: "No default" }}
+      />
       <div className="inline-form">
         <SubmitButton name="intent" value="save" pendingText="Saving…">
           Save settings

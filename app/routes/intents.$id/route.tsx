@@ -1,12 +1,8 @@
-import { getFormProps, getInputProps, useForm, type SubmissionResult } from "@conform-to/react";
-import { getValibotConstraint } from "@conform-to/valibot";
+import type { SubmissionResult } from "@conform-to/react";
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
-import { Form, useActionData, useLoaderData, useLocation } from "@remix-run/react";
+import { Form, useLoaderData, useLocation } from "@remix-run/react";
 import * as v from "valibot";
-import { ConfigFields } from "~/components/config-fields";
-import { ConnectionPicker } from "~/components/connection-picker";
 import { DriftProblems } from "~/components/drift-problems";
-import { ErrorList, ErrorSummary, Field, SubmitButton } from "~/components/forms";
 import { ProviderIcon } from "~/components/provider-icon";
 import { StatusBadge } from "~/components/status-badge";
 import { RelativeTime } from "~/components/time";
@@ -20,8 +16,8 @@ import { parseForm } from "~/lib/platform/forms";
 import { connectionPick, NO_CONNECTION_PICKED } from "~/lib/platform/validation";
 import { readFormData } from "~/lib/platform/http.server";
 import { notFound, requireFound } from "~/lib/platform/responses.server";
-import type { ConfigFormValue } from "~/lib/providers/config-form";
 import { IntentActionSchema, SaveIntentSchema } from "./schema";
+import { IntentSettingsForm } from "./settings-form";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.intent.name ?? "Intent"} · SpokeDo` }];
 
@@ -34,7 +30,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
 }
 
 type PageData = NonNullable<Awaited<ReturnType<typeof loadIntentPage>>>;
-type SaveReply = { intent: "save"; result: SubmissionResult<string[]>; pickers: PageData["pickers"] };
+export type SaveReply = { intent: "save"; result: SubmissionResult<string[]>; pickers: PageData["pickers"] };
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { workspace } = await requireWorkspaceMember(context, request);
@@ -209,89 +205,5 @@ export default function IntentDetail() {
         </a>
       </div>
     </section>
-  );
-}
-
-function IntentSettingsForm({
-  data,
-  hints,
-  search,
-}: {
-  data: ReturnType<typeof useLoaderData<typeof loader>>;
-  hints: Record<string, string>;
-  search: string;
-}) {
-  const actionData = useActionData<typeof action>();
-  const [form, fields] = useForm<{
-    name: string;
-    connectionId: string;
-    connectionName: string;
-    enabled: string;
-    overrides: Record<string, ConfigFormValue>;
-  }>({
-    id: "intent-settings",
-    lastResult: actionData?.intent === "save" ? actionData.result : undefined,
-    defaultValue: {
-      name: data.intent.draft?.name ?? data.intent.name,
-      connectionId: data.connection.id,
-      enabled: (data.intent.draft?.enabled ?? data.intent.enabled) ? "on" : "",
-      overrides: data.overrideValues,
-    },
-    constraint: getValibotConstraint(SaveIntentSchema),
-  });
-  const intentLabels = {
-    name: "Name",
-    connectionId: "Connection",
-    ...Object.fromEntries(data.fields.map((field) => [`overrides.${field.name}`, field.label])),
-  };
-  return (
-    // Posted to the address it was drawn from: a failed save keeps the page's searches and typed fields.
-    <Form method="post" action={`/intents/${data.intent.id}${search}`} className="card stack" {...getFormProps(form)}>
-      <h2>Settings</h2>
-      {/* The default button: Enter in any field presses it (it saves, or searches from a search box). */}
-      <button type="submit" name="intent" value="default" className="visually-hidden" tabIndex={-1} aria-hidden="true">
-        Save intent
-      </button>
-      <ErrorList id={form.errorId} errors={form.errors} />
-      <ErrorSummary formId={form.id} errors={form.allErrors} labels={intentLabels} />
-      <Field label="Name" errorId={fields.name.errorId} errors={fields.name.errors}>
-        <input {...getInputProps(fields.name, { type: "text" })} autoComplete="off" />
-      </Field>
-      <ConnectionPicker
-        id={fields.connectionId}
-        name={fields.connectionName}
-        choices={data.choices}
-        more={data.moreChoices}
-        hint="Repointing to another provider keeps only the overrides that provider has fields for."
-      />
-      <label className="checkbox">
-        <input {...getInputProps(fields.enabled, { type: "checkbox", value: "on" })} /> Enabled
-      </label>
-      <fieldset className="stack config-fields">
-        <legend className="field__label">Overrides</legend>
-        <p className="muted small">
-          Empty fields inherit the connection&apos;s defaults. The lists come from {data.provider.name} through {data.connection.name}.{" "}
-          {Object.keys(data.pickers).length ? (
-            <button type="submit" formMethod="get" name="refresh" value="1" className="button button--link button--small">
-              Refresh from {data.provider.name}
-            </button>
-          ) : null}
-        </p>
-        <ConfigFields
-          fieldset={fields.overrides.getFieldset() as never}
-          fields={data.fields}
-          hints={hints}
-          pickers={{
-            views: (actionData?.intent === "save" ? actionData.pickers : undefined) ?? data.pickers,
-            providerName: data.provider.name,
-            now: data.now,
-            emptyLabel: "Inherit the connection's default",
-          }}
-        />
-      </fieldset>
-      <SubmitButton name="intent" value="save" pendingText="Saving…">
-        Save intent
-      </SubmitButton>
-    </Form>
   );
 }
