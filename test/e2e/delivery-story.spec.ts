@@ -1,6 +1,7 @@
 import type { Page } from "@playwright/test";
 import { choose, editSettings, typeInstead, expect, signUp, test, uniqueEmail } from "./fixtures";
 
+const APP = `http://localhost:${Number(process.env.E2E_PORT ?? 8790)}`;
 const EMULATOR = `http://localhost:${Number(process.env.E2E_PORT ?? 8790) + 1}`;
 
 /** Deliveries run in the background of the request: reload until the log shows the outcome. */
@@ -61,6 +62,13 @@ test("connect, override, deliver, get revoked, re-authorize, redeliver what fail
   await choose(page, story.defaultField[0], { value: story.defaultField[1] });
   await page.getByRole("button", { name: "Save settings" }).click();
   await expect(page.getByText(/Settings saved(: .* confirmed what they point at)?\./)).toBeVisible();
+  // Saving brings the scheduled check round within a minute: fire the Cron Trigger now and wait for
+  // that check, so it cannot find the revocation below before the story's own delivery does.
+  expect((await request.get(`${APP}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("* * * * *")}`)).ok()).toBe(true);
+  await expect(async () => {
+    await page.reload();
+    await expect(page.locator(".status-card")).toContainText("Last checked", { timeout: 1000 });
+  }).toPass({ timeout: 20_000 });
 
   await page.goto("/intents/new");
   await page.getByLabel("Name").fill("triage");

@@ -113,6 +113,24 @@ describe("settings", () => {
   });
 });
 
+describe("page order", () => {
+  it("leads with the status and the defaults, folds the token details, and ends with the danger zone", async () => {
+    const { browser, path } = await connected("github");
+    const html = await pageHtml(await browser.get(path));
+    const order = [
+      "<h2>Status</h2>",
+      "<h2>Defaults for intents</h2>",
+      "<h2>Deliveries</h2>",
+      "<h2>Account and tokens</h2>",
+      "Danger zone</h2>",
+    ].map((heading) => html.indexOf(heading));
+    expect(order.every((index) => index > 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(html).toMatch(/<details class="token-details"><summary>Token details, scopes and rate limit<\/summary><dl class="facts">/);
+    expect(html.indexOf("Delete connection…")).toBeGreaterThan(html.indexOf("Danger zone</h2>"));
+  });
+});
+
 describe("test connection", () => {
   it("keeps a working connection active", async () => {
     const { browser, path, id } = await connected("slack");

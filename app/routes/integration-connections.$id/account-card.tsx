@@ -8,70 +8,77 @@ export function AccountCard({ data }: { data: PageData }) {
   return (
     <div className="card">
       <h2>Account and tokens</h2>
-      <dl className="facts">
-        <dt>Account</dt>
-        <dd>{connection.accountLabel}</dd>
-        {Object.entries(connection.identity).map(([key, value]) => (
-          <div key={key} className="facts__row">
-            <dt>{key.replace(/_/g, " ")}</dt>
-            <dd>
-              <code>{value}</code>
-            </dd>
-          </div>
-        ))}
-        <dt>Granted scopes</dt>
-        <dd>
-          {connection.scopes.length ? (
-            connection.scopes.map((scope) => (
-              <code key={scope} className="scope">
-                {scope}
-              </code>
-            ))
+      <p>
+        {connection.accountLabel} · authorized <RelativeTime value={connection.authorizedAt} now={now} />
+      </p>
+      {/* The details are there when needed, folded so the page leads with what to do. */}
+      <details className="token-details">
+        <summary>Token details, scopes and rate limit</summary>
+        <dl className="facts">
+          <dt>Account</dt>
+          <dd>{connection.accountLabel}</dd>
+          {Object.entries(connection.identity).map(([key, value]) => (
+            <div key={key} className="facts__row">
+              <dt>{key.replace(/_/g, " ")}</dt>
+              <dd>
+                <code>{value}</code>
+              </dd>
+            </div>
+          ))}
+          <dt>Granted scopes</dt>
+          <dd>
+            {connection.scopes.length ? (
+              connection.scopes.map((scope) => (
+                <code key={scope} className="scope">
+                  {scope}
+                </code>
+              ))
+            ) : (
+              <span className="muted">none reported</span>
+            )}
+          </dd>
+          {connection.status === "revoked" ? (
+            <>
+              <dt>Tokens</dt>
+              <dd>{provider.name} no longer accepts them; re-authorizing replaces them.</dd>
+            </>
           ) : (
-            <span className="muted">none reported</span>
+            <>
+              <dt>Access token expires</dt>
+              <dd>
+                <RelativeTime value={connection.accessTokenExpiresAt} now={now} never="does not expire" />
+              </dd>
+              <dt>Refresh token</dt>
+              <dd>
+                {connection.hasRefreshToken ? (
+                  <>
+                    held
+                    {connection.refreshTokenExpiresAt ? (
+                      <>
+                        , expires <RelativeTime value={connection.refreshTokenExpiresAt} now={now} />
+                      </>
+                    ) : null}
+                  </>
+                ) : (
+                  <span className="muted">none</span>
+                )}
+              </dd>
+              <dt>Last refresh</dt>
+              <dd>
+                <RelativeTime value={connection.lastRefreshedAt} now={now} />
+              </dd>
+            </>
           )}
-        </dd>
-        {connection.status === "revoked" ? (
-          <>
-            <dt>Tokens</dt>
-            <dd>{provider.name} no longer accepts them; re-authorizing replaces them.</dd>
-          </>
-        ) : (
-          <>
-            <dt>Access token expires</dt>
-            <dd>
-              <RelativeTime value={connection.accessTokenExpiresAt} now={now} never="does not expire" />
-            </dd>
-            <dt>Refresh token</dt>
-            <dd>
-              {connection.hasRefreshToken ? (
-                <>
-                  held
-                  {connection.refreshTokenExpiresAt ? (
-                    <>
-                      , expires <RelativeTime value={connection.refreshTokenExpiresAt} now={now} />
-                    </>
-                  ) : null}
-                </>
-              ) : (
-                <span className="muted">none</span>
-              )}
-            </dd>
-            <dt>Last refresh</dt>
-            <dd>
-              <RelativeTime value={connection.lastRefreshedAt} now={now} />
-            </dd>
-          </>
-        )}
-        <dt>Authorized</dt>
-        <dd>
-          <RelativeTime value={connection.authorizedAt} now={now} />
-        </dd>
-        <dt>Rate-limit budget</dt>
-        <dd>
-          <BudgetFacts data={data} />
-        </dd>
-      </dl>
+          <dt>Authorized</dt>
+          <dd>
+            <RelativeTime value={connection.authorizedAt} now={now} />
+          </dd>
+          <dt>Rate-limit budget</dt>
+          <dd>
+            <BudgetFacts data={data} />
+          </dd>
+        </dl>
+      </details>
       <div className="actions">
         <Form method="post">
           <input type="hidden" name="intent" value="test" />

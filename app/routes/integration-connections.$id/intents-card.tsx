@@ -4,7 +4,7 @@ import { SubmitButton } from "~/components/forms";
 import type { PageData } from "./route";
 
 export function IntentsCard({ data }: { data: PageData }) {
-  const { connection, provider } = data;
+  const { provider } = data;
   return (
     <div className="card" id="intents">
       <h2>Intents using this connection</h2>
@@ -59,13 +59,22 @@ export function IntentsCard({ data }: { data: PageData }) {
           )}
         </>
       )}
-      <h3>Delete</h3>
+    </div>
+  );
+}
+
+/** What cannot be undone, last on the page. */
+export function DangerZone({ data }: { data: PageData }) {
+  return (
+    <section className="card card--danger" aria-labelledby="danger-zone">
+      <h2 id="danger-zone">Danger zone</h2>
       <p className="muted">
         Deleting is final. Re-authorize instead when the token expired; delete only when the account is being retired.
+        {data.intentTotal > 0 ? " Intents that depend on the connection must be repointed or deleted first." : null}
       </p>
-      <a className="button button--danger" href={`/integration-connections/${connection.id}/delete`}>
+      <a className="button button--danger" href={`/integration-connections/${data.connection.id}/delete`}>
         Delete connection…
       </a>
-    </div>
+    </section>
   );
 }

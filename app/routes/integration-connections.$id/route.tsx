@@ -12,7 +12,7 @@ import { notFound } from "~/lib/platform/responses.server";
 import { AccountCard, HistoryCard } from "./account-card";
 import { ACTIONS } from "./actions.server";
 import { DeliveriesCard } from "./deliveries-card";
-import { IntentsCard } from "./intents-card";
+import { DangerZone, IntentsCard } from "./intents-card";
 import { OtherAccountPrompt } from "./other-account-prompt";
 import { DetailIntentSchema } from "./schema";
 import { SettingsCard } from "./settings-card";
@@ -83,6 +83,7 @@ export default function ConnectionDetail() {
         <HistoryCard data={data} />
       </div>
       <IntentsCard data={data} />
+      <DangerZone data={data} />
     </section>
   );
 }
