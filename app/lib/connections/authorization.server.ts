@@ -139,6 +139,15 @@ function pendingFor(db: Db, actor: FlowActor, connectionId: string) {
     .where("expires_at", ">", Date.now());
 }
 
+/** The pending re-authorization of this session and the connection it is for, read side by side. */
+async function pendingWithConnection(db: Db, actor: FlowActor, connectionId: string) {
+  const [pending, connection] = await Promise.all([
+    pendingFor(db, actor, connectionId).selectAll().executeTakeFirst(),
+    getConnection(db, actor.workspaceId, connectionId),
+  ]);
+  return { pending, connection };
+}
+
 /** The tokens and identity a pending re-authorization holds (encrypted under its own record id). */
 async function openPending(deps: FlowDeps, pending: { id: string; workspace_id: string; tokens_ct: string; identity_json: string }) {
   const tokens = JSON.parse(
@@ -169,10 +178,7 @@ export async function confirmReauthorization(
   actor: FlowActor,
   connectionId: string,
 ): Promise<{ revocation: RevocationOutcome } | null> {
-  const [pending, connection] = await Promise.all([
-    pendingFor(deps.db, actor, connectionId).selectAll().executeTakeFirst(),
-    getConnection(deps.db, actor.workspaceId, connectionId),
-  ]);
+  const { pending, connection } = await pendingWithConnection(deps.db, actor, connectionId);
   if (!pending || !connection) return null;
   const old = await openTokens(deps.ring, connection);
   const { tokens, identity } = await openPending(deps, pending);
@@ -204,10 +210,7 @@ export async function discardPendingReauthorization(
   actor: FlowActor,
   connectionId: string,
 ): Promise<{ revocation: RevocationOutcome } | null> {
-  const [pending, connection] = await Promise.all([
-    pendingFor(deps.db, actor, connectionId).selectAll().executeTakeFirst(),
-    getConnection(deps.db, actor.workspaceId, connectionId),
-  ]);
+  const { pending, connection } = await pendingWithConnection(deps.db, actor, connectionId);
   await deps.db
     .deleteFrom("pending_reauthorizations")
     .where("connection_id", "=", connectionId)
