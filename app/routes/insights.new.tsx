@@ -35,7 +35,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request);
+  const { workspace } = await requireWorkspaceMember(context, request, { permission: "insights.send" });
   const submission = parseForm(await readFormData(request), NewInsightSchema);
   if (submission.status !== "success") return json(submission.reply(), { status: 400 });
   const { title, body, intents } = submission.value;

@@ -13,7 +13,7 @@ import { getProvider } from "~/lib/providers/registry";
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Delete ${data?.name ?? "connection"} · SpokeDo` }];
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request);
+  const { workspace } = await requireWorkspaceMember(context, request, { permission: "connections.delete" });
   await requireKeyRing(context);
   const connection = await requireConnection(context, workspace.id, params.id);
   const { intents, total } = await listDependentIntents(context.db, workspace.id, connection.id);
@@ -30,7 +30,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request);
+  const { workspace } = await requireWorkspaceMember(context, request, { permission: "connections.delete" });
   const deps = await requireVault(context);
   await readFormData(request);
   const connection = await requireConnection(context, workspace.id, params.id);

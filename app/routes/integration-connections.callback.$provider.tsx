@@ -1,6 +1,7 @@
 import { json, redirect, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { useLoaderData } from "@remix-run/react";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { can, refusal } from "~/lib/accounts/permissions";
 import { getCurrentSession } from "~/lib/accounts/sessions.server";
 import { finishAuthorization } from "~/lib/connections/authorization.server";
 import { requireVault } from "~/lib/connections/guards.server";
@@ -43,7 +44,11 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const member = await requireWorkspaceMember(context, request);
   const deps = await requireVault(context);
   const actor = { workspaceId: member.workspace.id, userId: member.user.id, sessionId: member.sessionId };
-  const result = await finishAuthorization(deps, actor, provider, new URL(request.url).searchParams);
+  const role = member.workspace.role;
+  const result = await finishAuthorization(deps, actor, provider, new URL(request.url).searchParams, (purpose) => {
+    const needs = purpose === "new" ? "connections.connect" : "connections.reauthorize";
+    return can(role, needs) ? null : refusal(role, needs);
+  });
 
   const go = (location: string, flash?: Flash) =>
     flash ? redirectWithFlash(context, location, flash, CALLBACK_HEADERS) : redirect(location, { status: 303, headers: CALLBACK_HEADERS });

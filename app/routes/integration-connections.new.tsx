@@ -24,7 +24,7 @@ export const meta: MetaFunction = () => [{ title: "Connect an account · SpokeDo
 export const headers = forwardDataHeaders;
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  await requireWorkspaceMember(context, request);
+  await requireWorkspaceMember(context, request, { permission: "connections.connect" });
   await requireKeyRing(context);
   const url = new URL(request.url);
   return json({
@@ -34,7 +34,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const member = await requireWorkspaceMember(context, request);
+  const member = await requireWorkspaceMember(context, request, { permission: "connections.connect" });
   const deps = await requireVault(context);
   const submission = parseForm(await readFormData(request), NewConnectionSchema);
   if (submission.status !== "success") return json(submission.reply(), { status: 400 });

@@ -10,13 +10,13 @@ import { requireFound } from "~/lib/platform/responses.server";
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Delete ${data?.name ?? "intent"} · SpokeDo` }];
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request);
+  const { workspace } = await requireWorkspaceMember(context, request, { permission: "intents.manage" });
   const intent = await requireFound(params.id, (id) => getIntent(context.db, workspace.id, id));
   return json({ id: intent.id, name: intent.name });
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request);
+  const { workspace } = await requireWorkspaceMember(context, request, { permission: "intents.manage" });
   await readFormData(request);
   const intent = await requireFound(params.id, (id) => getIntent(context.db, workspace.id, id));
   await deleteIntent(context.db, workspace.id, intent.id);

@@ -23,14 +23,14 @@ const NewIntentSchema = v.object({
 export const meta: MetaFunction = () => [{ title: "New intent · SpokeDo" }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request);
+  const { workspace } = await requireWorkspaceMember(context, request, { permission: "intents.manage" });
   const { choices, more } = await listConnectionChoices(context.db, workspace.id);
   const connections = choices.map((choice) => ({ ...choice, providerName: getProvider(choice.provider).name }));
   return json({ connections, more, preselected: new URL(request.url).searchParams.get("connection") ?? "" });
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request);
+  const { workspace } = await requireWorkspaceMember(context, request, { permission: "intents.manage" });
   const submission = parseForm(await readFormData(request), NewIntentSchema);
   if (submission.status !== "success") return json(submission.reply(), { status: 400 });
   const connection = connectionPick(submission.value);

@@ -151,7 +151,7 @@ describe("webhook endpoints in workspace settings", () => {
     expect((await browser.get(`/settings/workspace/webhooks/${id}`)).status).toBe(404);
   });
 
-  it("only owners manage endpoints; other workspaces' endpoints are a 404; cross-site posts are refused", async () => {
+  it("only owners and admins manage endpoints; other workspaces' endpoints are a 404; cross-site posts are refused", async () => {
     const alice = await signedUpUser({ workspaceName: "Alpha" });
     const { id } = await endpointFor(alice.browser);
     const bob = await signedUpUser({ email: uniqueEmail("bob"), workspaceName: "Bob's" });
@@ -159,7 +159,7 @@ describe("webhook endpoints in workspace settings", () => {
     await bob.browser.post("/workspaces/switch", { workspaceId: alice.workspaceId, redirectTo: "/settings/workspace" });
 
     const settings = await pageHtml(await bob.browser.get("/settings/workspace"));
-    expect(settings).toContain("Owners manage the workspace");
+    expect(settings).toContain("Owners and admins manage the workspace");
     expect(settings).not.toContain(RECEIVER_URL);
     expect((await bob.browser.get(`/settings/workspace/webhooks/${id}`)).status).toBe(403);
     expect((await bob.browser.get("/settings/workspace/webhooks/new")).status).toBe(403);

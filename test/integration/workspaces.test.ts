@@ -73,9 +73,9 @@ describe("members", () => {
     const self = await addMember(alice.browser, alice.email);
     expect(self.status).toBe(400);
     expect(await self.text()).toContain("already a member");
-    const badRole = await addMember(alice.browser, alice.email, "admin");
+    const badRole = await addMember(alice.browser, alice.email, "superuser");
     expect(badRole.status).toBe(400);
-    expect(await badRole.text()).toContain("Choose owner or member.");
+    expect(await badRole.text()).toContain("Choose owner, admin or member.");
     expect(await countRows("memberships")).toBe(1);
   });
 
@@ -91,6 +91,7 @@ describe("members", () => {
       (await bob.browser.post("/settings/workspace", { intent: "remove-member", userId: alice.user.id, confirmed: "yes" })).status,
     ).toBe(403);
     expect((await bob.browser.post("/settings/workspace", { intent: "rename", name: "Hijacked" })).status).toBe(403);
+    expect((await bob.browser.post("/settings/workspace", { intent: "change-role", userId: bob.user.id, role: "owner" })).status).toBe(403);
     expect(await countRows("memberships")).toBe(before);
     expect(await (await alice.browser.get("/settings/workspace")).text()).toContain("<strong>Alpha</strong>");
   });

@@ -1,6 +1,7 @@
 import { redirect } from "@remix-run/cloudflare";
 import type { RequestContext } from "../platform/context.server";
 import type { Role } from "../platform/schema";
+import { can, refusal, type Permission } from "./permissions";
 import { getCurrentSession, setSessionWorkspace, type CurrentSession } from "./sessions.server";
 import { firstWorkspaceOf } from "./workspaces.server";
 
@@ -27,7 +28,7 @@ export async function requireUser(context: RequestContext, request: Request): Pr
 export async function requireWorkspaceMember(
   context: RequestContext,
   request: Request,
-  options: { role?: "owner" } = {},
+  options: { permission?: Permission } = {},
 ): Promise<WorkspaceMember> {
   const session = await requireUser(context, request);
   let workspace = session.workspace;
@@ -37,10 +38,16 @@ export async function requireWorkspaceMember(
     if (!workspace) throw redirect("/workspaces/new");
     await setSessionWorkspace(context, session.id, workspace.id);
   }
-  if (options.role === "owner" && workspace.role !== "owner") {
-    throw new Response("Only workspace owners can do this.", { status: 403 });
+  const member = { sessionId: session.id, user: session.user, workspace };
+  if (options.permission) requirePermission(member, options.permission);
+  return member;
+}
+
+/** Refuses (403, with what the role lacks) an action the member's role does not allow (decision 026). */
+export function requirePermission(member: WorkspaceMember, permission: Permission): void {
+  if (!can(member.workspace.role, permission)) {
+    throw new Response(refusal(member.workspace.role, permission), { status: 403 });
   }
-  return { sessionId: session.id, user: session.user, workspace };
 }
 
 /** Sign-in and sign-up pages send signed-in users on to the app. */

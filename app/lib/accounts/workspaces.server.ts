@@ -1,4 +1,4 @@
-import type { Compilable } from "kysely";
+import { sql, type Compilable } from "kysely";
 import { runBatch, type Db } from "../platform/db.server";
 import type { Role } from "../platform/schema";
 import { normalizeEmail } from "../platform/validation";
@@ -73,7 +73,7 @@ export function listMembers(db: Db, workspaceId: string): Promise<Member[]> {
     .innerJoin("users as u", "u.id", "m.user_id")
     .select(["u.id as userId", "u.email", "m.role", "m.created_at as joinedAt"])
     .where("m.workspace_id", "=", workspaceId)
-    .orderBy("m.role", "desc")
+    .orderBy(sql`case m.role when 'owner' then 0 when 'admin' then 1 else 2 end`)
     .orderBy("u.email")
     .execute();
 }
@@ -121,4 +121,45 @@ export async function removeMember(db: Db, workspaceId: string, userId: string):
   if (Number(result.numDeletedRows) > 0) return { ok: true };
   const member = await findMembership(db, workspaceId, userId);
   return { ok: false, reason: member ? "last_owner" : "not_a_member" };
+}
+
+export type ChangeRoleResult =
+  { ok: true; before: Role; after: Role; email: string } | { ok: false; reason: "not_a_member" | "last_owner" };
+
+/**
+ * Gives a member another role. Like removal, one conditional UPDATE: the last owner can never
+ * be demoted, even by two owners demoting each other at once.
+ */
+export async function changeMemberRole(db: Db, workspaceId: string, userId: string, role: Role): Promise<ChangeRoleResult> {
+  const current = await db
+    .selectFrom("memberships as m")
+    .innerJoin("users as u", "u.id", "m.user_id")
+    .select(["m.role", "u.email"])
+    .where("m.workspace_id", "=", workspaceId)
+    .where("m.user_id", "=", userId)
+    .executeTakeFirst();
+  if (!current) return { ok: false, reason: "not_a_member" };
+  if (current.role === role) return { ok: true, before: role, after: role, email: current.email };
+  const result = await db
+    .updateTable("memberships")
+    .set({ role })
+    .where("workspace_id", "=", workspaceId)
+    .where("user_id", "=", userId)
+    .where((eb) =>
+      eb.or([
+        eb("role", "!=", "owner"),
+        eb(
+          eb
+            .selectFrom("memberships as o")
+            .select((o) => o.fn.countAll<number>().as("owners"))
+            .where("o.workspace_id", "=", workspaceId)
+            .where("o.role", "=", "owner"),
+          ">",
+          1,
+        ),
+      ]),
+    )
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) return { ok: false, reason: "last_owner" };
+  return { ok: true, before: current.role, after: role, email: current.email };
 }

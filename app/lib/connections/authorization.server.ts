@@ -48,11 +48,20 @@ export async function finishAuthorization(
   actor: FlowActor,
   provider: ProviderId,
   params: URLSearchParams,
+  /** Whether the actor's role still allows what the flow started (it may have changed meanwhile). */
+  allowed: (purpose: OAuthFlowRow["purpose"]) => string | null = () => null,
 ): Promise<CallbackOutcome> {
   const result = await completeAuthorization(deps, actor, provider, params);
   if (result.kind !== "authorized") return result;
   const { flow, tokens, identity } = result;
   const module = getProvider(provider);
+
+  const refused = allowed(flow.purpose);
+  if (refused) {
+    // Nothing is kept: the tokens just issued are revoked at once.
+    const revocation = await revokeAtProvider(deps.settings, { provider }, tokens, { accountStillHeld: true, label: "the new token" });
+    return { kind: "failed", flow, message: `${refused} ${revocation.message}` };
+  }
 
   if (flow.purpose === "new") {
     const id = crypto.randomUUID();

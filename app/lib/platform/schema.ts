@@ -22,7 +22,7 @@ export interface WorkspacesTable {
 export type Workspace = Selectable<WorkspacesTable>;
 export type WorkspaceUpdate = Updateable<WorkspacesTable>;
 
-export type Role = "owner" | "member";
+export type Role = "owner" | "admin" | "member";
 export interface MembershipsTable {
   workspace_id: string;
   user_id: string;

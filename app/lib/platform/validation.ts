@@ -48,7 +48,7 @@ export const WorkspaceNameSchema = v.pipe(
   v.maxLength(80, "A workspace name has at most 80 characters."),
 );
 
-export const RoleSchema = v.picklist(["owner", "member"], "Choose owner or member.");
+export const RoleSchema = v.picklist(["owner", "admin", "member"], "Choose owner, admin or member.");
 
 export const IdSchema = v.pipe(v.string("Missing id."), v.maxLength(64, "Invalid id."));
 

@@ -41,7 +41,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
 export type InsightData = ReturnType<typeof useLoaderData<typeof loader>>;
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request);
+  const { workspace } = await requireWorkspaceMember(context, request, { permission: "insights.send" });
   const insight = await requireFound(params.id, (id) => getInsight(context.db, workspace.id, id));
   const intent = v.safeParse(ActionSchema, (await readFormData(request)).get("intent"));
   if (!intent.success) throw new Response("Unknown action.", { status: 400 });

@@ -86,16 +86,18 @@ export function AccountCard({ data }: { data: PageData }) {
             Test connection
           </SubmitButton>
         </Form>
-        <Form method="post">
-          <input type="hidden" name="intent" value="reauthorize" />
-          <SubmitButton
-            variant="secondary"
-            match={{ name: "intent", value: "reauthorize" }}
-            pendingText={`Redirecting to ${provider.name}…`}
-          >
-            Re-authorize
-          </SubmitButton>
-        </Form>
+        {data.can["connections.reauthorize"] ? (
+          <Form method="post">
+            <input type="hidden" name="intent" value="reauthorize" />
+            <SubmitButton
+              variant="secondary"
+              match={{ name: "intent", value: "reauthorize" }}
+              pendingText={`Redirecting to ${provider.name}…`}
+            >
+              Re-authorize
+            </SubmitButton>
+          </Form>
+        ) : null}
       </div>
       <p className="muted small">
         Re-authorize replaces the tokens in place: the connection keeps its id, name and settings, so intents keep working.

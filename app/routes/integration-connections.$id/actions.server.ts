@@ -1,6 +1,7 @@
 import { redirect } from "@remix-run/cloudflare";
 import * as v from "valibot";
 import type { WorkspaceMember } from "~/lib/accounts/guards.server";
+import type { Permission } from "~/lib/accounts/permissions";
 import { confirmReauthorization, discardPendingReauthorization, startReauthorizing } from "~/lib/connections/authorization.server";
 import { disableConnection } from "~/lib/connections/repository.server";
 import type { VaultDeps } from "~/lib/connections/vault.server";
@@ -122,6 +123,18 @@ async function enable({ context, member, connection }: ActionArgs) {
         : "Enabled: intents deliver through this connection again.";
   return back(context, connection, { type: "success", message });
 }
+
+/** What each form intent needs (decision 026): the route refuses the rest with 403. */
+export const REQUIRES: Record<DetailIntent, Permission> = {
+  test: "connections.test",
+  reauthorize: "connections.reauthorize",
+  "confirm-account": "connections.reauthorize",
+  "cancel-account": "connections.reauthorize",
+  "repoint-intents": "connections.delete",
+  "redeliver-failed": "connections.configure",
+  disable: "connections.configure",
+  enable: "connections.configure",
+};
 
 export const ACTIONS: Record<DetailIntent, (args: ActionArgs) => Promise<Response>> = {
   test,

@@ -6,7 +6,8 @@ import type { PageData } from "./route";
 
 export function DeliveriesCard({ data }: { data: PageData }) {
   const { now, redeliverable, connection } = data;
-  const canRedeliver = redeliverable > 0 && connection.status !== "revoked" && connection.status !== "expired";
+  const canRedeliver =
+    data.can["connections.configure"] && redeliverable > 0 && connection.status !== "revoked" && connection.status !== "expired";
   return (
     <div className="card">
       <div className="card__header">

@@ -36,7 +36,7 @@ export function IntentsCard({ data }: { data: PageData }) {
               …and {data.intentTotal - data.intents.length} more (<a href="/intents">see all intents</a>).
             </p>
           ) : null}
-          {data.repointTargets.length > 0 ? (
+          {!data.can["connections.delete"] ? null : data.repointTargets.length > 0 ? (
             <Form method="post" className="row repoint">
               <input type="hidden" name="intent" value="repoint-intents" />
               <label className="field">

@@ -3,14 +3,15 @@ import { useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
 import { ProviderIcon } from "~/components/provider-icon";
 import { StatusBadge } from "~/components/status-badge";
-import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { requirePermission, requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { permissionsOf } from "~/lib/accounts/permissions";
 import { requireConnection, requireVault } from "~/lib/connections/guards.server";
 import { loadConnectionPage } from "~/lib/connections/page.server";
 import { forwardDataHeaders } from "~/lib/platform/headers";
 import { readFormData } from "~/lib/platform/http.server";
 import { notFound } from "~/lib/platform/responses.server";
 import { AccountCard, HistoryCard } from "./account-card";
-import { ACTIONS } from "./actions.server";
+import { ACTIONS, REQUIRES } from "./actions.server";
 import { DeliveriesCard } from "./deliveries-card";
 import { DangerZone, IntentsCard } from "./intents-card";
 import { OtherAccountPrompt } from "./other-account-prompt";
@@ -27,7 +28,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const actor = { workspaceId: member.workspace.id, userId: member.user.id, sessionId: member.sessionId };
   const page = await loadConnectionPage(db, settings, actor, params.id ?? "");
   if (!page) throw notFound();
-  return json({ now: Date.now(), ...page });
+  return json({ now: Date.now(), can: permissionsOf(member.workspace.role), ...page });
 }
 
 export type PageData = ReturnType<typeof useLoaderData<typeof loader>>;
@@ -39,6 +40,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const formData = await readFormData(request);
   const intent = v.safeParse(DetailIntentSchema, formData.get("intent"));
   if (!intent.success) throw new Response("Unknown action.", { status: 400 });
+  requirePermission(member, REQUIRES[intent.output]);
   return ACTIONS[intent.output]({ context, member, deps, connection, formData });
 }
 
@@ -73,7 +75,9 @@ export default function ConnectionDetail() {
         </div>
       </header>
 
-      {data.pending ? <OtherAccountPrompt pending={data.pending} current={connection.accountLabel} providerName={provider.name} /> : null}
+      {data.pending && data.can["connections.reauthorize"] ? (
+        <OtherAccountPrompt pending={data.pending} current={connection.accountLabel} providerName={provider.name} />
+      ) : null}
       {/* Ordered by task: what is wrong and the one next step, the defaults, what was delivered, then the details. */}
       <StatusCard data={data} />
       <SettingsCard data={data} />
@@ -83,7 +87,7 @@ export default function ConnectionDetail() {
         <HistoryCard data={data} />
       </div>
       <IntentsCard data={data} />
-      <DangerZone data={data} />
+      {data.can["connections.delete"] ? <DangerZone data={data} /> : null}
     </section>
   );
 }

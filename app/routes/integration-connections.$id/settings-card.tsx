@@ -8,9 +8,11 @@ export function SettingsCard({ data }: { data: PageData }) {
     <div className="card" id="connection-settings">
       <div className="card__header">
         <h2>Defaults for intents</h2>
-        <a className="button button--secondary" href={`/integration-connections/${connection.id}/settings`}>
-          Edit settings
-        </a>
+        {data.can["connections.configure"] ? (
+          <a className="button button--secondary" href={`/integration-connections/${connection.id}/settings`}>
+            Edit settings
+          </a>
+        ) : null}
       </div>
       <dl className="facts">
         {configFields.map((field) => {
@@ -28,7 +30,10 @@ export function SettingsCard({ data }: { data: PageData }) {
         })}
       </dl>
       <p className="muted small">
-        Intents inherit these values. Edit them to choose from {provider.name}&apos;s own lists: checked with {provider.name} when saved.
+        Intents inherit these values.{" "}
+        {data.can["connections.configure"]
+          ? `Edit them to choose from ${provider.name}'s own lists: checked with ${provider.name} when saved.`
+          : "Owners and admins change them."}
       </p>
     </div>
   );

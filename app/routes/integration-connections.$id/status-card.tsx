@@ -63,12 +63,16 @@ export function StatusCard({ data }: { data: PageData }) {
             <strong>Disabled</strong> <RelativeTime value={connection.disabledAt} now={now} />: deliveries through it are held, neither sent
             nor failed{data.held ? ` (${data.held} waiting)` : ""}, and it is not checked.
           </p>
-          <Form method="post">
-            <input type="hidden" name="intent" value="enable" />
-            <SubmitButton match={{ name: "intent", value: "enable" }} pendingText="Enabling…">
-              Enable{data.held ? ` and send ${data.held} held` : ""}
-            </SubmitButton>
-          </Form>
+          {data.can["connections.configure"] ? (
+            <Form method="post">
+              <input type="hidden" name="intent" value="enable" />
+              <SubmitButton match={{ name: "intent", value: "enable" }} pendingText="Enabling…">
+                Enable{data.held ? ` and send ${data.held} held` : ""}
+              </SubmitButton>
+            </Form>
+          ) : (
+            <p className="muted small">An owner or admin can enable it.</p>
+          )}
         </div>
       ) : (
         <>
@@ -80,13 +84,15 @@ export function StatusCard({ data }: { data: PageData }) {
                 : "Deliveries fail until you re-authorize; then redeliver the failed ones from this page."}
           </p>
           <NextAction data={data} />
-          <Form method="post" className="inline-form">
-            <input type="hidden" name="intent" value="disable" />
-            <SubmitButton variant="secondary" match={{ name: "intent", value: "disable" }} pendingText="Disabling…">
-              Disable deliveries
-            </SubmitButton>
-            <span className="muted small">Holds new deliveries without deleting anything; enable it again at any time.</span>
-          </Form>
+          {data.can["connections.configure"] ? (
+            <Form method="post" className="inline-form">
+              <input type="hidden" name="intent" value="disable" />
+              <SubmitButton variant="secondary" match={{ name: "intent", value: "disable" }} pendingText="Disabling…">
+                Disable deliveries
+              </SubmitButton>
+              <span className="muted small">Holds new deliveries without deleting anything; enable it again at any time.</span>
+            </Form>
+          ) : null}
         </>
       )}
     </div>
@@ -170,6 +176,7 @@ function DriftNote({ data }: { data: PageData }) {
 function NextAction({ data }: { data: PageData }) {
   const { connection, provider } = data;
   if (connection.status === "revoked" || connection.status === "expired" || connection.expiresSoonAt !== null) {
+    if (!data.can["connections.reauthorize"]) return <p>Ask an owner or admin of the workspace to re-authorize it.</p>;
     return (
       <Form method="post" className="inline-form">
         <input type="hidden" name="intent" value="reauthorize" />
@@ -191,6 +198,7 @@ function NextAction({ data }: { data: PageData }) {
     );
   }
   if (connection.drift.problems.length) {
+    if (!data.can["connections.configure"]) return <p>Ask an owner or admin of the workspace to fix its settings.</p>;
     return (
       <p>
         <a className="button button--primary" href={`/integration-connections/${connection.id}/settings`}>

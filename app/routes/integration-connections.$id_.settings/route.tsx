@@ -23,7 +23,7 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [
 ];
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request);
+  const { workspace } = await requireWorkspaceMember(context, request, { permission: "connections.configure" });
   const deps = await requireVault(context);
   const page = await loadSettingsPage(deps, workspace.id, params.id ?? "", new URL(request.url).searchParams);
   if (!page) throw notFound();
@@ -34,7 +34,7 @@ type PageData = NonNullable<Awaited<ReturnType<typeof loadSettingsPage>>>;
 type SaveReply = { result: SubmissionResult<string[]>; pickers: PageData["pickers"] };
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request);
+  const { workspace } = await requireWorkspaceMember(context, request, { permission: "connections.configure" });
   const deps = await requireVault(context);
   const connection = await requireConnection(context, workspace.id, params.id);
   const formData = await readFormData(request);

@@ -33,7 +33,7 @@ type PageData = NonNullable<Awaited<ReturnType<typeof loadIntentPage>>>;
 export type SaveReply = { intent: "save"; result: SubmissionResult<string[]>; pickers: PageData["pickers"] };
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request);
+  const { workspace } = await requireWorkspaceMember(context, request, { permission: "intents.manage" });
   const intent = await requireFound(params.id, (id) => getIntent(context.db, workspace.id, id));
   const formData = await readFormData(request);
   const action = v.safeParse(IntentActionSchema, formData.get("intent"));

@@ -2,11 +2,21 @@ import type { SubmissionResult } from "@conform-to/react";
 import { json, redirect } from "@remix-run/cloudflare";
 import { createApiKey, revokeApiKey } from "~/lib/accounts/api-keys.server";
 import type { WorkspaceMember } from "~/lib/accounts/guards.server";
-import { addMemberByEmail, removeMember, renameWorkspace } from "~/lib/accounts/workspaces.server";
+import { requirePermission } from "~/lib/accounts/guards.server";
+import { ROLE_LABELS, type Permission } from "~/lib/accounts/permissions";
+import { addMemberByEmail, changeMemberRole, removeMember, renameWorkspace } from "~/lib/accounts/workspaces.server";
 import type { RequestContext } from "~/lib/platform/context.server";
 import { parseForm } from "~/lib/platform/forms";
 import { notFound } from "~/lib/platform/responses.server";
-import { AddMemberSchema, CreateKeySchema, RemoveMemberSchema, RenameSchema, RevokeKeySchema, type SettingsIntent } from "./schema";
+import {
+  AddMemberSchema,
+  ChangeRoleSchema,
+  CreateKeySchema,
+  RemoveMemberSchema,
+  RenameSchema,
+  RevokeKeySchema,
+  type SettingsIntent,
+} from "./schema";
 
 /** One function per form intent of Workspace settings. */
 interface ActionArgs {
@@ -52,9 +62,23 @@ async function addMember({ context, member, formData }: ActionArgs) {
   return done();
 }
 
+async function changeRole({ context, member, formData }: ActionArgs) {
+  const submission = parseForm(formData, ChangeRoleSchema);
+  if (submission.status !== "success") return reply("change-role", submission.reply());
+  const changed = await changeMemberRole(context.db, member.workspace.id, submission.value.userId, submission.value.role);
+  if (!changed.ok && changed.reason === "not_a_member") throw notFound();
+  if (!changed.ok) {
+    const message = `A workspace needs at least one owner: make someone else an owner before changing this role to ${ROLE_LABELS[submission.value.role].toLowerCase()}.`;
+    return reply("change-role", submission.reply({ formErrors: [message] }));
+  }
+  return done();
+}
+
 async function removeMemberAction({ context, member, formData }: ActionArgs) {
   const submission = parseForm(formData, RemoveMemberSchema);
   if (submission.status !== "success") return reply("remove-member", submission.reply());
+  // Anyone may leave; removing someone else is for those who manage members.
+  if (submission.value.userId !== member.user.id) requirePermission(member, "members.manage");
   if (!submission.value.confirmed) return askFirst("remove-member", submission.value.userId, submission.reply());
   const removed = await removeMember(context.db, member.workspace.id, submission.value.userId);
   if (!removed.ok && removed.reason === "not_a_member") throw notFound();
@@ -82,9 +106,20 @@ async function revokeKey({ context, member, formData }: ActionArgs) {
   return done();
 }
 
+/** What each form intent needs (decision 026); leaving the workspace needs nothing. */
+export const REQUIRES: Record<SettingsIntent, Permission | null> = {
+  rename: "workspace.rename",
+  "add-member": "members.manage",
+  "change-role": "members.manage",
+  "remove-member": null,
+  "create-key": "api-keys.manage",
+  "revoke-key": "api-keys.manage",
+};
+
 export const ACTIONS: Record<SettingsIntent, (args: ActionArgs) => Promise<Response>> = {
   rename,
   "add-member": addMember,
+  "change-role": changeRole,
   "remove-member": removeMemberAction,
   "create-key": createKey,
   "revoke-key": revokeKey,

@@ -47,6 +47,7 @@ export function AddMemberForm({ lastResult }: { lastResult?: SubmissionResult<st
         <Field label="Role" errorId={fields.role.errorId} errors={fields.role.errors}>
           <select {...getSelectProps(fields.role)}>
             <option value="member">Member</option>
+            <option value="admin">Admin</option>
             <option value="owner">Owner</option>
           </select>
         </Field>

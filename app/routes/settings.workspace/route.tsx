@@ -2,17 +2,19 @@ import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
 import { ConfirmAction } from "~/components/confirm-action";
-import { ErrorList, SubmitButton } from "~/components/forms";
+import { SubmitButton } from "~/components/forms";
 import { RelativeTime } from "~/components/time";
 import { listApiKeys } from "~/lib/accounts/api-keys.server";
-import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { requirePermission, requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { permissionsOf } from "~/lib/accounts/permissions";
 import { listMembers } from "~/lib/accounts/workspaces.server";
 import { forwardDataHeaders } from "~/lib/platform/headers";
 import { readFormData } from "~/lib/platform/http.server";
 import { listEndpoints, MAX_ENDPOINTS_PER_WORKSPACE } from "~/lib/webhooks/endpoints.server";
-import { ACTIONS, type ActionResult } from "./actions.server";
+import { ACTIONS, REQUIRES, type ActionResult } from "./actions.server";
 import { AddMemberForm, CreateKeyForm, RenameForm } from "./forms";
 import { IntentSchema, type SettingsIntent } from "./schema";
+import { MembersCard, RolesCard } from "./members-card";
 import { WebhooksCard } from "./webhooks-card";
 
 export const meta: MetaFunction = () => [{ title: "Workspace settings · SpokeDo" }];
@@ -21,28 +23,30 @@ export const headers = forwardDataHeaders;
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { user, workspace } = await requireWorkspaceMember(context, request);
+  const can = permissionsOf(workspace.role);
   const [members, keys, endpoints] = await Promise.all([
     listMembers(context.db, workspace.id),
     listApiKeys(context.db, workspace.id),
-    // Endpoint URLs may carry tokens of their own: only owners, who manage them, see them.
-    workspace.role === "owner" ? listEndpoints(context.db, workspace.id) : null,
+    // Endpoint URLs may carry tokens of their own: only those who manage them see them.
+    can["webhooks.manage"] ? listEndpoints(context.db, workspace.id) : null,
   ]);
-  return json({ workspace, members, keys, endpoints, maxEndpoints: MAX_ENDPOINTS_PER_WORKSPACE, viewerId: user.id, now: Date.now() });
+  return json({ workspace, can, members, keys, endpoints, maxEndpoints: MAX_ENDPOINTS_PER_WORKSPACE, viewerId: user.id, now: Date.now() });
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const member = await requireWorkspaceMember(context, request, { role: "owner" });
+  const member = await requireWorkspaceMember(context, request);
   const formData = await readFormData(request);
   const intent = v.safeParse(IntentSchema, formData.get("intent"));
   if (!intent.success) throw new Response("Unknown action.", { status: 400 });
+  const needs = REQUIRES[intent.output];
+  if (needs) requirePermission(member, needs);
   return ACTIONS[intent.output]({ context, member, formData });
 }
 
 export default function WorkspaceSettings() {
-  const { workspace, members, keys, endpoints, maxEndpoints, viewerId, now } = useLoaderData<typeof loader>();
+  const { workspace, can, members, keys, endpoints, maxEndpoints, viewerId, now } = useLoaderData<typeof loader>();
   const actionData = useActionData<ActionResult>();
   const resultFor = (intent: SettingsIntent) => (actionData?.intent === intent ? actionData.result : undefined);
-  const isOwner = workspace.role === "owner";
   const confirming = actionData?.confirm;
   const confirmMember = confirming?.intent === "remove-member" ? members.find((member) => member.userId === confirming.id) : undefined;
   const confirmKey = confirming?.intent === "revoke-key" ? keys.find((key) => key.id === confirming.id && !key.revoked_at) : undefined;
@@ -51,7 +55,8 @@ export default function WorkspaceSettings() {
       <h1>Workspace settings</h1>
       <p className="lead">
         <strong>{workspace.name}</strong>
-        {isOwner ? " · you are an owner." : " · you are a member. Only owners can rename the workspace or manage its members."}
+        {` · you are ${workspace.role === "member" ? "a" : "an"} ${workspace.role}: `}
+        <a href="#roles">what each role may do</a>.
       </p>
 
       {/* A new key is shown once, at the top where the reloaded page opens. */}
@@ -87,55 +92,16 @@ export default function WorkspaceSettings() {
         </ConfirmAction>
       ) : null}
 
-      {isOwner ? <RenameForm name={workspace.name} lastResult={resultFor("rename")} /> : null}
+      {can["workspace.rename"] ? <RenameForm name={workspace.name} lastResult={resultFor("rename")} /> : null}
 
-      <div className="card">
-        <h2>Members</h2>
-        <ErrorList errors={resultFor("remove-member")?.error?.[""] ?? undefined} />
-        <table className="table">
-          <thead>
-            <tr>
-              <th scope="col">E-mail</th>
-              <th scope="col">Role</th>
-              <th scope="col">Joined</th>
-              {isOwner ? (
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              ) : null}
-            </tr>
-          </thead>
-          <tbody>
-            {members.map((member) => (
-              <tr key={member.userId}>
-                <td>
-                  {member.email}
-                  {member.userId === viewerId ? <span className="muted"> (you)</span> : null}
-                </td>
-                <td>
-                  <span className={`badge badge--${member.role}`}>{member.role}</span>
-                </td>
-                <td>
-                  <time dateTime={new Date(member.joinedAt).toISOString()}>{new Date(member.joinedAt).toISOString().slice(0, 10)}</time>
-                </td>
-                {isOwner ? (
-                  <td className="table__actions">
-                    <Form method="post">
-                      <input type="hidden" name="intent" value="remove-member" />
-                      <SubmitButton variant="danger" name="userId" value={member.userId}>
-                        {member.userId === viewerId ? "Leave…" : "Remove…"}
-                        <span className="visually-hidden"> {member.email}</span>
-                      </SubmitButton>
-                    </Form>
-                  </td>
-                ) : null}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <MembersCard
+        members={members}
+        viewerId={viewerId}
+        canManage={can["members.manage"]}
+        errors={resultFor("remove-member")?.error?.[""] ?? resultFor("change-role")?.error?.[""] ?? undefined}
+      />
 
-      {isOwner ? <AddMemberForm lastResult={resultFor("add-member")} /> : null}
+      {can["members.manage"] ? <AddMemberForm lastResult={resultFor("add-member")} /> : null}
 
       <div className="card stack">
         <h2>API keys</h2>
@@ -151,7 +117,7 @@ export default function WorkspaceSettings() {
                 <th scope="col">Key</th>
                 <th scope="col">Created</th>
                 <th scope="col">Last used</th>
-                {isOwner ? (
+                {can["api-keys.manage"] ? (
                   <th scope="col">
                     <span className="visually-hidden">Actions</span>
                   </th>
@@ -169,7 +135,7 @@ export default function WorkspaceSettings() {
                     <RelativeTime value={key.created_at} now={now} />
                   </td>
                   <td>{key.revoked_at ? <span className="muted">revoked</span> : <RelativeTime value={key.last_used_at} now={now} />}</td>
-                  {isOwner ? (
+                  {can["api-keys.manage"] ? (
                     <td className="table__actions">
                       {key.revoked_at ? null : (
                         <Form method="post">
@@ -188,7 +154,7 @@ export default function WorkspaceSettings() {
         ) : (
           <p className="muted">No key yet.</p>
         )}
-        {isOwner ? <CreateKeyForm lastResult={resultFor("create-key")} /> : null}
+        {can["api-keys.manage"] ? <CreateKeyForm lastResult={resultFor("create-key")} /> : null}
       </div>
 
       {endpoints ? (
@@ -196,9 +162,11 @@ export default function WorkspaceSettings() {
       ) : (
         <div className="card">
           <h2>Webhooks</h2>
-          <p className="muted">Owners manage the workspace&apos;s outgoing webhooks.</p>
+          <p className="muted">Owners and admins manage the workspace&apos;s outgoing webhooks.</p>
         </div>
       )}
+
+      <RolesCard role={workspace.role} />
 
       <div className="card">
         <h2>Another workspace</h2>

@@ -6,6 +6,8 @@ export const AddMemberSchema = v.object({ intent: v.literal("add-member"), email
 /** Destructive actions run only once confirmed: the first submission asks (decision 024). */
 const Confirmed = v.optional(v.literal("yes"));
 
+export const ChangeRoleSchema = v.object({ intent: v.literal("change-role"), userId: IdSchema, role: RoleSchema });
+
 export const RemoveMemberSchema = v.object({ intent: v.literal("remove-member"), userId: IdSchema, confirmed: Confirmed });
 
 export const CreateKeySchema = v.object({
@@ -19,5 +21,8 @@ export const CreateKeySchema = v.object({
 });
 export const RevokeKeySchema = v.object({ intent: v.literal("revoke-key"), keyId: IdSchema, confirmed: Confirmed });
 
-export const IntentSchema = v.picklist(["rename", "add-member", "remove-member", "create-key", "revoke-key"], "Unknown action.");
+export const IntentSchema = v.picklist(
+  ["rename", "add-member", "change-role", "remove-member", "create-key", "revoke-key"],
+  "Unknown action.",
+);
 export type SettingsIntent = v.InferOutput<typeof IntentSchema>;

@@ -24,7 +24,7 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [
 ];
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request, { role: "owner" });
+  const { workspace } = await requireWorkspaceMember(context, request, { permission: "webhooks.manage" });
   const before = v.parse(BeforeSchema, new URL(request.url).searchParams.get("before") ?? undefined);
   const page = await requireFound(params.id, (id) => loadEndpointPage(context.db, workspace.id, id, before));
   const { next } = page.log;
@@ -32,7 +32,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request, { role: "owner" });
+  const { workspace } = await requireWorkspaceMember(context, request, { permission: "webhooks.manage" });
   const deps = await requireWebhookDeps(context);
   const endpoint = await requireFound(params.id, (id) => getEndpoint(deps.db, workspace.id, id));
   const formData = await readFormData(request);

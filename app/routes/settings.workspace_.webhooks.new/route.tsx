@@ -18,13 +18,13 @@ export const headers = forwardDataHeaders;
 type ActionData = { result: SubmissionResult<string[]>; created?: { id: string; url: string; secret: string } };
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  await requireWorkspaceMember(context, request, { role: "owner" });
+  await requireWorkspaceMember(context, request, { permission: "webhooks.manage" });
   await requireWebhookDeps(context);
   return json({});
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const member = await requireWorkspaceMember(context, request, { role: "owner" });
+  const member = await requireWorkspaceMember(context, request, { permission: "webhooks.manage" });
   const deps = await requireWebhookDeps(context);
   const submission = parseForm(await readFormData(request), NewEndpointSchema);
   if (submission.status !== "success") return json<ActionData>({ result: submission.reply() }, { status: 400 });
