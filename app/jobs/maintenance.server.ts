@@ -1,3 +1,4 @@
+import { pruneAuditEvents } from "~/lib/audit/trail.server";
 import { prunePendingReauthorizations } from "~/lib/connections/authorization.server";
 import { pruneChoices } from "~/lib/connections/choices.server";
 import { reencryptConnections, refreshExpiringConnections } from "~/lib/connections/vault.server";
@@ -36,6 +37,7 @@ export async function runMaintenance(env: Env, now = Date.now()) {
     ["prune provider webhook receipts", () => pruneWebhookReceipts(db, now)],
     ["prune webhook log", () => pruneWebhookLog(db, now)],
     ["prune provider choices", () => pruneChoices(db, now)],
+    ["prune audit events past retention", () => pruneAuditEvents(db, now)],
   ];
   if (settings.keyRing) {
     const ring = await settings.keyRing;

@@ -2,7 +2,8 @@ import { json, type ActionFunctionArgs } from "@remix-run/cloudflare";
 import * as v from "valibot";
 import { authenticateApiKey } from "~/lib/accounts/api-keys.server";
 import type { CreateInsightResult } from "~/lib/delivery/insights.server";
-import { submitInsight, submitInsightIdempotently, type ApiAnswer } from "~/lib/delivery/submission.server";
+import { auditInsert, insightSent, keyActor } from "~/lib/audit/trail.server";
+import { submitInsight, submitInsightIdempotently, type Alongside, type ApiAnswer } from "~/lib/delivery/submission.server";
 import { apiError, apiUnauthorized } from "~/lib/platform/api.server";
 import { fieldErrors } from "~/lib/platform/forms";
 import { readBodyWithin } from "~/lib/platform/http.server";
@@ -86,8 +87,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
     body: { id: insightId, url: `${origin}/insights/${insightId}`, deliveries: deliveryIds.length },
   });
 
+  // The key is the actor of the audit event, written in the insight's own batch.
+  const actor = keyActor({ id: key.keyId, name: key.name }, context.clientCountry);
+  const alongside: Alongside = ({ insightId, deliveryIds }) => [
+    auditInsert(context.db, key.workspaceId, actor, insightSent(insightId, title, deliveryIds.length)),
+  ];
   if (idempotencyKey === null) {
-    const created = await submitInsight(context.db, context.deliveryQueue, key.workspaceId, input);
+    const created = await submitInsight(context.db, context.deliveryQueue, key.workspaceId, input, alongside);
     return created.ok ? answer(answerFor(created)) : refusal(created);
   }
   const result = await submitInsightIdempotently(
@@ -97,6 +103,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     input,
     { key: idempotencyKey, rawBody },
     answerFor,
+    alongside,
   );
   switch (result.kind) {
     case "created":

@@ -5,6 +5,7 @@ import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
 import { ErrorList, ErrorSummary, Field, SubmitButton } from "~/components/forms";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { auditorFor, insightSent } from "~/lib/audit/trail.server";
 import { listEnabledIntentNames } from "~/lib/delivery/intents.server";
 import { parseForm } from "~/lib/platform/forms";
 import { readFormData } from "~/lib/platform/http.server";
@@ -35,16 +36,24 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request, { permission: "insights.send" });
+  const member = await requireWorkspaceMember(context, request, { permission: "insights.send" });
+  const { workspace } = member;
+  const audit = auditorFor(context, member);
   const submission = parseForm(await readFormData(request), NewInsightSchema);
   if (submission.status !== "success") return json(submission.reply(), { status: 400 });
   const { title, body, intents } = submission.value;
-  const created = await submitInsight(context.db, context.deliveryQueue, workspace.id, {
-    title,
-    body,
-    source: "form",
-    targets: intents.length ? { names: intents } : { all: true },
-  });
+  const created = await submitInsight(
+    context.db,
+    context.deliveryQueue,
+    workspace.id,
+    {
+      title,
+      body,
+      source: "form",
+      targets: intents.length ? { names: intents } : { all: true },
+    },
+    ({ insightId, deliveryIds }) => [audit.insert(insightSent(insightId, title, deliveryIds.length))],
+  );
   if (!created.ok) {
     const names = created.reason === "unknown_intents" ? created.unknown : created.disabled;
     return json(submission.reply({ fieldErrors: { intents: [`Not available: ${names.join(", ")}.`] } }), { status: 400 });

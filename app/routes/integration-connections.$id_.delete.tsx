@@ -2,6 +2,7 @@ import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, useLoaderData } from "@remix-run/react";
 import { SubmitButton } from "~/components/forms";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { auditorFor } from "~/lib/audit/trail.server";
 import { deleteConnectionAndRevoke } from "~/lib/connections/deletion.server";
 import { requireConnection, requireKeyRing, requireVault } from "~/lib/connections/guards.server";
 import { listDependentIntents } from "~/lib/connections/repository.server";
@@ -30,7 +31,8 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request, { permission: "connections.delete" });
+  const member = await requireWorkspaceMember(context, request, { permission: "connections.delete" });
+  const { workspace } = member;
   const deps = await requireVault(context);
   await readFormData(request);
   const connection = await requireConnection(context, workspace.id, params.id);
@@ -41,6 +43,11 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     const message = `${connection.name} cannot be deleted: ${uses}. Repoint or delete them first.`;
     return redirectWithFlash(context, `/integration-connections/${connection.id}/delete`, { type: "error", message });
   }
+  await auditorFor(context, member).record({
+    action: "connection.deleted",
+    object: { id: connection.id, label: connection.name },
+    detail: `${connection.account_label}. ${deleted.revocation.message}`,
+  });
   const flash = {
     type: deleted.revocation.revoked ? ("success" as const) : ("info" as const),
     message: `Deleted ${connection.name}. ${deleted.revocation.message}`,

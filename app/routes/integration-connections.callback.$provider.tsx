@@ -2,11 +2,12 @@ import { json, redirect, type HeadersFunction, type LoaderFunctionArgs, type Met
 import { useLoaderData } from "@remix-run/react";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
 import { can, refusal } from "~/lib/accounts/permissions";
+import { auditorFor } from "~/lib/audit/trail.server";
 import { getCurrentSession } from "~/lib/accounts/sessions.server";
 import { finishAuthorization } from "~/lib/connections/authorization.server";
 import { requireVault } from "~/lib/connections/guards.server";
 import { redirectWithFlash, type Flash } from "~/lib/platform/flash.server";
-import { isProviderId } from "~/lib/providers/registry";
+import { getProvider, isProviderId } from "~/lib/providers/registry";
 
 // The callback URL carries a code and state: never leak it through Referer, never cache it.
 const CALLBACK_HEADERS = { "Referrer-Policy": "no-referrer", "Cache-Control": "no-store" };
@@ -50,6 +51,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     return can(role, needs) ? null : refusal(role, needs);
   });
 
+  const audit = auditorFor(context, member);
   const go = (location: string, flash?: Flash) =>
     flash ? redirectWithFlash(context, location, flash, CALLBACK_HEADERS) : redirect(location, { status: 303, headers: CALLBACK_HEADERS });
 
@@ -60,11 +62,21 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
         label: "Connect an account again",
       });
     case "created":
+      await audit.record({
+        action: "connection.connected",
+        object: { id: result.connectionId, label: result.flow.connection_name ?? "" },
+        detail: `${getProvider(provider).name} account ${result.account}.`,
+      });
       return go(`/integration-connections/${result.connectionId}`, {
         type: "success",
         message: `Connected ${result.flow.connection_name}.`,
       });
     case "reauthorized":
+      await audit.record({
+        action: "connection.reauthorized",
+        object: { id: result.connectionId, label: result.connectionName },
+        detail: `${getProvider(provider).name} account ${result.account}.${result.revocation ? ` ${result.revocation.message}` : ""}`,
+      });
       return go(`/integration-connections/${result.connectionId}`, {
         type: "success",
         message: `Re-authorized: fresh tokens are in place and the connection is active.${result.revocation ? ` ${result.revocation.message}` : ""}`,

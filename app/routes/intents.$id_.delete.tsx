@@ -2,6 +2,7 @@ import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, useLoaderData } from "@remix-run/react";
 import { SubmitButton } from "~/components/forms";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { auditorFor } from "~/lib/audit/trail.server";
 import { deleteIntent, getIntent } from "~/lib/delivery/intents.server";
 import { redirectWithFlash } from "~/lib/platform/flash.server";
 import { readFormData } from "~/lib/platform/http.server";
@@ -16,10 +17,12 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request, { permission: "intents.manage" });
+  const member = await requireWorkspaceMember(context, request, { permission: "intents.manage" });
   await readFormData(request);
-  const intent = await requireFound(params.id, (id) => getIntent(context.db, workspace.id, id));
-  await deleteIntent(context.db, workspace.id, intent.id);
+  const intent = await requireFound(params.id, (id) => getIntent(context.db, member.workspace.id, id));
+  if (await deleteIntent(context.db, member.workspace.id, intent.id)) {
+    await auditorFor(context, member).record({ action: "intent.deleted", object: { id: intent.id, label: intent.name } });
+  }
   return redirectWithFlash(context, "/intents", { type: "success", message: `Deleted ${intent.name}.` });
 }
 

@@ -5,8 +5,9 @@ import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import * as v from "valibot";
 import { ErrorList, ErrorSummary, Field, SubmitButton } from "~/components/forms";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { auditorFor, changesBetween } from "~/lib/audit/trail.server";
 import { listConnectionChoices } from "~/lib/connections/repository.server";
-import { createIntent } from "~/lib/delivery/intents.server";
+import { createIntent, intentState } from "~/lib/delivery/intents.server";
 import { redirectWithFlash } from "~/lib/platform/flash.server";
 import { parseForm } from "~/lib/platform/forms";
 import { readFormData } from "~/lib/platform/http.server";
@@ -30,7 +31,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request, { permission: "intents.manage" });
+  const member = await requireWorkspaceMember(context, request, { permission: "intents.manage" });
+  const { workspace } = member;
   const submission = parseForm(await readFormData(request), NewIntentSchema);
   if (submission.status !== "success") return json(submission.reply(), { status: 400 });
   const connection = connectionPick(submission.value);
@@ -48,6 +50,14 @@ export async function action({ request, context }: ActionFunctionArgs) {
         : { connectionId: ["Choose one of this workspace's connections."] };
     return json(submission.reply({ fieldErrors }), { status: 400 });
   }
+  await auditorFor(context, member).record({
+    action: "intent.created",
+    object: { id: created.id, label: submission.value.name },
+    changes: changesBetween(
+      {},
+      intentState({ name: submission.value.name, enabled: submission.value.enabled === "on", overrides: {} }, created.connectionName),
+    ),
+  });
   const message = `Created ${submission.value.name}. It inherits every default of its connection; override fields below.`;
   return redirectWithFlash(context, `/intents/${created.id}`, { type: "success", message });
 }

@@ -29,7 +29,7 @@ export async function settle(now = Date.now()) {
   throw new Error("deliveries did not settle");
 }
 
-const DEFAULTS: Record<Provider, Record<string, string>> = {
+export const DEFAULTS: Record<Provider, Record<string, string>> = {
   github: { "config.repository": "octocat/hello-world", "config.labels": "insight", "config.assignee": "octocat" },
   slack: { "config.channel": "C0ALERTS01", "config.username": "SpokeDo" },
   notion: {

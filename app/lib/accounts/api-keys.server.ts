@@ -6,10 +6,11 @@ const KEY_PREFIX = "spk_";
 /** A new key: shown once to its creator, stored only as its SHA-256. */
 export async function createApiKey(db: Db, workspaceId: string, userId: string, name: string) {
   const key = `${KEY_PREFIX}${randomToken(32)}`;
+  const id = crypto.randomUUID();
   await db
     .insertInto("api_keys")
     .values({
-      id: crypto.randomUUID(),
+      id,
       workspace_id: workspaceId,
       name,
       key_hash: await sha256Hex(key),
@@ -18,7 +19,7 @@ export async function createApiKey(db: Db, workspaceId: string, userId: string, 
       created_at: Date.now(),
     })
     .execute();
-  return key;
+  return { key, id, prefix: key.slice(0, 10) };
 }
 
 export function listApiKeys(db: Db, workspaceId: string) {
@@ -30,15 +31,17 @@ export function listApiKeys(db: Db, workspaceId: string) {
     .execute();
 }
 
+/** Revokes a live key; its name and prefix (for the record), or null when there was none to revoke. */
 export async function revokeApiKey(db: Db, workspaceId: string, id: string) {
-  const result = await db
+  const row = await db
     .updateTable("api_keys")
     .set({ revoked_at: Date.now() })
     .where("workspace_id", "=", workspaceId)
     .where("id", "=", id)
     .where("revoked_at", "is", null)
+    .returning(["name", "prefix"])
     .executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
+  return row ?? null;
 }
 
 /** The workspace a bearer key belongs to, or null for a missing, unknown or revoked key. */
@@ -47,11 +50,11 @@ export async function authenticateApiKey(db: Db, authorization: string | null) {
   if (!match || !match[1]!.startsWith(KEY_PREFIX)) return null;
   const row = await db
     .selectFrom("api_keys")
-    .select(["id", "workspace_id"])
+    .select(["id", "workspace_id", "name"])
     .where("key_hash", "=", await sha256Hex(match[1]!))
     .where("revoked_at", "is", null)
     .executeTakeFirst();
   if (!row) return null;
   await db.updateTable("api_keys").set({ last_used_at: Date.now() }).where("id", "=", row.id).execute();
-  return { keyId: row.id, workspaceId: row.workspace_id };
+  return { keyId: row.id, workspaceId: row.workspace_id, name: row.name };
 }

@@ -78,7 +78,7 @@ export function listMembers(db: Db, workspaceId: string): Promise<Member[]> {
     .execute();
 }
 
-export type AddMemberResult = { ok: true } | { ok: false; reason: "no_such_user" | "already_member" };
+export type AddMemberResult = { ok: true; userId: string } | { ok: false; reason: "no_such_user" | "already_member" };
 
 export async function addMemberByEmail(db: Db, workspaceId: string, email: string, role: Role): Promise<AddMemberResult> {
   const user = await db.selectFrom("users").select("id").where("email", "=", normalizeEmail(email)).executeTakeFirst();
@@ -89,16 +89,29 @@ export async function addMemberByEmail(db: Db, workspaceId: string, email: strin
     .onConflict((oc) => oc.doNothing())
     .executeTakeFirst();
   if (!result.numInsertedOrUpdatedRows) return { ok: false, reason: "already_member" };
-  return { ok: true };
+  return { ok: true, userId: user.id };
 }
 
-export type RemoveMemberResult = { ok: true } | { ok: false; reason: "not_a_member" | "last_owner" };
+/** A member's role and e-mail, or undefined when they are not in the workspace. */
+function membershipOf(db: Db, workspaceId: string, userId: string) {
+  return db
+    .selectFrom("memberships as m")
+    .innerJoin("users as u", "u.id", "m.user_id")
+    .select(["m.role", "u.email"])
+    .where("m.workspace_id", "=", workspaceId)
+    .where("m.user_id", "=", userId)
+    .executeTakeFirst();
+}
+
+export type RemoveMemberResult = { ok: true; email: string; role: Role } | { ok: false; reason: "not_a_member" | "last_owner" };
 
 /**
  * One conditional DELETE, so two owners removing each other at the same time can never leave
  * a workspace without an owner.
  */
 export async function removeMember(db: Db, workspaceId: string, userId: string): Promise<RemoveMemberResult> {
+  const current = await membershipOf(db, workspaceId, userId);
+  if (!current) return { ok: false, reason: "not_a_member" };
   const result = await db
     .deleteFrom("memberships")
     .where("workspace_id", "=", workspaceId)
@@ -118,9 +131,8 @@ export async function removeMember(db: Db, workspaceId: string, userId: string):
       ]),
     )
     .executeTakeFirst();
-  if (Number(result.numDeletedRows) > 0) return { ok: true };
-  const member = await findMembership(db, workspaceId, userId);
-  return { ok: false, reason: member ? "last_owner" : "not_a_member" };
+  if (Number(result.numDeletedRows) > 0) return { ok: true, email: current.email, role: current.role };
+  return { ok: false, reason: (await membershipOf(db, workspaceId, userId)) ? "last_owner" : "not_a_member" };
 }
 
 export type ChangeRoleResult =
@@ -131,13 +143,7 @@ export type ChangeRoleResult =
  * be demoted, even by two owners demoting each other at once.
  */
 export async function changeMemberRole(db: Db, workspaceId: string, userId: string, role: Role): Promise<ChangeRoleResult> {
-  const current = await db
-    .selectFrom("memberships as m")
-    .innerJoin("users as u", "u.id", "m.user_id")
-    .select(["m.role", "u.email"])
-    .where("m.workspace_id", "=", workspaceId)
-    .where("m.user_id", "=", userId)
-    .executeTakeFirst();
+  const current = await membershipOf(db, workspaceId, userId);
   if (!current) return { ok: false, reason: "not_a_member" };
   if (current.role === role) return { ok: true, before: role, after: role, email: current.email };
   const result = await db

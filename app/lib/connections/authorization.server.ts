@@ -37,9 +37,16 @@ export function startReauthorizing(
 export type CallbackOutcome =
   | { kind: "invalid"; message: string }
   | { kind: "denied" | "failed"; flow: OAuthFlowRow; message: string }
-  | { kind: "created"; flow: OAuthFlowRow; connectionId: string }
+  | { kind: "created"; flow: OAuthFlowRow; connectionId: string; account: string }
   /** `revocation`: what became of the tokens replaced (null when the provider handed the same ones back). */
-  | { kind: "reauthorized"; flow: OAuthFlowRow; connectionId: string; revocation: RevocationOutcome | null }
+  | {
+      kind: "reauthorized";
+      flow: OAuthFlowRow;
+      connectionId: string;
+      connectionName: string;
+      account: string;
+      revocation: RevocationOutcome | null;
+    }
   | { kind: "needs_confirmation"; flow: OAuthFlowRow; connectionId: string };
 
 /** The provider sent the user back: a new connection, fresh tokens in place, or a question. */
@@ -81,7 +88,7 @@ export async function finishAuthorization(
         message: `The name ${flow.connection_name} was taken while you were at ${module.name}. Choose another name.`,
       };
     }
-    return { kind: "created", flow, connectionId: created.id };
+    return { kind: "created", flow, connectionId: created.id, account: identity.label };
   }
 
   const connection = await getConnection(deps.db, flow.workspace_id, flow.connection_id!);
@@ -107,7 +114,7 @@ export async function finishAuthorization(
   const revocation = replaced
     ? await revokeAtProvider(deps.settings, connection, old, { accountStillHeld: true, label: "the replaced token" })
     : null;
-  return { kind: "reauthorized", flow, connectionId: connection.id, revocation };
+  return { kind: "reauthorized", flow, connectionId: connection.id, connectionName: connection.name, account: identity.label, revocation };
 }
 
 /** Another account: the new tokens wait, encrypted, until the user explicitly confirms. */
@@ -186,7 +193,7 @@ export async function confirmReauthorization(
   deps: FlowDeps,
   actor: FlowActor,
   connectionId: string,
-): Promise<{ revocation: RevocationOutcome } | null> {
+): Promise<{ revocation: RevocationOutcome; accountLabel: string } | null> {
   const { pending, connection } = await pendingWithConnection(deps.db, actor, connectionId);
   if (!pending || !connection) return null;
   const old = await openTokens(deps.ring, connection);
@@ -203,6 +210,7 @@ export async function confirmReauthorization(
   ]);
   const accountStillHeld = await isAccountHeldElsewhere(deps.db, connection.provider, connection.account_id, connection.id);
   return {
+    accountLabel: identity.label,
     revocation: await revokeAtProvider(deps.settings, connection, old, {
       accountStillHeld,
       label: `the token of ${connection.account_label}`,
@@ -218,7 +226,7 @@ export async function discardPendingReauthorization(
   deps: FlowDeps,
   actor: FlowActor,
   connectionId: string,
-): Promise<{ revocation: RevocationOutcome } | null> {
+): Promise<{ revocation: RevocationOutcome; accountLabel: string } | null> {
   const { pending, connection } = await pendingWithConnection(deps.db, actor, connectionId);
   await deps.db
     .deleteFrom("pending_reauthorizations")
@@ -229,6 +237,7 @@ export async function discardPendingReauthorization(
   const { tokens, identity } = await openPending(deps, pending);
   const accountStillHeld = await isAccountHeldElsewhere(deps.db, connection.provider, identity.accountId, "");
   return {
+    accountLabel: identity.label,
     revocation: await revokeAtProvider(
       deps.settings,
       connection,

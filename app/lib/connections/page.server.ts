@@ -1,3 +1,4 @@
+import { recentChangesOf } from "../audit/page.server";
 import type { Db } from "../platform/db.server";
 import type { Settings } from "../platform/settings.server";
 import type { FlowActor } from "../oauth/flows.server";
@@ -20,7 +21,7 @@ import { connectionDetailView, connectionSummaryView, driftView } from "./views.
 export async function loadConnectionPage(db: Db, settings: Settings, actor: FlowActor, id: string) {
   const row = id.length <= 64 ? await getConnection(db, actor.workspaceId, id) : undefined;
   if (!row) return null;
-  const [dependents, pending, history, latest, targets, redeliverable, held] = await Promise.all([
+  const [dependents, pending, history, latest, targets, redeliverable, held, changes] = await Promise.all([
     listDependentIntents(db, actor.workspaceId, row.id),
     getPendingReauthorization(db, actor, row.id),
     deliveryHistory(db, actor.workspaceId, row.id),
@@ -28,6 +29,7 @@ export async function loadConnectionPage(db: Db, settings: Settings, actor: Flow
     listConnectionChoices(db, actor.workspaceId, { provider: row.provider, excludeId: row.id, limit: 100 }),
     countRedeliverable(db, actor.workspaceId, row.id),
     row.disabled_at !== null ? countHeld(db, actor.workspaceId, row.id) : 0,
+    recentChangesOf(db, actor.workspaceId, row.id),
   ]);
   return {
     ...connectionDetailView(row, settings),
@@ -40,6 +42,7 @@ export async function loadConnectionPage(db: Db, settings: Settings, actor: Flow
     intentTotal: dependents.total,
     intentsDrifted: dependents.drifted,
     history,
+    changes,
     latest,
     repointTargets: dependents.total > 0 ? targets.choices : [],
     pending,

@@ -9,7 +9,8 @@ import { problemsByField, verifyTargets } from "./targets.server";
 import type { VaultDeps } from "./vault.server";
 
 export type SaveSettingsResult =
-  | { ok: true; message: string; verified: boolean }
+  /** `stored`: the name and defaults as saved, for the audit trail's before/after. */
+  | { ok: true; message: string; verified: boolean; stored: { name: string; config: Record<string, unknown> } }
   | { ok: false; reason: "invalid"; fieldErrors: Record<string, string[]> }
   | { ok: false; reason: "not_found" };
 
@@ -41,12 +42,16 @@ export async function saveConnectionSettings(
     return { ok: false, reason: "invalid", fieldErrors: { name: [`This workspace already has a connection named ${input.name}.`] } };
   }
   if (!saved.ok) return { ok: false, reason: "not_found" };
-  if (!verdict) return { ok: true, message: "Settings saved.", verified: true };
-  if (verdict.verified) return { ok: true, message: `Settings saved: ${provider.name} confirmed what they point at.`, verified: true };
+  const result = { stored: { name: input.name, config } };
+  if (!verdict) return { ok: true, message: "Settings saved.", verified: true, ...result };
+  if (verdict.verified) {
+    return { ok: true, message: `Settings saved: ${provider.name} confirmed what they point at.`, verified: true, ...result };
+  }
   return {
     ok: true,
     message: `Settings saved, not verified yet: ${verdict.reason}. SpokeDo checks them again at its next run.`,
     verified: false,
+    ...result,
   };
 }
 

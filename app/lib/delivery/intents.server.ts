@@ -104,7 +104,7 @@ export async function createIntent(
   db: Db,
   workspaceId: string,
   input: { name: string; connection: ConnectionPick; enabled: boolean; overrides: Record<string, unknown> },
-): Promise<SaveIntentResult> {
+): Promise<(SaveIntentResult & { ok: false }) | { ok: true; id: string; connectionName: string }> {
   const id = crypto.randomUUID();
   const pick = input.connection;
   const now = Date.now();
@@ -135,19 +135,21 @@ export async function createIntent(
     if (uniqueViolation(error) === NAME_TAKEN) return { ok: false, reason: "name_taken" };
     throw error;
   }
-  await checkSoonOf(db, workspaceId, id);
-  return { ok: true, id };
+  const connection = await checkSoonOf(db, workspaceId, id);
+  return { ok: true, id, connectionName: connection?.name ?? "" };
 }
 
-/** A new or edited intent's settings are checked at the next cron run, with its connection's token. */
+/** A new intent's settings are checked at the next cron run, with its connection's token. */
 async function checkSoonOf(db: Db, workspaceId: string, intentId: string) {
   const intent = await db
-    .selectFrom("intents")
-    .select("connection_id")
-    .where("workspace_id", "=", workspaceId)
-    .where("id", "=", intentId)
+    .selectFrom("intents as i")
+    .innerJoin("connections as c", "c.id", "i.connection_id")
+    .select(["i.connection_id", "c.name"])
+    .where("i.workspace_id", "=", workspaceId)
+    .where("i.id", "=", intentId)
     .executeTakeFirst();
   if (intent) await checkSoonQuery(db, workspaceId, intent.connection_id).execute();
+  return intent;
 }
 
 async function updateIntent(
@@ -199,7 +201,8 @@ export async function deleteIntent(db: Db, workspaceId: string, id: string) {
   return Number(result.numDeletedRows) > 0;
 }
 
-export type RepointResult = { ok: true; moved: number } | { ok: false; reason: "not_found" | "other_provider" | "same_connection" };
+export type RepointResult =
+  { ok: true; moved: number; target: string } | { ok: false; reason: "not_found" | "other_provider" | "same_connection" };
 
 /**
  * Moves every intent of one connection to another connection of the same provider, in one
@@ -209,7 +212,7 @@ export async function repointIntents(db: Db, workspaceId: string, from: Connecti
   if (toConnectionId === from.id) return { ok: false, reason: "same_connection" };
   const target = await db
     .selectFrom("connections")
-    .select(["id", "provider"])
+    .select(["id", "provider", "name"])
     .where("workspace_id", "=", workspaceId)
     .where("id", "=", toConnectionId)
     .executeTakeFirst();
@@ -222,12 +225,17 @@ export async function repointIntents(db: Db, workspaceId: string, from: Connecti
     .where("connection_id", "=", from.id)
     .executeTakeFirst();
   await checkSoonQuery(db, workspaceId, target.id).execute();
-  return { ok: true, moved: Number(result.numUpdatedRows) };
+  return { ok: true, moved: Number(result.numUpdatedRows), target: target.name };
+}
+
+/** An intent's non-secret settings as the audit trail compares them. */
+export function intentState(intent: { name: string; enabled: number | boolean; overrides: Record<string, unknown> }, connection: string) {
+  return { name: intent.name, connection, enabled: Boolean(intent.enabled), ...intent.overrides };
 }
 
 export type SaveIntentSettingsResult =
-  /** verified: false when the provider could not be asked about the new targets. */
-  | { ok: true; message: string; verified: boolean }
+  /** verified: false when the provider could not be asked about the new targets; before/after for the audit trail. */
+  | { ok: true; message: string; verified: boolean; before: Record<string, unknown>; after: Record<string, unknown> }
   | { ok: false; reason: "invalid"; fieldErrors: Record<string, string[]> }
   | { ok: false; reason: "not_found" };
 
@@ -244,7 +252,7 @@ function ownTyped(typed: Record<string, unknown>, overrides: Record<string, unkn
 export async function saveIntentSettings(
   deps: VaultDeps,
   workspaceId: string,
-  intent: Pick<IntentRow, "id" | "connection_id" | "overrides_json">,
+  intent: Pick<IntentRow, "id" | "name" | "enabled" | "connection_id" | "overrides_json">,
   input: { name: string; connection: ConnectionPick; enabled: boolean; overrides: Record<string, unknown> },
 ): Promise<SaveIntentSettingsResult> {
   const { db } = deps;
@@ -267,15 +275,16 @@ export async function saveIntentSettings(
     const own = verdict.problems.filter((problem) => overridden(problem.field));
     if (own.length) return { ok: false, reason: "invalid", fieldErrors: problemsByField(own, "overrides.") };
   }
+  const overrides = !changed
+    ? stored
+    : verdict?.verified
+      ? { ...parsed.overrides, ...ownTyped(verdict.typed, parsed.overrides) }
+      : parsed.overrides;
   const saved = await updateIntent(db, workspaceId, intent.id, {
     name: input.name,
     connectionId: target.id,
     enabled: input.enabled,
-    overrides: !changed
-      ? stored
-      : verdict?.verified
-        ? { ...parsed.overrides, ...ownTyped(verdict.typed, parsed.overrides) }
-        : parsed.overrides,
+    overrides,
     verified: verdict?.verified ? verdict.problems : null,
   });
   if (!saved.ok && saved.reason === "name_taken") {
@@ -284,8 +293,13 @@ export async function saveIntentSettings(
   if (!saved.ok) return { ok: false, reason: "not_found" };
   const unverified = verdict && !verdict.verified ? ` Not verified yet: ${verdict.reason}; SpokeDo checks again at its next run.` : "";
   const verified = !unverified;
-  if (target.id === intent.connection_id) return { ok: true, message: `Saved.${unverified}`, verified };
+  const previous = target.id === intent.connection_id ? target : await getConnection(db, workspaceId, intent.connection_id);
+  const audit = {
+    before: intentState({ ...intent, overrides: stored }, previous?.name ?? intent.connection_id),
+    after: intentState({ name: input.name, enabled: input.enabled, overrides }, target.name),
+  };
+  if (target.id === intent.connection_id) return { ok: true, message: `Saved.${unverified}`, verified, ...audit };
   const meaningful = dropped.filter((key) => describeConfigValue(input.overrides[key]).replace(/[,\s→;]/g, "") !== "");
   const droppedNote = meaningful.length ? ` Dropped overrides ${provider.name} has no field for: ${meaningful.join(", ")}.` : "";
-  return { ok: true, message: `Saved: ${input.name} now delivers through ${target.name}.${droppedNote}${unverified}`, verified };
+  return { ok: true, message: `Saved: ${input.name} now delivers through ${target.name}.${droppedNote}${unverified}`, verified, ...audit };
 }

@@ -1,3 +1,4 @@
+import type { Compilable } from "kysely";
 import { sha256Hex } from "../platform/crypto.server";
 import { uniqueViolation, type Db } from "../platform/db.server";
 import type { DeliveryQueue } from "../platform/queues";
@@ -14,6 +15,9 @@ export interface InsightInput {
   targets: InsightTargets;
 }
 
+/** Writes committed with the insight (its audit event): they succeed or fail together. */
+export type Alongside = (created: { insightId: string; deliveryIds: string[] }) => Compilable[];
+
 /**
  * Records an insight with its deliveries, then hands the deliveries to the queue. The insight is
  * committed first: if the queue cannot be reached, the cron's sweep sends them later.
@@ -23,8 +27,9 @@ export async function submitInsight(
   queue: DeliveryQueue | null,
   workspaceId: string,
   input: InsightInput,
+  alongside?: Alongside,
 ): Promise<CreateInsightResult> {
-  const created = await createInsight(db, workspaceId, input);
+  const created = await createInsight(db, workspaceId, input, alongside);
   if (created.ok) await dispatch(queue, created.deliveryIds);
   return created;
 }
@@ -62,6 +67,7 @@ export async function submitInsightIdempotently(
   input: InsightInput,
   idempotency: { key: string; rawBody: string },
   answerFor: (created: { insightId: string; deliveryIds: string[] }) => ApiAnswer,
+  alongside: Alongside = () => [],
 ): Promise<IdempotentResult> {
   const requestHash = await sha256Hex(idempotency.rawBody);
   const earlier = await findAnswer(db, workspaceId, idempotency.key, requestHash);
@@ -72,6 +78,7 @@ export async function submitInsightIdempotently(
     const created = await createInsight(db, workspaceId, input, (ids) => {
       answer = answerFor(ids);
       return [
+        ...alongside(ids),
         // An expired answer under the same key gives way to the new one.
         db
           .deleteFrom("api_idempotency_keys")

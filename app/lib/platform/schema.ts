@@ -339,6 +339,24 @@ export interface ProviderChoicesTable {
   fetched_at: number;
 }
 
+/** One change a person or an API key made (migration 0014): append-only. */
+export interface AuditEventsTable {
+  seq: Generated<number>;
+  workspace_id: string;
+  at: number;
+  actor_type: "user" | "api_key";
+  actor_id: string;
+  actor_label: string;
+  action: string;
+  object_type: string;
+  object_id: string | null;
+  object_label: string;
+  changes_json: string | null;
+  detail: string | null;
+  country: string | null;
+}
+export type AuditEventRow = Selectable<AuditEventsTable>;
+
 export interface Database {
   users: UsersTable;
   workspaces: WorkspacesTable;
@@ -360,4 +378,5 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
   provider_choices: ProviderChoicesTable;
+  audit_events: AuditEventsTable;
 }

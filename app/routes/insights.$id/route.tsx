@@ -4,6 +4,7 @@ import * as v from "valibot";
 import { Markdown } from "~/components/markdown";
 import { RelativeTime } from "~/components/time";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { auditorFor } from "~/lib/audit/trail.server";
 import { getInsight } from "~/lib/delivery/insights.server";
 import { insightPageView, LOG_PAGE_SIZE, loadInsightPage } from "~/lib/delivery/log.server";
 import { redeliverInsight } from "~/lib/delivery/redelivery.server";
@@ -41,11 +42,16 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
 export type InsightData = ReturnType<typeof useLoaderData<typeof loader>>;
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request, { permission: "insights.send" });
+  const member = await requireWorkspaceMember(context, request, { permission: "insights.send" });
+  const { workspace } = member;
   const insight = await requireFound(params.id, (id) => getInsight(context.db, workspace.id, id));
   const intent = v.safeParse(ActionSchema, (await readFormData(request)).get("intent"));
   if (!intent.success) throw new Response("Unknown action.", { status: 400 });
   const count = await redeliverInsight(context.db, context.deliveryQueue, workspace.id, insight.id);
+  if (count) {
+    const detail = `${count} failed deliver${count === 1 ? "y" : "ies"} sent again.`;
+    await auditorFor(context, member).record({ action: "insight.redelivered", object: { id: insight.id, label: insight.title }, detail });
+  }
   const message = count
     ? `Retrying ${count} failed deliver${count === 1 ? "y" : "ies"}: each is checked at its provider first, so nothing arrives twice.`
     : "No delivery of this insight has failed.";

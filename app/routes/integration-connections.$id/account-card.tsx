@@ -1,4 +1,6 @@
 import { Form } from "@remix-run/react";
+import { actionLabel } from "~/components/audit-events";
+import { describeAuditValue } from "~/lib/audit/catalog";
 import { SubmitButton } from "~/components/forms";
 import { RelativeTime } from "~/components/time";
 import type { PageData } from "./route";
@@ -152,6 +154,33 @@ export function HistoryCard({ data }: { data: PageData }) {
   return (
     <div className="card">
       <h2>History</h2>
+      {data.changes.events.length ? (
+        <ul className="history-list">
+          {data.changes.events.map((event) => (
+            <li key={event.seq}>
+              <strong>{actionLabel(event.action)}</strong> by{" "}
+              {event.actor.type === "api_key" ? `API key ${event.actor.label}` : event.actor.label}{" "}
+              <RelativeTime value={event.at} now={now} />
+              {event.changes ? (
+                <span className="muted small">
+                  {" "}
+                  ·{" "}
+                  {Object.entries(event.changes)
+                    .map(([field, [before, after]]) => `${field}: ${describeAuditValue(before)} → ${describeAuditValue(after)}`)
+                    .join("; ")}
+                </span>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p className="muted small">No change recorded yet.</p>
+      )}
+      <p className="small">
+        <a href={`/settings/workspace/audit?object=${connection.id}`}>
+          {data.changes.more ? "All changes to this connection" : "See it in the audit trail"}
+        </a>
+      </p>
       <dl className="facts">
         <dt>Created</dt>
         <dd>

@@ -2,6 +2,7 @@ import { redirect } from "@remix-run/cloudflare";
 import * as v from "valibot";
 import type { WorkspaceMember } from "~/lib/accounts/guards.server";
 import type { Permission } from "~/lib/accounts/permissions";
+import { auditorFor } from "~/lib/audit/trail.server";
 import { confirmReauthorization, discardPendingReauthorization, startReauthorizing } from "~/lib/connections/authorization.server";
 import { disableConnection } from "~/lib/connections/repository.server";
 import type { VaultDeps } from "~/lib/connections/vault.server";
@@ -31,8 +32,11 @@ function actorOf(member: WorkspaceMember) {
   return { workspaceId: member.workspace.id, userId: member.user.id, sessionId: member.sessionId };
 }
 
-async function test({ context, deps, connection }: ActionArgs) {
+const about = (connection: ConnectionRow) => ({ id: connection.id, label: connection.name });
+
+async function test({ context, member, deps, connection }: ActionArgs) {
   const outcome = await testConnectionAndTargets(deps, connection);
+  await auditorFor(context, member).record({ action: "connection.tested", object: about(connection), detail: outcome.message });
   const type = outcome.status !== "active" ? "error" : outcome.warning ? "info" : "success";
   return back(context, connection, { type, message: outcome.message });
 }
@@ -56,6 +60,14 @@ async function reauthorize({ context, member, deps, connection }: ActionArgs) {
 
 async function confirmAccount({ context, member, deps, connection }: ActionArgs) {
   const confirmed = await confirmReauthorization(deps, actorOf(member), connection.id);
+  if (confirmed) {
+    await auditorFor(context, member).record({
+      action: "connection.account_switched",
+      object: about(connection),
+      changes: { account: [connection.account_label, confirmed.accountLabel] },
+      detail: confirmed.revocation.message,
+    });
+  }
   return back(
     context,
     connection,
@@ -70,6 +82,13 @@ async function confirmAccount({ context, member, deps, connection }: ActionArgs)
 
 async function cancelAccount({ context, member, deps, connection }: ActionArgs) {
   const discarded = await discardPendingReauthorization(deps, actorOf(member), connection.id);
+  if (discarded) {
+    await auditorFor(context, member).record({
+      action: "connection.account_kept",
+      object: about(connection),
+      detail: `Kept ${connection.account_label}; discarded ${discarded.accountLabel}. ${discarded.revocation.message}`,
+    });
+  }
   const revoked = discarded ? ` ${discarded.revocation.message}` : "";
   return back(context, connection, {
     type: "info",
@@ -91,6 +110,11 @@ async function repoint({ context, member, connection, formData }: ActionArgs) {
     return back(context, connection, { type: "error", message });
   }
   const message = `Moved ${moved.moved} intent${moved.moved === 1 ? "" : "s"}; this connection can now be deleted.`;
+  await auditorFor(context, member).record({
+    action: "connection.intents_moved",
+    object: about(connection),
+    detail: `Moved ${moved.moved} intent${moved.moved === 1 ? "" : "s"} to ${moved.target}.`,
+  });
   return back(context, connection, { type: "success", message });
 }
 
@@ -99,6 +123,13 @@ async function redeliverFailed({ context, member, connection }: ActionArgs) {
     return back(context, connection, { type: "error", message: "Re-authorize the connection first: its deliveries would fail again." });
   }
   const count = await redeliverConnection(context.db, context.deliveryQueue, member.workspace.id, connection.id);
+  if (count) {
+    await auditorFor(context, member).record({
+      action: "connection.redelivered",
+      object: about(connection),
+      detail: `${count} failed deliver${count === 1 ? "y" : "ies"} sent again.`,
+    });
+  }
   const message = count
     ? `Redelivering ${count} failed deliver${count === 1 ? "y" : "ies"}: each is checked at the provider first, so nothing arrives twice.`
     : "No failed delivery to redeliver.";
@@ -107,6 +138,7 @@ async function redeliverFailed({ context, member, connection }: ActionArgs) {
 
 async function disable({ context, member, connection }: ActionArgs) {
   const disabled = await disableConnection(context.db, member.workspace.id, connection.id);
+  if (disabled) await auditorFor(context, member).record({ action: "connection.disabled", object: about(connection) });
   const message = disabled
     ? "Disabled: new deliveries through this connection are held until you enable it again; nothing is sent or failed meanwhile."
     : "The connection was already disabled.";
@@ -115,6 +147,10 @@ async function disable({ context, member, connection }: ActionArgs) {
 
 async function enable({ context, member, connection }: ActionArgs) {
   const released = await enableConnection(context.db, context.deliveryQueue, member.workspace.id, connection.id);
+  if (released !== null) {
+    const detail = released ? `${released} held deliver${released === 1 ? "y" : "ies"} released.` : null;
+    await auditorFor(context, member).record({ action: "connection.enabled", object: about(connection), detail });
+  }
   const message =
     released === null
       ? "The connection was already enabled."

@@ -7,6 +7,7 @@ import { DriftProblems } from "~/components/drift-problems";
 import { ErrorList, ErrorSummary, Field, SubmitButton } from "~/components/forms";
 import { ProviderIcon } from "~/components/provider-icon";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { auditorFor, changesBetween, connectionSettingsState } from "~/lib/audit/trail.server";
 import { requireConnection, requireVault } from "~/lib/connections/guards.server";
 import { draftParams, searchInsteadOfSave } from "~/lib/connections/pickers.server";
 import { loadSettingsPage, saveConnectionSettings } from "~/lib/connections/settings.server";
@@ -34,7 +35,8 @@ type PageData = NonNullable<Awaited<ReturnType<typeof loadSettingsPage>>>;
 type SaveReply = { result: SubmissionResult<string[]>; pickers: PageData["pickers"] };
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request, { permission: "connections.configure" });
+  const member = await requireWorkspaceMember(context, request, { permission: "connections.configure" });
+  const { workspace } = member;
   const deps = await requireVault(context);
   const connection = await requireConnection(context, workspace.id, params.id);
   const formData = await readFormData(request);
@@ -53,6 +55,14 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   });
   if (!saved.ok && saved.reason === "not_found") throw notFound();
   if (!saved.ok) return refused(submission.reply({ fieldErrors: saved.fieldErrors }));
+  const changes = changesBetween(connectionSettingsState(connection), { name: saved.stored.name, ...saved.stored.config });
+  if (changes) {
+    await auditorFor(context, member).record({
+      action: "connection.settings_changed",
+      object: { id: connection.id, label: saved.stored.name },
+      changes,
+    });
+  }
   return redirectWithFlash(context, `/integration-connections/${connection.id}`, {
     type: saved.verified ? "success" : "info",
     message: saved.message,

@@ -7,6 +7,7 @@ import { ProviderIcon } from "~/components/provider-icon";
 import { StatusBadge } from "~/components/status-badge";
 import { RelativeTime } from "~/components/time";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { auditorFor, changesBetween } from "~/lib/audit/trail.server";
 import { requireVault } from "~/lib/connections/guards.server";
 import { draftParams, searchInsteadOfSave } from "~/lib/connections/pickers.server";
 import { loadIntentPage } from "~/lib/delivery/intent-page.server";
@@ -33,7 +34,8 @@ type PageData = NonNullable<Awaited<ReturnType<typeof loadIntentPage>>>;
 export type SaveReply = { intent: "save"; result: SubmissionResult<string[]>; pickers: PageData["pickers"] };
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request, { permission: "intents.manage" });
+  const member = await requireWorkspaceMember(context, request, { permission: "intents.manage" });
+  const { workspace } = member;
   const intent = await requireFound(params.id, (id) => getIntent(context.db, workspace.id, id));
   const formData = await readFormData(request);
   const action = v.safeParse(IntentActionSchema, formData.get("intent"));
@@ -59,6 +61,13 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   });
   if (!saved.ok && saved.reason === "not_found") throw notFound();
   if (!saved.ok) return reply(submission.reply({ fieldErrors: saved.fieldErrors }));
+  const changes = changesBetween(saved.before, saved.after);
+  if (changes)
+    await auditorFor(context, member).record({
+      action: "intent.changed",
+      object: { id: intent.id, label: submission.value.name },
+      changes,
+    });
   return redirectWithFlash(context, `/intents/${intent.id}`, { type: saved.verified ? "success" : "info", message: saved.message });
 }
 

@@ -3,6 +3,7 @@ import { json, redirect } from "@remix-run/cloudflare";
 import { createApiKey, revokeApiKey } from "~/lib/accounts/api-keys.server";
 import type { WorkspaceMember } from "~/lib/accounts/guards.server";
 import { requirePermission } from "~/lib/accounts/guards.server";
+import { auditorFor } from "~/lib/audit/trail.server";
 import { ROLE_LABELS, type Permission } from "~/lib/accounts/permissions";
 import { addMemberByEmail, changeMemberRole, removeMember, renameWorkspace } from "~/lib/accounts/workspaces.server";
 import type { RequestContext } from "~/lib/platform/context.server";
@@ -45,6 +46,13 @@ async function rename({ context, member, formData }: ActionArgs) {
   const submission = parseForm(formData, RenameSchema);
   if (submission.status !== "success") return reply("rename", submission.reply());
   await renameWorkspace(context.db, member.workspace.id, submission.value.name);
+  if (submission.value.name !== member.workspace.name) {
+    await auditorFor(context, member).record({
+      action: "workspace.renamed",
+      object: { id: member.workspace.id, label: submission.value.name },
+      changes: { name: [member.workspace.name, submission.value.name] },
+    });
+  }
   return done();
 }
 
@@ -59,6 +67,11 @@ async function addMember({ context, member, formData }: ActionArgs) {
         : "This person is already a member of the workspace.";
     return reply("add-member", submission.reply({ fieldErrors: { email: [message] } }));
   }
+  await auditorFor(context, member).record({
+    action: "member.added",
+    object: { id: added.userId, label: submission.value.email.toLowerCase() },
+    changes: { role: [null, submission.value.role] },
+  });
   return done();
 }
 
@@ -70,6 +83,13 @@ async function changeRole({ context, member, formData }: ActionArgs) {
   if (!changed.ok) {
     const message = `A workspace needs at least one owner: make someone else an owner before changing this role to ${ROLE_LABELS[submission.value.role].toLowerCase()}.`;
     return reply("change-role", submission.reply({ formErrors: [message] }));
+  }
+  if (changed.before !== changed.after) {
+    await auditorFor(context, member).record({
+      action: "member.role_changed",
+      object: { id: submission.value.userId, label: changed.email },
+      changes: { role: [changed.before, changed.after] },
+    });
   }
   return done();
 }
@@ -84,13 +104,24 @@ async function removeMemberAction({ context, member, formData }: ActionArgs) {
   if (!removed.ok && removed.reason === "not_a_member") throw notFound();
   if (!removed.ok)
     return reply("remove-member", submission.reply({ formErrors: ["A workspace needs at least one owner: add another owner first."] }));
+  const left = submission.value.userId === member.user.id;
+  await auditorFor(context, member).record({
+    action: left ? "member.left" : "member.removed",
+    object: { id: submission.value.userId, label: removed.email },
+    changes: { role: [removed.role, null] },
+  });
   return done();
 }
 
 async function createKey({ context, member, formData }: ActionArgs) {
   const submission = parseForm(formData, CreateKeySchema);
   if (submission.status !== "success") return reply("create-key", submission.reply());
-  const key = await createApiKey(context.db, member.workspace.id, member.user.id, submission.value.keyName);
+  const { key, id, prefix } = await createApiKey(context.db, member.workspace.id, member.user.id, submission.value.keyName);
+  await auditorFor(context, member).record({
+    action: "api_key.created",
+    object: { id, label: submission.value.keyName },
+    detail: `Key ${prefix}…`,
+  });
   // Shown once, in this response only: never redirected through a URL or a cookie, never cached.
   return json<ActionResult>(
     { intent: "create-key", result: submission.reply({ resetForm: true }), newKey: key },
@@ -102,7 +133,13 @@ async function revokeKey({ context, member, formData }: ActionArgs) {
   const submission = parseForm(formData, RevokeKeySchema);
   if (submission.status !== "success") return reply("revoke-key", submission.reply());
   if (!submission.value.confirmed) return askFirst("revoke-key", submission.value.keyId, submission.reply());
-  if (!(await revokeApiKey(context.db, member.workspace.id, submission.value.keyId))) throw notFound();
+  const revoked = await revokeApiKey(context.db, member.workspace.id, submission.value.keyId);
+  if (!revoked) throw notFound();
+  await auditorFor(context, member).record({
+    action: "api_key.revoked",
+    object: { id: submission.value.keyId, label: revoked.name },
+    detail: `Key ${revoked.prefix}…`,
+  });
   return done();
 }
 

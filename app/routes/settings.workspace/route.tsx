@@ -169,6 +169,14 @@ export default function WorkspaceSettings() {
       <RolesCard role={workspace.role} />
 
       <div className="card">
+        <h2>Audit trail</h2>
+        <p>Every change people and API keys make here is recorded: who, what, when, from where, and settings before and after.</p>
+        <a className="button button--secondary" href="/settings/workspace/audit">
+          Open the audit trail
+        </a>
+      </div>
+
+      <div className="card">
         <h2>Another workspace</h2>
         <p>Keep separate teams or clients apart, each with its own connections.</p>
         <a className="button button--secondary" href="/workspaces/new">

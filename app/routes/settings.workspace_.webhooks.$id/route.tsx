@@ -32,13 +32,14 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { workspace } = await requireWorkspaceMember(context, request, { permission: "webhooks.manage" });
+  const member = await requireWorkspaceMember(context, request, { permission: "webhooks.manage" });
+  const { workspace } = member;
   const deps = await requireWebhookDeps(context);
   const endpoint = await requireFound(params.id, (id) => getEndpoint(deps.db, workspace.id, id));
   const formData = await readFormData(request);
   const intent = v.safeParse(EndpointIntentSchema, formData.get("intent"));
   if (!intent.success) throw new Response("Unknown action.", { status: 400 });
-  return ACTIONS[intent.output]({ context, deps, workspaceId: workspace.id, endpoint, formData });
+  return ACTIONS[intent.output]({ context, deps, member, workspaceId: workspace.id, endpoint, formData });
 }
 
 export default function WebhookEndpoint() {

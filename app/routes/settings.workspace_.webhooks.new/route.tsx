@@ -5,6 +5,7 @@ import { Form, useActionData } from "@remix-run/react";
 import { ErrorList, ErrorSummary, SubmitButton } from "~/components/forms";
 import { EndpointFields, type EndpointShape } from "~/components/webhook-endpoint-fields";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { auditorFor, changesBetween, endpointLabel, endpointState } from "~/lib/audit/trail.server";
 import { parseForm } from "~/lib/platform/forms";
 import { forwardDataHeaders } from "~/lib/platform/headers";
 import { readFormData } from "~/lib/platform/http.server";
@@ -38,6 +39,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const errors = created.reason === "invalid" ? { fieldErrors: created.fieldErrors, formErrors: created.formErrors ?? [] } : {};
     return json<ActionData>({ result: submission.reply(errors) }, { status: 400 });
   }
+  await auditorFor(context, member).record({
+    action: "webhook.created",
+    object: { id: created.id, label: endpointLabel(url) },
+    changes: changesBetween({}, endpointState({ url, description, events, enabled: enabled === "on" })),
+  });
   // The secret is in this response only: never redirected through a URL or a cookie, never cached.
   return json<ActionData>(
     { result: submission.reply({ resetForm: true }), created: { id: created.id, url, secret: created.secret! } },
