@@ -176,9 +176,9 @@ describe("connections index", () => {
     expect(response.status).toBe(200);
     // The session; then the switcher, the navigation's attention count and the connection; then,
     // together, its dependent intents (and their count), a pending re-authorization, the 30-day
-    // delivery history, the latest deliveries, the connections to repoint to and the failed
-    // deliveries to offer again.
-    expect(queryCount(response)).toBe(11);
+    // delivery history, the latest deliveries, the connections to repoint to, the failed
+    // deliveries to offer again and its latest changes from the audit trail.
+    expect(queryCount(response)).toBe(12);
     expect(roundTrips(response)).toBe(3);
   });
 });

@@ -22,7 +22,7 @@ export const PERMISSIONS = {
     label: "Change a connection's settings, disable or enable it, redeliver its failed deliveries",
     roles: MANAGERS,
   },
-  "connections.delete": { label: "Delete a connection, or move its intents to another connection", roles: EVERYONE },
+  "connections.delete": { label: "Delete a connection, or move its intents to another connection", roles: MANAGERS },
   "intents.manage": { label: "Create, change and delete intents", roles: EVERYONE },
   "insights.send": { label: "Send insights", roles: EVERYONE },
   "api-keys.manage": { label: "Create and revoke API keys", roles: MANAGERS },
