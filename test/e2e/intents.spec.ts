@@ -64,6 +64,7 @@ test("revoking an API key asks first", async ({ page }) => {
   await page.getByLabel("New key name").fill("ci");
   await page.getByRole("button", { name: "Create key" }).click();
   await expect(page.getByText("New key (copy it now")).toBeVisible();
+  await expectAccessible(page, "workspace settings, a new key");
   await page.getByRole("button", { name: "Revoke… ci" }).click();
   await expect(page.getByRole("heading", { name: "Revoke the API key ci?" })).toBeVisible();
   await expectAccessible(page, "workspace settings, revoking a key");

@@ -26,6 +26,13 @@ test("an owner adds a member, who switches to the shared workspace", async ({ pa
   await expect(memberPage.getByRole("cell", { name: new RegExp(owner) })).toBeVisible();
   await expectAccessible(memberPage, "workspace settings, as a member");
   await memberContext.close();
+
+  // Removing asks first (decision 024): checked here, then cancelled.
+  await page.getByRole("button", { name: `Remove… ${member}` }).click();
+  await expect(page.getByRole("heading", { name: `Remove ${member} from Shared ${suffix}?` })).toBeVisible();
+  await expectAccessible(page, "workspace settings, removing a member");
+  await page.getByRole("link", { name: "Cancel" }).click();
+  await expect(page.getByRole("cell", { name: member, exact: true })).toBeVisible();
 });
 
 test("adding an unknown e-mail explains what to do", async ({ page }) => {
