@@ -1,3 +1,4 @@
+import { expectAccessible } from "./axe";
 import { PASSWORD, expect, signIn, signOut, signUp, test, uniqueEmail } from "./fixtures";
 
 test("sign up lands on the empty connections page", async ({ page }) => {
@@ -8,10 +9,12 @@ test("sign up lands on the empty connections page", async ({ page }) => {
   // One workspace: its name, and no switcher.
   await expect(page.locator(".topbar__workspace")).toHaveText("Acme Engineering");
   await expect(page.getByLabel("Active workspace")).toHaveCount(0);
+  await expectAccessible(page, "connections, none yet");
 });
 
 test("sign-up errors appear next to their fields", async ({ page }) => {
   await page.goto("/signup");
+  await expectAccessible(page, "sign up");
   await page.getByLabel("E-mail").fill("not-an-email");
   await page.getByLabel("Password").fill("short");
   await page.getByRole("button", { name: "Create account" }).click();
@@ -23,6 +26,7 @@ test("sign-up errors appear next to their fields", async ({ page }) => {
   await expect(page.locator(".error-summary").getByRole("link")).toHaveCount(3);
   await expect(page.locator(".field-errors").getByText("Name the workspace.")).toBeVisible();
   await expect(page.getByLabel("E-mail")).toHaveAttribute("aria-invalid", "true");
+  await expectAccessible(page, "sign up, refused");
 });
 
 test("sign out ends the session; protected pages send you to sign in", async ({ page }) => {
@@ -52,6 +56,7 @@ test("a wrong password gets one generic message and keeps the e-mail", async ({ 
   await signIn(page, email, "definitely not it");
   await expect(page.getByText("Wrong e-mail or password.")).toBeVisible();
   await expect(page.getByLabel("E-mail")).toHaveValue(email);
+  await expectAccessible(page, "sign in, wrong password");
   // The password is never sent back in the page.
   expect(await page.getByLabel("Password").getAttribute("value")).toBeNull();
   expect(await page.content()).not.toContain("definitely not it");

@@ -1,4 +1,5 @@
 import type { Page } from "@playwright/test";
+import { expectAccessible } from "./axe";
 import { editSettings, typeInstead, expect, signUp, test, uniqueEmail } from "./fixtures";
 
 const PROVIDERS = [
@@ -22,6 +23,7 @@ test("connect every provider, configure, test, re-authorize and delete", async (
   test.slow();
   await signUp(page, uniqueEmail("connections"), "Connections Inc");
   await page.getByRole("link", { name: "Connect an account" }).click();
+  await expectAccessible(page, "new connection");
 
   for (const provider of PROVIDERS) {
     await startConnect(page, provider.name, `${provider.id}-main`);
@@ -33,6 +35,7 @@ test("connect every provider, configure, test, re-authorize and delete", async (
 
   await page.getByRole("link", { name: "Connections", exact: true }).first().click();
   await expect(page.getByText("5 connections in")).toBeVisible();
+  await expectAccessible(page, "connections, five active");
   for (const provider of PROVIDERS) {
     const row = page.getByRole("row", { name: new RegExp(`${provider.id}-main`) });
     await expect(row).toContainText(provider.account);
@@ -48,6 +51,7 @@ test("connect every provider, configure, test, re-authorize and delete", async (
   await page.getByRole("button", { name: "Save settings" }).click();
   await expect(page.locator(".field-errors").getByText("Use owner/name, like octocat/hello-world.")).toBeVisible();
   await expect(page.locator(".error-summary")).toBeFocused();
+  await expectAccessible(page, "connection settings, refused");
   await page
     .locator(".error-summary")
     .getByRole("link", { name: /Repository: Use owner\/name/ })
@@ -61,6 +65,7 @@ test("connect every provider, configure, test, re-authorize and delete", async (
 
   await page.getByRole("button", { name: "Test connection" }).click();
   await expect(page.getByText("GitHub confirmed the connection works (octocat).")).toBeVisible();
+  await expectAccessible(page, "connection, active, tested");
 
   await page.getByRole("button", { name: "Re-authorize" }).click();
   await page.getByRole("button", { name: "Approve" }).click();
@@ -69,6 +74,7 @@ test("connect every provider, configure, test, re-authorize and delete", async (
 
   await page.getByRole("link", { name: "Delete connection…" }).click();
   await expect(page.getByRole("heading", { name: "Delete github-main?" })).toBeVisible();
+  await expectAccessible(page, "connection, deleting");
   await page.getByRole("button", { name: "Delete github-main" }).click();
   await expect(page.getByText("Deleted github-main. The token, refresh token included, was revoked at GitHub.")).toBeVisible();
   await expect(page.getByText("4 connections in")).toBeVisible();
@@ -81,6 +87,7 @@ test("denying at the provider returns to the form with the choices kept", async 
   await expect(page.getByText("You cancelled the authorization at Slack. Nothing was changed.")).toBeVisible();
   await expect(page.getByLabel("Connection name")).toHaveValue("slack-eng");
   await expect(page.getByRole("radio", { name: /^Slack\b/ })).toBeChecked();
+  await expectAccessible(page, "new connection, denied at the provider");
 });
 
 test("a duplicate name gets a field error", async ({ page }) => {
@@ -93,4 +100,5 @@ test("a duplicate name gets a field error", async ({ page }) => {
   await page.getByLabel("Connection name").fill("notion-wiki");
   await page.getByRole("button", { name: "Authorize" }).click();
   await expect(page.locator(".field-errors").getByText("This workspace already has a connection named notion-wiki.")).toBeVisible();
+  await expectAccessible(page, "new connection, duplicate name");
 });

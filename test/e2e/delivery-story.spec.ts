@@ -1,4 +1,5 @@
 import type { Page } from "@playwright/test";
+import { expectAccessible } from "./axe";
 import { choose, editSettings, typeInstead, expect, signUp, test, uniqueEmail } from "./fixtures";
 
 const APP = `http://localhost:${Number(process.env.E2E_PORT ?? 8790)}`;
@@ -80,11 +81,13 @@ test("connect, override, deliver, get revoked, re-authorize, redeliver what fail
   } else await choose(page, story.overrideField[0], { value: story.overrideField[1] });
   await page.getByRole("button", { name: "Save intent" }).click();
   await expect(page.getByRole("row", { name: new RegExp(story.overrideField[0]) })).toContainText("overridden by this intent");
+  await expectAccessible(page, "intent, overridden");
 
   await sendInsight(page, "Disk almost full");
   await waitForLog(page, "Delivered");
   const itemLink = page.getByRole("link", { name: "Created item" });
   await expect(itemLink).toHaveAttribute("href", new RegExp(`/${story.slug}/`));
+  await expectAccessible(page, "insight, delivered");
 
   // The user revokes SpokeDo on the provider's side.
   const revoked = await request.post(`${EMULATOR}/__emulator/revoke`, { data: { provider: story.slug, accountId: story.accountId } });
@@ -94,10 +97,12 @@ test("connect, override, deliver, get revoked, re-authorize, redeliver what fail
   const failedInsight = page.url();
   await waitForLog(page, "Failed");
   await expect(page.locator(".integration-log")).toContainText(story.authError);
+  await expectAccessible(page, "insight, failed");
 
   await page.goto(connectionUrl);
   await expect(page.locator(".status-card")).toContainText("Revoked");
   await expect(page.getByRole("link", { name: "see the insight" })).toHaveAttribute("href", new URL(failedInsight).pathname);
+  await expectAccessible(page, "connection, revoked by the provider");
 
   // The status box carries the one next action.
   await page
@@ -111,6 +116,7 @@ test("connect, override, deliver, get revoked, re-authorize, redeliver what fail
   // What failed while the connection was revoked goes out again, as the same delivery.
   await page.getByRole("button", { name: "Redeliver 1 failed delivery" }).click();
   await expect(page.getByText(/^Redelivering 1 failed delivery/)).toBeVisible();
+  await expectAccessible(page, "connection, redelivering");
   await page.goto(failedInsight);
   await waitForLog(page, "Delivered");
   await expect(page.getByRole("link", { name: "Created item" })).toBeVisible();

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { test as base, expect, type Page } from "@playwright/test";
 
 /** Every page fails its test on a console error or an uncaught exception (CSP violations included). */
@@ -93,4 +94,32 @@ export async function typeInstead(page: Page, label: string) {
     .getByRole("button", { name: "Type it instead" })
     .click();
   await expect(page.getByRole("textbox", { name: label, exact: true })).toBeVisible();
+}
+
+/**
+ * Runs one SQL statement on the browser tests' local D1 from outside the running app, for a state
+ * no browser can bring about in a test's time. The app may be writing to the same SQLite file at
+ * that moment (the other test worker): SQLite then answers "database is locked" at once, so the
+ * statement is tried again for a few seconds. Returns the rows it returned.
+ */
+export async function executeOnLocalD1(sql: string): Promise<unknown[]> {
+  const args = ["d1", "execute", "DB", "--local", "--persist-to", ".wrangler/e2e/d1", "--json", "--command", sql];
+  let lastError = "";
+  for (let attempt = 0; attempt < 10; attempt++) {
+    try {
+      const output = execFileSync("wrangler", args, {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, CI: "true" },
+      });
+      const [result] = JSON.parse(output) as { results: unknown[] }[];
+      return result?.results ?? [];
+    } catch (error) {
+      const failed = error as { stderr?: string; stdout?: string; message: string };
+      lastError = [failed.message, failed.stdout, failed.stderr].filter(Boolean).join("\n");
+      if (!/locked|busy/i.test(lastError)) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  throw new Error(`could not run ${sql} on the local D1:\n${lastError}`);
 }

@@ -1,8 +1,7 @@
-import { execFileSync } from "node:child_process";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
-import { expect, signUp, test, uniqueEmail } from "./fixtures";
+import { executeOnLocalD1, expect, signUp, test, uniqueEmail } from "./fixtures";
 
 const PORT = Number(process.env.E2E_PORT ?? 8790);
 const EMULATOR = `http://localhost:${PORT + 1}`;
@@ -22,34 +21,10 @@ async function receiver() {
   return { url: `http://localhost:${(server.address() as AddressInfo).port}/hooks/spokedo`, received, close: () => server.close() };
 }
 
-/**
- * Brings a connection's scheduled health check round by writing to the browser tests' local D1
- * from outside the running app. The app may be writing to the same SQLite file at that moment
- * (the other test worker): SQLite then answers "database is locked" at once, so the write is
- * tried again for a few seconds. It must change exactly one row.
- */
+/** Brings a connection's scheduled health check round (written to the browser tests' local D1). */
 async function makeCheckDue(connectionName: string) {
   const sql = `UPDATE connections SET health_due_at = 0 WHERE name = '${connectionName}' RETURNING id`;
-  const args = ["d1", "execute", "DB", "--local", "--persist-to", ".wrangler/e2e/d1", "--json", "--command", sql];
-  let lastError = "";
-  for (let attempt = 0; attempt < 10; attempt++) {
-    try {
-      const output = execFileSync("wrangler", args, {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, CI: "true" },
-      });
-      const [result] = JSON.parse(output) as { results: unknown[] }[];
-      expect(result?.results, sql).toHaveLength(1);
-      return;
-    } catch (error) {
-      const failed = error as { stderr?: string; stdout?: string; message: string };
-      lastError = [failed.message, failed.stdout, failed.stderr].filter(Boolean).join("\n");
-      if (!/locked|busy/i.test(lastError)) break;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-  throw new Error(`could not make the health check of ${connectionName} due:\n${lastError}`);
+  expect(await executeOnLocalD1(sql), sql).toHaveLength(1);
 }
 
 test("a Notion token revoked at the provider, no delivery pending: one scheduled run revokes it and a signed webhook tells the workspace", async ({

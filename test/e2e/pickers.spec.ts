@@ -1,4 +1,5 @@
 import type { Page } from "@playwright/test";
+import { expectAccessible } from "./axe";
 import { choose, editSettings, expect, showDependents, signUp, test, uniqueEmail } from "./fixtures";
 
 async function connect(page: Page, providerName: string, name: string, account?: RegExp) {
@@ -27,6 +28,7 @@ test("each provider's defaults are chosen from its own lists, dependent choices 
   // GitHub, as hubot: 300+ repositories, found by searching.
   await connect(page, "GitHub", "github-main", /^hubot\b/);
   await expect(page.getByText("The first 100 are shown: search to find the others.")).toBeVisible();
+  await expectAccessible(page, "connection settings, a long list");
   await choose(page, "Repository", { value: "hubot/svc-291" }, "svc-29");
   await showDependents(page, "Repository");
   await expect(page.getByLabel("Repository", { exact: true })).toHaveValue("hubot/svc-291");
@@ -46,6 +48,7 @@ test("each provider's defaults are chosen from its own lists, dependent choices 
   await showDependents(page, "Database");
   await page.getByLabel("Property 1").selectOption("Status");
   await page.getByLabel("Value 1").fill("Inbox");
+  await expectAccessible(page, "connection settings, property mappings");
   await save(page, "Notion");
   await expect(page.locator("#connection-settings")).toContainText("Status → Inbox");
 

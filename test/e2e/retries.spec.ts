@@ -1,3 +1,4 @@
+import { expectAccessible } from "./axe";
 import { choose, editSettings, expect, signUp, test, uniqueEmail } from "./fixtures";
 
 const EMULATOR = `http://localhost:${Number(process.env.E2E_PORT ?? 8790) + 1}`;
@@ -58,6 +59,7 @@ test("a 429 with Retry-After: 2 is retried by the queue seconds later and delive
   await page.getByRole("button", { name: "Send insight" }).click();
   await expect(page.getByRole("heading", { name: "Queue depth rising", level: 1 })).toBeVisible();
   await expect(page.getByRole("link", { name: "Refresh now" })).toBeVisible();
+  await expectAccessible(page, "insight, delivery pending");
 
   // No reload here: while a delivery is pending the page refreshes itself (<meta http-equiv>).
   const log = page.locator(".integration-log");
@@ -65,6 +67,7 @@ test("a 429 with Retry-After: 2 is retried by the queue seconds later and delive
   await expect(log.locator("tr.log-row--retrying")).toHaveCount(1);
   await expect(log.locator("tr.log-row--retrying")).toContainText("Rate limit: SpokeDo retries after the wait the provider asked for");
   await expect(page.getByRole("link", { name: "Refresh now" })).toHaveCount(0);
+  await expectAccessible(page, "insight, retried and delivered");
 
   // The retry waited for what the provider asked (2 s), and not for the once-a-minute cron.
   const rateLimitedAt = Date.parse((await log.locator("tr.log-row--retrying time").getAttribute("datetime")) ?? "");
