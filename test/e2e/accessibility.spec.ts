@@ -66,6 +66,20 @@ test("pages no story reaches: signed out, not found, a failed callback, refused 
   await page.goto("/settings/workspace");
   await expectAccessible(page, "workspace settings, with an endpoint");
 
+  // The audit trail: what was just done, filtered, and a filter nothing matches.
+  await page.getByRole("link", { name: "Open the audit trail" }).click();
+  await expect(page.getByRole("heading", { name: "Audit trail", level: 1 })).toBeVisible();
+  await expect(page.locator(".audit-table")).toContainText("Webhook https://hooks.example.com/…: Created");
+  await expectAccessible(page, "audit trail");
+  await page.getByLabel("What").selectOption("webhook");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await expect(page.getByRole("link", { name: "Clear" })).toBeVisible();
+  await expectAccessible(page, "audit trail, filtered");
+  await page.getByLabel("What").selectOption("member.left");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await expect(page.getByText("No change matches these filters.")).toBeVisible();
+  await expectAccessible(page, "audit trail, nothing matches");
+
   await page.goto("/workspaces/new");
   await page.getByRole("button", { name: "Create workspace" }).click();
   await expect(page.locator(".error-summary")).toBeFocused();
