@@ -11,12 +11,16 @@ const BUILT_IN: ProviderModule[] = [github, slack, notion, linear, trello];
 const providers = new Map<ProviderId, ProviderModule>(BUILT_IN.map((provider) => [provider.id, provider]));
 
 /**
- * Adds a provider at runtime. The app registers its providers above; tests use this to prove
- * that a provider module is all a new provider needs.
+ * Adds a provider at runtime, and returns what removes it. The app registers its providers above;
+ * tests use this to prove that a provider module is all a new provider needs.
  */
-export function registerProvider(provider: ProviderModule): void {
+export function registerProvider(provider: ProviderModule): () => void {
   if (!/^[a-z][a-z0-9-]{1,30}$/.test(provider.id)) throw new Error(`Invalid provider id: ${provider.id}`);
   providers.set(provider.id, provider);
+  // What undoes it: test files share modules (decision 029), so a test's provider must not outlive it.
+  return () => {
+    if (providers.get(provider.id) === provider) providers.delete(provider.id);
+  };
 }
 
 export function isProviderId(value: unknown): value is ProviderId {

@@ -70,7 +70,7 @@ export function MembersCard({
 function RoleForm({ member }: { member: Member }) {
   const id = `role-${member.userId}`;
   return (
-    <Form method="post" className="inline-form">
+    <Form method="post" className="inline-form role-form">
       <input type="hidden" name="intent" value="change-role" />
       <input type="hidden" name="userId" value={member.userId} />
       <label className="visually-hidden" htmlFor={id}>

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { registerProvider } from "~/lib/providers/registry";
 import { createGenericOAuth2Part, submitConsent } from "../../emulator";
 import { connectionRow, returnToApp, startConnect, storedTokens, useEmulator } from "../connections-support";
@@ -15,12 +15,15 @@ const emulator = useEmulator();
  * OAuth flow, pages, deliveries and revocation from the shared machinery.
  */
 describe("a sixth provider", () => {
+  let unregister: (() => void) | undefined;
   beforeEach(() => {
-    registerProvider(acme);
+    unregister = registerProvider(acme);
     emulator().registerProvider(
       createGenericOAuth2Part({ id: "acme", label: "Acme", clientId: "emu-acme-client", clientSecret: "emu-acme-secret" }),
     );
   });
+  // Test files share modules (decision 029): the other files see the five providers only.
+  afterEach(() => unregister?.());
 
   it("connects, is configured, delivers and is revoked like the five built in", async () => {
     const { browser } = await signedUpUser();
