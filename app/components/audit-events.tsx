@@ -1,18 +1,12 @@
-import { AUDIT_ACTIONS, AUDIT_OBJECTS, describeAuditValue, isAuditAction, type AuditChanges } from "~/lib/audit/catalog";
+import {
+  AUDIT_ACTIONS,
+  AUDIT_OBJECTS,
+  describeAuditValue,
+  isAuditAction,
+  type AuditChanges,
+  type AuditEventView,
+} from "~/lib/audit/catalog";
 import { RelativeTime } from "./time";
-
-/** An audit event as pages receive it (JSON-serialized). */
-export interface AuditEventData {
-  seq: number;
-  at: number;
-  actor: { type: "user" | "api_key"; id: string; label: string };
-  country: string | null;
-  action: string;
-  objectType: string;
-  object: { id: string | null; label: string };
-  changes: AuditChanges | null;
-  detail: string | null;
-}
 
 const OBJECT_NOUN: Record<string, string> = {
   connection: "Connection",
@@ -24,7 +18,7 @@ const OBJECT_NOUN: Record<string, string> = {
   workspace: "Workspace",
 };
 
-function objectHref(event: AuditEventData): string | null {
+function objectHref(event: AuditEventView): string | null {
   const id = event.object.id;
   if (!id) return null;
   switch (event.objectType) {
@@ -45,7 +39,7 @@ export function actionLabel(action: string) {
   return isAuditAction(action) ? AUDIT_ACTIONS[action].label : action;
 }
 
-function Who({ event }: { event: AuditEventData }) {
+function Who({ event }: { event: AuditEventView }) {
   return (
     <>
       {event.actor.type === "api_key" ? <span className="badge">API key</span> : null} {event.actor.label}
@@ -71,7 +65,7 @@ function Changes({ changes }: { changes: AuditChanges | null }) {
 }
 
 /** The trail as a table: when, who (and from where), what, and the before/after of settings. */
-export function AuditTable({ events, now, showObject = true }: { events: AuditEventData[]; now: number; showObject?: boolean }) {
+export function AuditTable({ events, now, showObject = true }: { events: AuditEventView[]; now: number; showObject?: boolean }) {
   return (
     <div className="table-scroll">
       <table className="table audit-table">

@@ -63,6 +63,16 @@ test("pages no story reaches: signed out, not found, a failed callback, refused 
   await page.getByRole("link", { name: "Go to the endpoint" }).click();
   await expect(page.getByRole("heading", { name: "https://hooks.example.com/spokedo", level: 1 })).toBeVisible();
   await expectAccessible(page, "webhook endpoint");
+  // Disabled by SpokeDo after failing for days: written to the database (days of failures take days).
+  const endpointId = new URL(page.url()).pathname.split("/").at(-1)!;
+  const disabled = await executeOnLocalD1(
+    `UPDATE webhook_endpoints SET enabled = 0, disabled_at = ${Date.now()}, consecutive_failures = 40, ` +
+      `disabled_reason = 'Every attempt failed for 3 days (last: HTTP 500).' WHERE id = '${endpointId}' RETURNING id`,
+  );
+  expect(disabled).toHaveLength(1);
+  await page.reload();
+  await expect(page.getByRole("heading", { name: "SpokeDo disabled this endpoint" })).toBeVisible();
+  await expectAccessible(page, "webhook endpoint, disabled by SpokeDo");
   await page.goto("/settings/workspace");
   await expectAccessible(page, "workspace settings, with an endpoint");
 
@@ -111,6 +121,17 @@ test("connections expired, in error, disabled, revoked and re-authorized as anot
     await expectAccessible(page, `connection, ${status.toLowerCase()}`);
   }
 
+  // An authorization that ends within the warning window: the page says when, and how to keep it.
+  const expiring = await connectTrello(page, "trello-expiring");
+  const ends = await executeOnLocalD1(
+    `UPDATE connections SET access_token_expires_at = ${Date.now() + 3 * 86_400_000} WHERE id = '${expiring}' RETURNING id`,
+  );
+  expect(ends).toHaveLength(1);
+  await page.reload();
+  await expect(page.locator(".expiring-note")).toContainText("The authorization ends");
+  await expectAccessible(page, "connection, authorization ending soon");
+  await page.goto(`/integration-connections/${revoked}`);
+
   // Re-authorized as another Trello account: the connection asks which one to keep.
   await page.getByRole("button", { name: "Re-authorize with Trello" }).click();
   await page.getByRole("radio", { name: /^Trello Mate\b/ }).check();
@@ -124,8 +145,8 @@ test("connections expired, in error, disabled, revoked and re-authorized as anot
   await expectAccessible(page, "connection, in error and disabled");
 
   await page.goto("/integration-connections");
-  await expect(page.getByText("3 connections in")).toBeVisible();
-  await expectAccessible(page, "connections, none active");
+  await expect(page.getByText("4 connections in")).toBeVisible();
+  await expectAccessible(page, "connections, three needing attention and one ending soon");
 
   // An intent on the expired connection: an insight fails there.
   await page.goto("/intents/new");

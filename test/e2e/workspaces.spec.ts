@@ -25,6 +25,11 @@ test("an owner adds a member, who switches to the shared workspace", async ({ pa
   await expect(memberPage.getByText("you are a member")).toBeVisible();
   await expect(memberPage.getByRole("cell", { name: new RegExp(owner) })).toBeVisible();
   await expectAccessible(memberPage, "workspace settings, as a member");
+  // Members read the audit trail (the owner adding them is in it) but do not export it.
+  await memberPage.getByRole("link", { name: "Open the audit trail" }).click();
+  await expect(memberPage.locator(".audit-table")).toContainText(`Member ${member}: Added`);
+  await expect(memberPage.getByRole("link", { name: "Export CSV" })).toHaveCount(0);
+  await expectAccessible(memberPage, "audit trail, as a member");
   await memberContext.close();
 
   // Removing asks first (decision 024): checked here, then cancelled.

@@ -1,6 +1,6 @@
-import { sql, type Compilable } from "kysely";
+import { sql, type Compilable, type ExpressionBuilder } from "kysely";
 import { runBatch, type Db } from "../platform/db.server";
-import type { Role } from "../platform/schema";
+import type { Database, Role } from "../platform/schema";
 import { normalizeEmail } from "../platform/validation";
 
 export interface WorkspaceSummary {
@@ -103,6 +103,23 @@ function membershipOf(db: Db, workspaceId: string, userId: string) {
     .executeTakeFirst();
 }
 
+/** True for a membership whose loss leaves the workspace an owner: not an owner, or not the only one. */
+function notTheLastOwner(workspaceId: string) {
+  return (eb: ExpressionBuilder<Database, "memberships">) =>
+    eb.or([
+      eb("role", "!=", "owner"),
+      eb(
+        eb
+          .selectFrom("memberships as o")
+          .select((o) => o.fn.countAll<number>().as("owners"))
+          .where("o.workspace_id", "=", workspaceId)
+          .where("o.role", "=", "owner"),
+        ">",
+        1,
+      ),
+    ]);
+}
+
 export type RemoveMemberResult = { ok: true; email: string; role: Role } | { ok: false; reason: "not_a_member" | "last_owner" };
 
 /**
@@ -116,20 +133,7 @@ export async function removeMember(db: Db, workspaceId: string, userId: string):
     .deleteFrom("memberships")
     .where("workspace_id", "=", workspaceId)
     .where("user_id", "=", userId)
-    .where((eb) =>
-      eb.or([
-        eb("role", "!=", "owner"),
-        eb(
-          eb
-            .selectFrom("memberships as o")
-            .select((o) => o.fn.countAll<number>().as("owners"))
-            .where("o.workspace_id", "=", workspaceId)
-            .where("o.role", "=", "owner"),
-          ">",
-          1,
-        ),
-      ]),
-    )
+    .where(notTheLastOwner(workspaceId))
     .executeTakeFirst();
   if (Number(result.numDeletedRows) > 0) return { ok: true, email: current.email, role: current.role };
   return { ok: false, reason: (await membershipOf(db, workspaceId, userId)) ? "last_owner" : "not_a_member" };
@@ -151,20 +155,7 @@ export async function changeMemberRole(db: Db, workspaceId: string, userId: stri
     .set({ role })
     .where("workspace_id", "=", workspaceId)
     .where("user_id", "=", userId)
-    .where((eb) =>
-      eb.or([
-        eb("role", "!=", "owner"),
-        eb(
-          eb
-            .selectFrom("memberships as o")
-            .select((o) => o.fn.countAll<number>().as("owners"))
-            .where("o.workspace_id", "=", workspaceId)
-            .where("o.role", "=", "owner"),
-          ">",
-          1,
-        ),
-      ]),
-    )
+    .where(notTheLastOwner(workspaceId))
     .executeTakeFirst();
   if (Number(result.numUpdatedRows) === 0) return { ok: false, reason: "last_owner" };
   return { ok: true, before: current.role, after: role, email: current.email };

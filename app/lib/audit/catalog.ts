@@ -76,3 +76,16 @@ export function describeAuditValue(value: unknown): string {
 
 /** The fields an event changed, each as [before, after] (non-secret values only). */
 export type AuditChanges = Record<string, [before: unknown, after: unknown]>;
+
+/** An audit event as the pages show it. */
+export interface AuditEventView {
+  seq: number;
+  at: number;
+  actor: { type: "user" | "api_key"; id: string; label: string };
+  country: string | null;
+  action: string;
+  objectType: string;
+  object: { id: string | null; label: string };
+  changes: AuditChanges | null;
+  detail: string | null;
+}

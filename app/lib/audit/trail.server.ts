@@ -7,10 +7,11 @@ import {
   isAuditObjectType,
   type AuditAction,
   type AuditChanges,
+  type AuditEventView,
   type AuditObjectType,
 } from "./catalog";
 
-export type { AuditChanges } from "./catalog";
+export type { AuditChanges, AuditEventView } from "./catalog";
 
 /**
  * The audit trail (decision 027): who changed what in a workspace, when and from where. Rows
@@ -123,18 +124,6 @@ function filtered(db: Db, workspaceId: string, filter: AuditFilter, before: numb
   if (filter.object) query = query.where("object_id", "=", filter.object);
   if (before !== null) query = query.where("seq", "<", before);
   return query.orderBy("seq", "desc");
-}
-
-export interface AuditEventView {
-  seq: number;
-  at: number;
-  actor: { type: "user" | "api_key"; id: string; label: string };
-  country: string | null;
-  action: string;
-  objectType: string;
-  object: { id: string | null; label: string };
-  changes: AuditChanges | null;
-  detail: string | null;
 }
 
 function view(row: AuditEventRow): AuditEventView {
