@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { submitConsent } from "../emulator";
-import { connectedUser, connectionRow, returnToApp, storedTokens, useEmulator } from "./connections-support";
+import { connect, connectedUser, connectionRow, returnToApp, storedTokens, useEmulator } from "./connections-support";
 import { type Browser, database, pageHtml, signedUpUser } from "./helpers";
 
 // Roles that mean something (issue 11, item 2; decision 026): the whole matrix, each forbidden
@@ -211,10 +211,30 @@ describe("pages offer only what the role allows", () => {
       expect(forMember, offered).not.toContain(offered);
     }
     expect(forMember).toContain('value="test"');
+    // Nor elsewhere: the connections list's Reconnect, an intent's missing-scope prompt.
+    await database().updateTable("connections").set({ status: "revoked" }).where("id", "=", owner.id).execute();
+    const list = await pageHtml(await colleagues.member.get("/integration-connections"));
+    expect(list).toContain("github-main");
+    expect(list).not.toContain('value="reauthorize"');
+    expect(await pageHtml(await colleagues.admin.get("/integration-connections"))).toContain('value="reauthorize"');
+    await database().updateTable("connections").set({ status: "active" }).where("id", "=", owner.id).execute();
     const forAdmin = await pageHtml(await colleagues.admin.get(owner.path));
     for (const offered of ['value="reauthorize"', `href="${owner.path}/settings"`, 'value="disable"', `href="${owner.path}/delete"`]) {
       expect(forAdmin, offered).toContain(offered);
     }
+  });
+
+  it("an intent's missing-scope prompt offers re-authorizing only to those who may", async () => {
+    const { owner, colleagues } = await team();
+    const { id: linearId } = await connect(owner.browser, emulator(), "linear", "linear-main");
+    const created = await owner.browser.post("/intents/new", { name: "triage", connectionId: linearId!, enabled: "on" });
+    const path = created.headers.get("Location")!;
+    await database().updateTable("connections").set({ scopes: "read" }).where("id", "=", linearId!).execute();
+    const forMember = await pageHtml(await colleagues.member.get(path));
+    expect(forMember).toContain("linear-main was not granted what this intent needs");
+    expect(forMember).not.toContain('value="reauthorize"');
+    expect(forMember).toContain("Ask an owner or admin of the workspace to re-authorize linear-main.");
+    expect(await pageHtml(await colleagues.admin.get(path))).toContain("Re-authorize linear-main with Linear");
   });
 
   it("Workspace settings shows the matrix and offers member, key and name changes only to those allowed", async () => {

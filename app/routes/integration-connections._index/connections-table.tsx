@@ -42,7 +42,7 @@ export function ConnectionsTable({ data }: { data: IndexData }) {
                         Expires <RelativeTime value={connection.expiresAt} now={data.now} />
                       </span>
                     ) : null}
-                    {connection.status === "revoked" || connection.status === "expired" ? (
+                    {data.canReauthorize && (connection.status === "revoked" || connection.status === "expired") ? (
                       <Form method="post" action={`/integration-connections/${connection.id}`}>
                         <input type="hidden" name="intent" value="reauthorize" />
                         <button type="submit" className="button button--primary button--small" aria-label={`Reconnect ${connection.name}`}>

@@ -5,6 +5,7 @@ import * as v from "valibot";
 import { EmptyState, PageHeader } from "~/components/page";
 import { Pagination } from "~/components/pagination";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { can } from "~/lib/accounts/permissions";
 import { requireKeyRing } from "~/lib/connections/guards.server";
 import { loadConnectionsIndex } from "~/lib/connections/page.server";
 import { listProviders } from "~/lib/providers/registry";
@@ -38,6 +39,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return json({
     now: Date.now(),
     workspaceName: workspace.name,
+    canReauthorize: can(workspace.role, "connections.reauthorize"),
     connections,
     total,
     page: filters.page,

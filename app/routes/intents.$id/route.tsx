@@ -7,6 +7,7 @@ import { ProviderIcon } from "~/components/provider-icon";
 import { StatusBadge } from "~/components/status-badge";
 import { RelativeTime } from "~/components/time";
 import { requireWorkspaceMember } from "~/lib/accounts/guards.server";
+import { can } from "~/lib/accounts/permissions";
 import { auditorFor, changesBetween } from "~/lib/audit/trail.server";
 import { requireVault } from "~/lib/connections/guards.server";
 import { draftParams, searchInsteadOfSave } from "~/lib/connections/pickers.server";
@@ -27,7 +28,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const deps = await requireVault(context);
   const page = await loadIntentPage(deps, workspace.id, params.id ?? "", new URL(request.url).searchParams);
   if (!page) throw notFound();
-  return json({ now: Date.now(), ...page });
+  return json({ now: Date.now(), canReauthorize: can(workspace.role, "connections.reauthorize"), ...page });
 }
 
 type PageData = NonNullable<Awaited<ReturnType<typeof loadIntentPage>>>;
@@ -125,13 +126,17 @@ export default function IntentDetail() {
               </li>
             ))}
           </ul>
-          <Form method="post" action={`/integration-connections/${data.connection.id}`} className="inline-form">
-            <input type="hidden" name="intent" value="reauthorize" />
-            <button type="submit" className="button button--primary">
-              Re-authorize {data.connection.name} with {data.provider.name}
-            </button>
-            <span className="muted small">SpokeDo asks for every scope it needs; the connection keeps its id, name and settings.</span>
-          </Form>
+          {data.canReauthorize ? (
+            <Form method="post" action={`/integration-connections/${data.connection.id}`} className="inline-form">
+              <input type="hidden" name="intent" value="reauthorize" />
+              <button type="submit" className="button button--primary">
+                Re-authorize {data.connection.name} with {data.provider.name}
+              </button>
+              <span className="muted small">SpokeDo asks for every scope it needs; the connection keeps its id, name and settings.</span>
+            </Form>
+          ) : (
+            <p>Ask an owner or admin of the workspace to re-authorize {data.connection.name}.</p>
+          )}
         </div>
       ) : null}
 
