@@ -28,7 +28,12 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const deps = await requireVault(context);
   const page = await loadIntentPage(deps, workspace.id, params.id ?? "", new URL(request.url).searchParams);
   if (!page) throw notFound();
-  return json({ now: Date.now(), canReauthorize: can(workspace.role, "connections.reauthorize"), ...page });
+  return json({
+    now: Date.now(),
+    canReauthorize: can(workspace.role, "connections.reauthorize"),
+    canConfigure: can(workspace.role, "connections.configure"),
+    ...page,
+  });
 }
 
 type PageData = NonNullable<Awaited<ReturnType<typeof loadIntentPage>>>;
@@ -153,8 +158,12 @@ export default function IntentDetail() {
               </>
             ) : null}
             , before any delivery failed. Fix the overrides below (or{" "}
-            <a href={`/integration-connections/${data.connection.id}/settings`}>the connection&apos;s defaults</a>) and save; it is checked
-            again within a minute.
+            {data.canConfigure ? (
+              <a href={`/integration-connections/${data.connection.id}/settings`}>the connection&apos;s defaults</a>
+            ) : (
+              "the connection's defaults, which owners and admins change"
+            )}
+            ) and save; it is checked again within a minute.
           </p>
         </div>
       ) : null}
