@@ -98,7 +98,7 @@ export function AuditTable({ events, now, showObject = true }: { events: AuditEv
                   {actionLabel(event.action)}
                   {event.detail ? <div className="muted small">{event.detail}</div> : null}
                 </td>
-                <td data-label="Changes">
+                <td data-label={event.changes ? "Changes" : undefined}>
                   <Changes changes={event.changes} />
                 </td>
               </tr>

@@ -34,18 +34,18 @@ export function MembersCard({
         <tbody>
           {members.map((member) => (
             <tr key={member.userId}>
-              <td>
+              <td data-label="E-mail">
                 {member.email}
                 {member.userId === viewerId ? <span className="muted"> (you)</span> : null}
               </td>
-              <td>
+              <td data-label="Role">
                 {canManage ? (
                   <RoleForm member={member} />
                 ) : (
                   <span className={`badge badge--${member.role}`}>{ROLE_LABELS[member.role]}</span>
                 )}
               </td>
-              <td>
+              <td data-label="Joined">
                 <time dateTime={new Date(member.joinedAt).toISOString()}>{new Date(member.joinedAt).toISOString().slice(0, 10)}</time>
               </td>
               <td className="table__actions">
