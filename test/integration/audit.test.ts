@@ -238,6 +238,15 @@ describe("the workspace's audit trail page", () => {
     expect((await count("what=connection")).every((index) => index % 3 !== 0)).toBe(true);
     expect((await count("object=object-2&actor=user-even")).every((index) => index % 5 === 2 && index % 2 === 0)).toBe(true);
     expect(await count("what=member.added")).toEqual([]);
+    // A filter survives paging: every connection event (i % 3 ≠ 0, 86 of 130) over two pages.
+    const first = await pageHtml(await alice.browser.get("/settings/workspace/audit?what=connection"));
+    const older = /href="(\/settings\/workspace\/audit\?[^"]*)" rel="next"/.exec(first)![1]!.replaceAll("&amp;", "&");
+    expect(older).toContain("what=connection");
+    const second = await pageHtml(await alice.browser.get(older));
+    const both = [first, second].flatMap((html) => [...html.matchAll(/event (\d+)<\/div>/g)].map((match) => Number(match[1])));
+    expect(both).toHaveLength(86);
+    expect(both.every((index) => index % 3 !== 0)).toBe(true);
+    expect(second).not.toContain('rel="next"');
     const filteredPage = await pageHtml(await alice.browser.get("/settings/workspace/audit?what=intent.changed"));
     expect(filteredPage).toMatch(/<del>n\d+<\/del>/);
   });

@@ -94,10 +94,10 @@ export function readAuditFilter(params: URLSearchParams): AuditFilter {
     const value = params.get(name)?.trim() ?? "";
     return value && value.length <= 64 ? value : null;
   };
-  // One "what" select on the page: an action ("connection.deleted") or a kind of object ("connection").
+  // One "what" parameter: an action ("connection.deleted") or a kind of object ("connection").
   const what = text("what");
-  const action = text("action") ?? (what?.includes(".") ? what : null);
-  const objectType = text("type") ?? (what && !what.includes(".") ? what : null);
+  const action = what?.includes(".") ? what : null;
+  const objectType = what && !what.includes(".") ? what : null;
   return {
     actor: text("actor"),
     action: action && isAuditAction(action) ? action : null,
@@ -109,8 +109,8 @@ export function readAuditFilter(params: URLSearchParams): AuditFilter {
 export function auditFilterParams(filter: AuditFilter): URLSearchParams {
   const params = new URLSearchParams();
   if (filter.actor) params.set("actor", filter.actor);
-  if (filter.action) params.set("action", filter.action);
-  if (filter.objectType) params.set("type", filter.objectType);
+  const what = filter.action ?? filter.objectType;
+  if (what) params.set("what", what);
   if (filter.object) params.set("object", filter.object);
   return params;
 }
