@@ -2,7 +2,7 @@ import type { Compilable } from "kysely";
 import type { RequestContext } from "../platform/context.server";
 import { cookieName, readCookie, serializeCookie } from "../platform/cookies.server";
 import { randomToken, sha256Hex } from "../platform/crypto.server";
-import type { Db } from "../platform/db.server";
+import { precompiled, type Db } from "../platform/db.server";
 import type { Role } from "../platform/schema";
 
 const SESSION_COOKIE = "spokedo_session";
@@ -58,20 +58,26 @@ export function getCurrentSession(context: RequestContext, request: Request): Pr
   return lookup;
 }
 
-async function lookupSession(context: RequestContext, request: Request) {
-  const token = readCookie(request, sessionCookieName(context));
-  if (!token || token.length > 100) return null;
-  const id = await sha256Hex(token);
-  const now = Date.now();
-  const row = await context.db
+// Every signed-in request runs it: built and compiled once per isolate.
+const SESSION_LOOKUP = precompiled(["id", "now"], (db, p) =>
+  db
     .selectFrom("sessions as s")
     .innerJoin("users as u", "u.id", "s.user_id")
     .leftJoin("memberships as m", (join) => join.onRef("m.workspace_id", "=", "s.workspace_id").onRef("m.user_id", "=", "s.user_id"))
     .leftJoin("workspaces as w", "w.id", "m.workspace_id")
     .select(["s.id", "s.expires_at", "u.id as user_id", "u.email", "w.id as workspace_id", "w.name as workspace_name", "m.role"])
-    .where("s.id", "=", id)
-    .where("s.expires_at", ">", now)
-    .executeTakeFirst();
+    .where("s.id", "=", p.id)
+    .where("s.expires_at", ">", p.now),
+);
+
+async function lookupSession(context: RequestContext, request: Request) {
+  const token = readCookie(request, sessionCookieName(context));
+  if (!token || token.length > 100) return null;
+  const id = await sha256Hex(token);
+  const now = Date.now();
+  const {
+    rows: [row],
+  } = await context.db.executeQuery(SESSION_LOOKUP.bind({ id, now }));
   if (!row) return null;
 
   let expiresAt = row.expires_at;

@@ -1,5 +1,5 @@
 import { sql, type Compilable, type ExpressionBuilder } from "kysely";
-import { runBatch, type Db } from "../platform/db.server";
+import { precompiled, runBatch, type Db } from "../platform/db.server";
 import type { Database, Role } from "../platform/schema";
 import { normalizeEmail } from "../platform/validation";
 
@@ -9,15 +9,20 @@ export interface WorkspaceSummary {
   role: Role;
 }
 
-export function listWorkspacesOf(db: Db, userId: string): Promise<WorkspaceSummary[]> {
-  return db
+// The navigation's workspace switcher: every page runs it, so it is compiled once per isolate.
+const WORKSPACES_OF = precompiled(["userId"], (db, p) =>
+  db
     .selectFrom("memberships as m")
     .innerJoin("workspaces as w", "w.id", "m.workspace_id")
     .select(["w.id", "w.name", "m.role"])
-    .where("m.user_id", "=", userId)
+    .where("m.user_id", "=", p.userId)
     .orderBy("w.name")
-    .orderBy("w.id")
-    .execute();
+    .orderBy("w.id"),
+);
+
+export async function listWorkspacesOf(db: Db, userId: string): Promise<WorkspaceSummary[]> {
+  const { rows } = await db.executeQuery(WORKSPACES_OF.bind({ userId }));
+  return rows;
 }
 
 export async function firstWorkspaceOf(db: Db, userId: string): Promise<WorkspaceSummary | null> {

@@ -1,5 +1,5 @@
 import { sql, type Compilable, type ExpressionBuilder } from "kysely";
-import { runBatch, uniqueViolation, type Db } from "../platform/db.server";
+import { precompiled, runBatch, uniqueViolation, type Db } from "../platform/db.server";
 import type { ConnectionRow, ConnectionStatus, Database } from "../platform/schema";
 import type { AccountIdentity, ProviderId, TargetProblem } from "../providers/types";
 import { ACTIVE, statusChangeEvents } from "./status.server";
@@ -27,46 +27,77 @@ function escapeLike(text: string) {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-function filteredConnections(db: Db, workspaceId: string, filters: ConnectionFilters, now: number) {
+/** What narrows the index, as values (or placeholders when the statement is precompiled). */
+interface ConnectionNarrowing {
+  provider?: string;
+  status?: string;
+  state?: "enabled" | "disabled";
+  /** A LIKE pattern for the name or account. */
+  pattern?: string;
+  /** Unused since before this time. */
+  unusedBefore?: number;
+}
+
+function filteredConnections(db: Db, workspaceId: string, narrowing: ConnectionNarrowing) {
   let query = db.selectFrom("connections as c").where("c.workspace_id", "=", workspaceId);
-  if (filters.provider) query = query.where("c.provider", "=", filters.provider);
-  if (filters.status) query = query.where("c.status", "=", filters.status);
-  if (filters.state) query = query.where("c.disabled_at", filters.state === "disabled" ? "is not" : "is", null);
-  if (filters.search) {
-    const pattern = `%${escapeLike(filters.search)}%`;
-    query = query.where(sql<boolean>`(c.name like ${pattern} escape '\\' or c.account_label like ${pattern} escape '\\')`);
+  if (narrowing.provider !== undefined) query = query.where("c.provider", "=", narrowing.provider);
+  if (narrowing.status !== undefined) query = query.where("c.status", "=", narrowing.status as ConnectionStatus);
+  if (narrowing.state) query = query.where("c.disabled_at", narrowing.state === "disabled" ? "is not" : "is", null);
+  if (narrowing.pattern !== undefined) {
+    query = query.where(
+      sql<boolean>`(c.name like ${narrowing.pattern} escape '\\' or c.account_label like ${narrowing.pattern} escape '\\')`,
+    );
   }
-  if (filters.unused) query = query.where(sql<boolean>`coalesce(c.last_used_at, c.created_at) < ${now - UNUSED_AFTER_MS}`);
+  if (narrowing.unusedBefore !== undefined) {
+    query = query.where(sql<boolean>`coalesce(c.last_used_at, c.created_at) < ${narrowing.unusedBefore}`);
+  }
   return query;
 }
 
+const INDEX_VALUES = ["workspaceId", "provider", "status", "pattern", "unusedBefore", "offset"] as const;
+type IndexValue = (typeof INDEX_VALUES)[number];
+
 /**
- * One page of the index and the total, as two independent statements that run together. Each
- * sort is served by an index, and dependent intents are counted for the page's rows only.
+ * The index's two statements for one combination of filters and sort, built and compiled once
+ * per isolate (every index view runs them; building them again each time cost more than the
+ * rest of our code on the page). Values are bound per request. At most 144 combinations.
  */
-export async function listConnections(db: Db, workspaceId: string, filters: ConnectionFilters, now = Date.now()) {
-  const filtered = filteredConnections(db, workspaceId, filters, now);
-  let page = filtered.select([
-    "c.id",
-    "c.name",
-    "c.provider",
-    "c.status",
-    "c.disabled_at",
-    "c.account_label",
-    "c.last_used_at",
-    "c.access_token_expires_at",
-    "c.refresh_token_expires_at",
-    sql<number>`c.refresh_token_ct is not null`.as("has_refresh_token"),
-  ]);
-  if (filters.sort === "last_used") page = page.orderBy("c.last_used_at", "desc");
-  if (filters.sort === "status") page = page.orderBy("c.status_rank");
-  page = page
-    .orderBy("c.name")
-    .limit(PAGE_SIZE)
-    .offset((filters.page - 1) * PAGE_SIZE);
-  const [rows, count] = await Promise.all([
-    db
-      .with("page", () => page)
+function indexStatements(filters: ConnectionFilters) {
+  const shape = [!!filters.provider, !!filters.status, filters.state ?? "", !!filters.search, !!filters.unused, filters.sort].join("|");
+  let statements = INDEX_STATEMENTS.get(shape);
+  if (!statements) {
+    statements = buildIndexStatements(filters);
+    INDEX_STATEMENTS.set(shape, statements);
+  }
+  return statements;
+}
+
+function buildIndexStatements(filters: ConnectionFilters) {
+  const narrowing = (p: Record<IndexValue, never>): ConnectionNarrowing => ({
+    provider: filters.provider ? p.provider : undefined,
+    status: filters.status ? p.status : undefined,
+    state: filters.state,
+    pattern: filters.search ? p.pattern : undefined,
+    unusedBefore: filters.unused ? p.unusedBefore : undefined,
+  });
+  const page = precompiled(INDEX_VALUES, (db, p) => {
+    let rows = filteredConnections(db, p.workspaceId, narrowing(p)).select([
+      "c.id",
+      "c.name",
+      "c.provider",
+      "c.status",
+      "c.disabled_at",
+      "c.account_label",
+      "c.last_used_at",
+      "c.access_token_expires_at",
+      "c.refresh_token_expires_at",
+      sql<number>`c.refresh_token_ct is not null`.as("has_refresh_token"),
+    ]);
+    if (filters.sort === "last_used") rows = rows.orderBy("c.last_used_at", "desc");
+    if (filters.sort === "status") rows = rows.orderBy("c.status_rank");
+    rows = rows.orderBy("c.name").limit(PAGE_SIZE).offset(p.offset);
+    return db
+      .with("page", () => rows)
       .selectFrom("page")
       .selectAll("page")
       .select((eb) =>
@@ -75,22 +106,46 @@ export async function listConnections(db: Db, workspaceId: string, filters: Conn
           .whereRef("i.connection_id", "=", "page.id")
           .select((i) => i.fn.countAll<number>().as("n"))
           .as("intent_count"),
-      )
-      .execute(),
-    filtered.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(count.n) };
+      );
+  });
+  const count = precompiled(INDEX_VALUES, (db, p) =>
+    filteredConnections(db, p.workspaceId, narrowing(p)).select((eb) => eb.fn.countAll<number>().as("n")),
+  );
+  return { page, count };
+}
+
+const INDEX_STATEMENTS = new Map<string, ReturnType<typeof buildIndexStatements>>();
+
+/**
+ * One page of the index and the total, as two independent statements that run together. Each
+ * sort is served by an index, and dependent intents are counted for the page's rows only.
+ */
+export async function listConnections(db: Db, workspaceId: string, filters: ConnectionFilters, now = Date.now()) {
+  const { page, count } = indexStatements(filters);
+  const values: Record<IndexValue, unknown> = {
+    workspaceId,
+    provider: filters.provider ?? null,
+    status: filters.status ?? null,
+    pattern: filters.search ? `%${escapeLike(filters.search)}%` : null,
+    unusedBefore: now - UNUSED_AFTER_MS,
+    offset: (filters.page - 1) * PAGE_SIZE,
+  };
+  const [rows, total] = await Promise.all([db.executeQuery(page.bind(values)), db.executeQuery(count.bind(values))]);
+  return { rows: rows.rows, total: Number(total.rows[0]?.n ?? 0) };
 }
 
 /** Connections that need someone: not active (the navigation's count; by the status_rank index). */
-export async function countNeedingAttention(db: Db, workspaceId: string) {
-  const row = await db
+const NEEDING_ATTENTION = precompiled(["workspaceId"], (db, p) =>
+  db
     .selectFrom("connections")
     .select((eb) => eb.fn.countAll<number>().as("n"))
-    .where("workspace_id", "=", workspaceId)
-    .where("status_rank", "<", 3)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+    .where("workspace_id", "=", p.workspaceId)
+    .where("status_rank", "<", 3),
+);
+
+export async function countNeedingAttention(db: Db, workspaceId: string) {
+  const { rows } = await db.executeQuery(NEEDING_ATTENTION.bind({ workspaceId }));
+  return Number(rows[0]?.n ?? 0);
 }
 
 export type ConnectionListRow = Awaited<ReturnType<typeof listConnections>>["rows"][number];

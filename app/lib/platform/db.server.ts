@@ -146,18 +146,31 @@ const compiler: Db = new Kysely<Database>({
  *
  *   const claim = precompiled(["id", "now"], (db, p) => db.updateTable("deliveries").set(…).where("id", "=", p.id));
  *   await runBatch(db, [claim.bind({ id, now })]);
+ *   const { rows } = await db.executeQuery(READ.bind({ id }));  // a read, typed by its builder
+ *
+ * Pages use it for the statements every request runs (the session, the navigation's counts)
+ * and the connections index (docs/decisions/030-precompiled-page-statements.md).
  */
-export function precompiled<K extends string>(names: readonly K[], build: (db: Db, placeholders: Record<K, never>) => Compilable) {
-  let compiled: CompiledQuery | undefined;
+export function precompiled<K extends string, R = unknown>(
+  names: readonly K[],
+  build: (db: Db, placeholders: Record<K, never>) => Compilable<R>,
+) {
+  let compiled: CompiledQuery<R> | undefined;
+  // Each parameter's name when it is a placeholder, found once: binding is then a plain lookup.
+  let slots: (K | null)[] = [];
   const placeholders = Object.fromEntries(names.map((name) => [name, `${PLACEHOLDER}${name}`])) as unknown as Record<K, never>;
   return {
-    bind(values: Record<K, unknown>): Compilable {
-      compiled ??= build(compiler, placeholders).compile();
+    bind(values: Record<K, unknown>): Compilable<R> {
+      if (!compiled) {
+        compiled = build(compiler, placeholders).compile();
+        slots = compiled.parameters.map((parameter) =>
+          typeof parameter === "string" && parameter.startsWith(PLACEHOLDER) ? (parameter.slice(PLACEHOLDER.length) as K) : null,
+        );
+      }
       const { sql, query, queryId } = compiled;
-      const parameters = compiled.parameters.map((parameter) =>
-        typeof parameter === "string" && parameter.startsWith(PLACEHOLDER) ? values[parameter.slice(PLACEHOLDER.length) as K] : parameter,
-      );
-      const bound: CompiledQuery = { sql, query, queryId, parameters };
+      const constants = compiled.parameters;
+      const parameters = slots.map((name, index) => (name === null ? constants[index] : values[name]));
+      const bound: CompiledQuery<R> = { sql, query, queryId, parameters };
       return { compile: () => bound };
     },
   };
