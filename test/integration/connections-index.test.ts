@@ -106,6 +106,12 @@ describe("connections index", () => {
     expect(await list("q=_")).toEqual(["trello_100%"]);
     expect(await list("sort=last_used")).toEqual(["github-personal", "github-work", "notion-wiki", "slack-eng", "trello_100%"]);
     expect(await list("sort=status")).toEqual(["slack-eng", "github-work", "github-personal", "notion-wiki", "trello_100%"]);
+    // Each combination of filters and sort has its own statement (compiled once per isolate):
+    // one never answers for another, whatever ran before it.
+    expect(await list("provider=github&status=expired")).toEqual(["github-work"]);
+    expect(await list("provider=github&q=personal&sort=last_used")).toEqual(["github-personal"]);
+    expect(await list("provider=slack&sort=status")).toEqual(["slack-eng"]);
+    expect(await list("provider=github")).toEqual(["github-personal", "github-work"]);
     expect(await list("provider=myspace&status=bogus&sort=nonsense&page=-4")).toHaveLength(5);
     const none = await pageHtml(await browser.get("/integration-connections?q=nothing-like-this"));
     expect(none).toContain("No connection matches");
