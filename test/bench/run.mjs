@@ -16,7 +16,7 @@
 // 4. EXPLAIN QUERY PLAN of every page's statements on the largest seeded database.
 //
 // Knobs: BENCH_SIZES=100,1000,10000  BENCH_ROUNDS=5  BENCH_REQUESTS=40 (per page, size and round)
-//        BENCH_WARMUP=15  BENCH_DELIVERIES=500 (per path and size)
+//        BENCH_WARMUP=15  BENCH_DELIVERIES=1000 (per path and size)
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
@@ -44,7 +44,7 @@ const SIZES = (process.env.BENCH_SIZES ?? "100,1000,10000")
 const ROUNDS = int(process.env.BENCH_ROUNDS, 5);
 const REQUESTS = int(process.env.BENCH_REQUESTS, 40);
 const WARMUP = int(process.env.BENCH_WARMUP, 15);
-const DELIVERIES = int(process.env.BENCH_DELIVERIES, 500);
+const DELIVERIES = int(process.env.BENCH_DELIVERIES, 1000);
 const SMALL = SIZES[0];
 const LARGE = SIZES.at(-1);
 
@@ -473,7 +473,7 @@ function report({ deliveries, concurrent, health, tasks, throughput, plans }) {
 
   out.push(
     "",
-    "Deliveries inside workerd (local D1, in-process emulator): processDelivery vs a loop sending the same D1 statements and provider request, alternating delivery by delivery; median over rounds.",
+    "Deliveries inside workerd (local D1, in-process emulator): processDelivery vs a loop sending the same D1 statements and provider request, alternating delivery by delivery (coin-flip order); throughput over all rounds.",
   );
   out.push(
     table(
