@@ -1,4 +1,6 @@
-import { execFileSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { test as base, expect, type Page } from "@playwright/test";
 
 /** Every page fails its test on a console error or an uncaught exception (CSP violations included). */
@@ -98,28 +100,20 @@ export async function typeInstead(page: Page, label: string) {
 
 /**
  * Runs one SQL statement on the browser tests' local D1 from outside the running app, for a state
- * no browser can bring about in a test's time. The app may be writing to the same SQLite file at
- * that moment (the other test worker): SQLite then answers "database is locked" at once, so the
- * statement is tried again for a few seconds. Returns the rows it returned.
+ * no browser can bring about in a test's time. It goes straight to the SQLite file (WAL mode) and
+ * holds the write lock for about a millisecond: `wrangler d1 execute` held it for the life of a
+ * second runtime, and the app, which does not wait for a lock, failed a request of the other test
+ * worker with SQLITE_BUSY meanwhile (seen in CI). Our side waits up to 5 s for the app's writes.
+ * Returns the rows the statement returned.
  */
-export async function executeOnLocalD1(sql: string): Promise<unknown[]> {
-  const args = ["d1", "execute", "DB", "--local", "--persist-to", ".wrangler/e2e/d1", "--json", "--command", sql];
-  let lastError = "";
-  for (let attempt = 0; attempt < 10; attempt++) {
-    try {
-      const output = execFileSync("wrangler", args, {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, CI: "true" },
-      });
-      const [result] = JSON.parse(output) as { results: unknown[] }[];
-      return result?.results ?? [];
-    } catch (error) {
-      const failed = error as { stderr?: string; stdout?: string; message: string };
-      lastError = [failed.message, failed.stdout, failed.stderr].filter(Boolean).join("\n");
-      if (!/locked|busy/i.test(lastError)) break;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+export function executeOnLocalD1(sql: string): Promise<unknown[]> {
+  const folder = join(".wrangler", "e2e", "d1", "v3", "d1", "miniflare-D1DatabaseObject");
+  const file = readdirSync(folder).find((name) => name.endsWith(".sqlite") && name !== "metadata.sqlite");
+  if (!file) throw new Error(`no local D1 database in ${folder}`);
+  const db = new DatabaseSync(join(folder, file), { timeout: 5_000 });
+  try {
+    return Promise.resolve(db.prepare(sql).all());
+  } finally {
+    db.close();
   }
-  throw new Error(`could not run ${sql} on the local D1:\n${lastError}`);
 }
