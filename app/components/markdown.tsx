@@ -80,7 +80,7 @@ function render(node: MarkdownNode, key: number): ReactNode {
     case "table":
       return (
         <div key={key} className="table-scroll">
-          <table className="table">
+          <table className="table table--grid">
             <tbody>{children}</tbody>
           </table>
         </div>

@@ -29,6 +29,12 @@ export async function expectAccessible(page: Page, label: string) {
     return live ? runAxe(page) : runAxeOnCopy(page);
   });
   expect(results.violations.map(describe), `axe-core found violations on ${label} (${results.url})`).toEqual([]);
+  // Stacked on a phone, a row's first cell is its title and every other cell shows its column's
+  // name from data-label (app.css); one without (not an actions cell, not empty) would lose it.
+  const unlabeled = await page
+    .locator("table.table:not(.table--grid) td:not(:first-child):not([data-label]):not(.table__actions):not(:empty)")
+    .count();
+  expect(unlabeled, `table cells without a data-label on ${label}`).toBe(0);
 }
 
 async function runAxe(page: Page): Promise<AxeResults> {

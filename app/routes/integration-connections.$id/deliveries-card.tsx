@@ -39,8 +39,8 @@ export function DeliveriesCard({ data }: { data: PageData }) {
                 <td>
                   <a href={`/insights/${delivery.insight_id}`}>{delivery.title}</a>
                 </td>
-                <td>{delivery.intent_name}</td>
-                <td>
+                <td data-label="Intent">{delivery.intent_name}</td>
+                <td data-label="Outcome">
                   <span className={`badge delivery delivery--${delivery.status}`}>
                     {delivery.status === "succeeded" ? "Delivered" : delivery.status === "failed" ? "Failed" : "Pending"}
                   </span>
@@ -53,7 +53,7 @@ export function DeliveriesCard({ data }: { data: PageData }) {
                     </>
                   ) : null}
                 </td>
-                <td>
+                <td data-label="When">
                   <RelativeTime value={delivery.created_at} now={now} />
                 </td>
               </tr>

@@ -205,8 +205,8 @@ export default function IntentDetail() {
             {data.effective.map((field) => (
               <tr key={field.name}>
                 <td>{data.fields.find((f) => f.name === field.name)?.label ?? field.name}</td>
-                <td>{field.value ? <code>{field.value}</code> : <span className="muted">—</span>}</td>
-                <td className={`source source--${field.source}`}>
+                <td data-label="Value">{field.value ? <code>{field.value}</code> : <span className="muted">—</span>}</td>
+                <td data-label="From" className={`source source--${field.source}`}>
                   {field.source === "unset"
                     ? unsetText(data.fields.find((f) => f.name === field.name)?.whenUnset)
                     : SOURCE_TEXT[field.source]}

@@ -99,7 +99,7 @@ export function RolesCard({ role }: { role: Role }) {
         Everyone in a workspace sees its connections, intents, insights and logs. Roles decide who may change them; an action a role may not
         take is not offered, and is refused if tried.
       </p>
-      <table className="table roles-matrix">
+      <table className="table table--grid roles-matrix">
         <caption className="visually-hidden">What each role may do</caption>
         <thead>
           <tr>

@@ -128,13 +128,15 @@ export default function WorkspaceSettings() {
               {keys.map((key) => (
                 <tr key={key.id}>
                   <td>{key.name}</td>
-                  <td>
+                  <td data-label="Key">
                     <code>{key.prefix}…</code>
                   </td>
-                  <td>
+                  <td data-label="Created">
                     <RelativeTime value={key.created_at} now={now} />
                   </td>
-                  <td>{key.revoked_at ? <span className="muted">revoked</span> : <RelativeTime value={key.last_used_at} now={now} />}</td>
+                  <td data-label="Last used">
+                    {key.revoked_at ? <span className="muted">revoked</span> : <RelativeTime value={key.last_used_at} now={now} />}
+                  </td>
                   {can["api-keys.manage"] ? (
                     <td className="table__actions">
                       {key.revoked_at ? null : (

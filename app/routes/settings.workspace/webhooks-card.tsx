@@ -29,8 +29,8 @@ export function WebhooksCard({ endpoints, now, max }: { endpoints: EndpointView[
                   </a>
                   {endpoint.description ? <div className="muted small">{endpoint.description}</div> : null}
                 </td>
-                <td>{endpoint.events.length}</td>
-                <td>
+                <td data-label="Events">{endpoint.events.length}</td>
+                <td data-label="State">
                   <span className={`badge status status--${endpoint.enabled ? "active" : "revoked"}`}>
                     {endpoint.enabled ? "Enabled" : "Disabled"}
                   </span>
@@ -42,7 +42,7 @@ export function WebhooksCard({ endpoints, now, max }: { endpoints: EndpointView[
                     <div className="text-danger small">Failing: {endpoint.consecutiveFailures} in a row</div>
                   ) : null}
                 </td>
-                <td>
+                <td data-label="Last attempt">
                   <RelativeTime value={endpoint.lastAttemptAt} now={now} />
                 </td>
               </tr>

@@ -48,14 +48,14 @@ export function DeliveryLog({
                 <td>
                   <RelativeTime value={entry.at} now={now} />
                 </td>
-                <td>
+                <td data-label="Event">
                   <code>{entry.event_type}</code>
                   <div className="muted small">
                     <code>{entry.event_id}</code>
                   </div>
                 </td>
-                <td>{entry.attempt}</td>
-                <td>
+                <td data-label="Attempt">{entry.attempt}</td>
+                <td data-label="Result">
                   <span className={entry.outcome === "succeeded" ? "" : "text-danger"}>{OUTCOME[entry.outcome]}</span>
                   {entry.error ? <div className="provider-message small">{entry.error}</div> : null}
                   {entry.response_snippet ? (
@@ -65,8 +65,8 @@ export function DeliveryLog({
                     </details>
                   ) : null}
                 </td>
-                <td>{entry.http_status ?? <span className="muted">—</span>}</td>
-                <td>{entry.duration_ms === null ? <span className="muted">—</span> : `${entry.duration_ms} ms`}</td>
+                <td data-label="Status">{entry.http_status ?? <span className="muted">—</span>}</td>
+                <td data-label="Duration">{entry.duration_ms === null ? <span className="muted">—</span> : `${entry.duration_ms} ms`}</td>
                 <td className="table__actions">
                   {canResend && entry.delivery_status !== "pending" ? (
                     <Form method="post">
