@@ -16,7 +16,7 @@
 // 4. EXPLAIN QUERY PLAN of every page's statements on the largest seeded database.
 //
 // Knobs: BENCH_SIZES=100,1000,10000  BENCH_ROUNDS=5  BENCH_REQUESTS=40 (per page, size and round)
-//        BENCH_WARMUP=15  BENCH_DELIVERIES=1000 (per path and size)
+//        BENCH_WARMUP=15  BENCH_DELIVERIES=4000 (per path and size)
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
@@ -44,7 +44,7 @@ const SIZES = (process.env.BENCH_SIZES ?? "100,1000,10000")
 const ROUNDS = int(process.env.BENCH_ROUNDS, 5);
 const REQUESTS = int(process.env.BENCH_REQUESTS, 40);
 const WARMUP = int(process.env.BENCH_WARMUP, 15);
-const DELIVERIES = int(process.env.BENCH_DELIVERIES, 1000);
+const DELIVERIES = int(process.env.BENCH_DELIVERIES, 4000);
 const SMALL = SIZES[0];
 const LARGE = SIZES.at(-1);
 
@@ -473,7 +473,8 @@ function report({ deliveries, concurrent, health, tasks, throughput, plans }) {
 
   out.push(
     "",
-    "Deliveries inside workerd (local D1, in-process emulator): processDelivery vs a loop sending the same D1 statements and provider request, alternating delivery by delivery (coin-flip order); throughput over all rounds.",
+    "Deliveries inside workerd (local D1, in-process emulator): processDelivery vs a loop sending the same D1 statements and provider request, alternating delivery by delivery (coin-flip order).",
+    "Throughput with each delivery's time capped at the 99th percentile of both paths' (decision 031); the uncapped ratio and the rounds' ratios beside it.",
   );
   out.push(
     table(
@@ -482,6 +483,9 @@ function report({ deliveries, concurrent, health, tasks, throughput, plans }) {
         "app deliveries/s",
         "baseline deliveries/s",
         "ratio",
+        "cap ms (over it: app / baseline)",
+        "uncapped ratio",
+        "rounds' ratios",
         "app statements/attempt",
         "app round trips/attempt",
         "baseline statements / round trips",
@@ -491,6 +495,9 @@ function report({ deliveries, concurrent, health, tasks, throughput, plans }) {
         fmt(d.app),
         fmt(d.baseline),
         fmt(d.ratio, 2),
+        `${fmt(d.capMs, 0)} (${d.overCap.app} / ${d.overCap.baseline})`,
+        fmt(d.uncappedRatio, 2),
+        range(d.roundRatios.map((r) => Number(fmt(r, 2)))),
         fmt(d.appStatements),
         fmt(d.appRoundTrips),
         `${fmt(d.baselineStatements)} / ${fmt(d.baselineRoundTrips)}`,

@@ -16,7 +16,7 @@ const { env } = process as NodeJS.Process;
 export const BENCH_BINDINGS = {
   BENCH_SIZES: env.BENCH_SIZES ?? "100,1000,10000",
   BENCH_ROUNDS: env.BENCH_ROUNDS ?? "5",
-  BENCH_DELIVERIES: env.BENCH_DELIVERIES ?? "1000",
+  BENCH_DELIVERIES: env.BENCH_DELIVERIES ?? "4000",
 };
 
 export default defineConfig(async (env) => {

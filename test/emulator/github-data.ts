@@ -321,8 +321,16 @@ function seedIssues(state: EmulatorState): IssueRecord[] {
 export const issuesOf = (state: EmulatorState, repo: GithubRepoFixture) => seedIssues(state).filter((issue) => issue.repoId === repo.id);
 export const allIssues = (state: EmulatorState) => seedIssues(state);
 
+/** Issue and pull request numbers share one sequence per repository, as on GitHub; O(1) per issue. */
 export function nextIssueNumber(state: EmulatorState, repo: GithubRepoFixture) {
-  return issuesOf(state, repo).reduce((max, issue) => Math.max(max, issue.number), 0) + 1;
+  const numbers = state.collection<{ repoId: number; last: number }>("github:issue-numbers");
+  let entry = numbers.find((candidate) => candidate.repoId === repo.id);
+  if (!entry) {
+    entry = { repoId: repo.id, last: issuesOf(state, repo).reduce((max, issue) => Math.max(max, issue.number), 0) };
+    numbers.push(entry);
+  }
+  entry.last += 1;
+  return entry.last;
 }
 
 export function issueObject(ctx: Pick<HandlerContext, "options" | "state">, repo: GithubRepoFixture, issue: IssueRecord) {

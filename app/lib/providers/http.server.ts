@@ -15,6 +15,9 @@ export interface ProviderResponse {
 /**
  * One provider exchange, request and body alike, under one timeout: a provider that answers
  * its headers and then stalls in the body is a timeout like any other, never a raw exception.
+ * The timer is cleared as soon as the body is read: a busy isolate keeps no timer alive per
+ * finished call (workerd allows 10,000 active timeouts per isolate; AbortSignal.timeout's
+ * would each live out their ten seconds).
  */
 export async function providerFetch(
   context: ProviderContext,
@@ -22,20 +25,25 @@ export async function providerFetch(
   { creates = false, ...init }: RequestInit & { creates?: boolean } = {},
 ): Promise<ProviderResponse> {
   const timeoutMs = Math.min(context.timeoutMs ?? PROVIDER_TIMEOUT_MS, PROVIDER_TIMEOUT_MS);
-  const signal = AbortSignal.timeout(timeoutMs);
-  if (creates) context.onCreate?.();
-  let response: Response;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException(`No answer within ${timeoutMs} ms.`, "TimeoutError")), timeoutMs);
   try {
-    response = await context.fetch(url, { ...init, signal });
-  } catch (error) {
-    throw transportError(error, timeoutMs);
-  }
-  context.onResponse?.(response.headers, response.status);
-  try {
-    const text = new TextDecoder().decode(await response.arrayBuffer());
-    return { status: response.status, ok: response.ok, headers: response.headers, text };
-  } catch (error) {
-    throw transportError(error, timeoutMs);
+    if (creates) context.onCreate?.();
+    let response: Response;
+    try {
+      response = await context.fetch(url, { ...init, signal: controller.signal });
+    } catch (error) {
+      throw transportError(error, timeoutMs);
+    }
+    context.onResponse?.(response.headers, response.status);
+    try {
+      const text = new TextDecoder().decode(await response.arrayBuffer());
+      return { status: response.status, ok: response.ok, headers: response.headers, text };
+    } catch (error) {
+      throw transportError(error, timeoutMs);
+    }
+  } finally {
+    clearTimeout(timer);
   }
 }
 

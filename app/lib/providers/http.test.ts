@@ -1,5 +1,53 @@
 import { describe, expect, it } from "vitest";
-import { scrubSecrets, splitScopes } from "./http.server";
+import { ProviderError } from "./errors";
+import { providerFetch, scrubSecrets, splitScopes } from "./http.server";
+import type { ProviderContext } from "./types";
+
+function context(fetch: ProviderContext["fetch"], timeoutMs?: number): ProviderContext {
+  return {
+    endpoints: { web: "https://provider.test", api: "https://provider.test/api" },
+    credentials: { clientId: "id", clientSecret: "secret" },
+    fetch,
+    ...(timeoutMs ? { timeoutMs } : {}),
+  };
+}
+
+/** Rejects with the signal's reason once it aborts: a provider that keeps the caller waiting. */
+const whenAborted = (signal: AbortSignal | null | undefined, then: (reason: Error) => void) =>
+  signal?.addEventListener("abort", () => then(signal.reason as Error));
+
+describe("providerFetch", () => {
+  it("leaves no timer behind: more calls than workerd's 10,000 active timeouts per isolate", async () => {
+    const answering = context(() => Promise.resolve(new Response('{"ok":true}', { status: 200 })));
+    for (let i = 0; i < 10_050; i++) {
+      const response = await providerFetch(answering, "https://provider.test/api/ping");
+      expect(response.status).toBe(200);
+    }
+  });
+
+  it("turns a provider that never answers, or stalls in its body, into a timeout", async () => {
+    const never = context((_url, init) => new Promise((_, reject: (reason: Error) => void) => whenAborted(init?.signal, reject)), 50);
+    const stalling = context(
+      (_url, init) =>
+        Promise.resolve(
+          new Response(
+            new ReadableStream({
+              start(controller) {
+                controller.enqueue(new TextEncoder().encode("{"));
+                whenAborted(init?.signal, (reason) => controller.error(reason));
+              },
+            }),
+          ),
+        ),
+      50,
+    );
+    for (const stalled of [never, stalling]) {
+      const error = await providerFetch(stalled, "https://provider.test/api/slow").catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ProviderError);
+      expect(error).toMatchObject({ kind: "timeout" });
+    }
+  });
+});
 
 describe("scrubSecrets", () => {
   it("removes token-shaped strings and known secrets", () => {
