@@ -44,3 +44,23 @@ export async function readFormData(request: Request): Promise<FormData> {
     throw new Response("We could not read this form submission.", { status: 400 });
   }
 }
+
+/**
+ * Runs `work` with a signal that aborts after `ms` with a "TimeoutError" DOMException, and clears
+ * the timer as soon as `work` settles. AbortSignal.timeout's timer would outlive the call: workerd
+ * allows 10,000 active timeouts per isolate, so a busy isolate could run out.
+ */
+export async function withDeadline<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException(`No answer within ${ms} ms.`, "TimeoutError")), ms);
+  try {
+    return await work(controller.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Whether `signal` was aborted by its withDeadline timer. */
+export function deadlinePassed(signal: AbortSignal): boolean {
+  return signal.aborted && signal.reason instanceof DOMException && signal.reason.name === "TimeoutError";
+}

@@ -1,3 +1,4 @@
+import { withDeadline } from "../platform/http.server";
 import { ProviderError, type ProviderErrorKind } from "./errors";
 import type { ProviderContext, RateBudget, TokenSet } from "./types";
 
@@ -13,11 +14,8 @@ export interface ProviderResponse {
 }
 
 /**
- * One provider exchange, request and body alike, under one timeout: a provider that answers
+ * One provider exchange, request and body alike, under one deadline: a provider that answers
  * its headers and then stalls in the body is a timeout like any other, never a raw exception.
- * The timer is cleared as soon as the body is read: a busy isolate keeps no timer alive per
- * finished call (workerd allows 10,000 active timeouts per isolate; AbortSignal.timeout's
- * would each live out their ten seconds).
  */
 export async function providerFetch(
   context: ProviderContext,
@@ -25,13 +23,11 @@ export async function providerFetch(
   { creates = false, ...init }: RequestInit & { creates?: boolean } = {},
 ): Promise<ProviderResponse> {
   const timeoutMs = Math.min(context.timeoutMs ?? PROVIDER_TIMEOUT_MS, PROVIDER_TIMEOUT_MS);
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new DOMException(`No answer within ${timeoutMs} ms.`, "TimeoutError")), timeoutMs);
-  try {
+  return withDeadline(timeoutMs, async (signal) => {
     if (creates) context.onCreate?.();
     let response: Response;
     try {
-      response = await context.fetch(url, { ...init, signal: controller.signal });
+      response = await context.fetch(url, { ...init, signal });
     } catch (error) {
       throw transportError(error, timeoutMs);
     }
@@ -42,9 +38,7 @@ export async function providerFetch(
     } catch (error) {
       throw transportError(error, timeoutMs);
     }
-  } finally {
-    clearTimeout(timer);
-  }
+  });
 }
 
 function transportError(error: unknown, timeoutMs: number): ProviderError {

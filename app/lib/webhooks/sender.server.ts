@@ -1,6 +1,7 @@
 import { sql, type Compilable, type ExpressionBuilder } from "kysely";
 import { Webhook } from "standardwebhooks";
 import { runBatch, type Db } from "../platform/db.server";
+import { deadlinePassed, withDeadline } from "../platform/http.server";
 import type { KeyRing } from "../platform/encryption.server";
 import type { Database, WebhookDeliveryRow } from "../platform/schema";
 import { openSigningSecret } from "./endpoints.server";
@@ -196,49 +197,39 @@ async function attemptWebhook(deps: WebhookDeps, { endpoint, event }: Claimed, i
   return send(endpoint.url, headers, body, [secret, secret.slice("whsec_".length)], deps.timeoutMs ?? WEBHOOK_TIMEOUT_MS);
 }
 
-class TimeoutError extends Error {}
-
 /** POSTs once without following redirects; the whole exchange, answer included, within the timeout. */
-async function send(
-  url: string,
-  headers: Record<string, string>,
-  body: string,
-  secrets: string[],
-  timeoutMs: number,
-): Promise<AttemptResult> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new TimeoutError()), timeoutMs);
+function send(url: string, headers: Record<string, string>, body: string, secrets: string[], timeoutMs: number): Promise<AttemptResult> {
   const started = Date.now();
   const elapsed = () => Date.now() - started;
-  try {
-    // Looked up at call time: the tests route outbound requests through their own receiver.
-    const response = await fetch(url, { method: "POST", headers, body, redirect: "manual", signal: controller.signal });
-    const status = response.status;
-    const snippet = await readSnippet(response, secrets);
-    if (status >= 200 && status < 300) return { ok: true, status, durationMs: elapsed(), error: null, snippet };
-    if (status >= 300 && status < 400) {
-      const location = (response.headers.get("Location") ?? "").slice(0, 200);
-      const error = `Redirect (${status}${location ? ` to ${scrub(location, secrets)}` : ""}) not followed: webhooks go to the URL as registered.`;
-      return { ok: false, status, durationMs: elapsed(), error, snippet };
+  return withDeadline(timeoutMs, async (signal): Promise<AttemptResult> => {
+    try {
+      // Looked up at call time: the tests route outbound requests through their own receiver.
+      const response = await fetch(url, { method: "POST", headers, body, redirect: "manual", signal });
+      const status = response.status;
+      const snippet = await readSnippet(response, secrets);
+      if (status >= 200 && status < 300) return { ok: true, status, durationMs: elapsed(), error: null, snippet };
+      if (status >= 300 && status < 400) {
+        const location = (response.headers.get("Location") ?? "").slice(0, 200);
+        const error = `Redirect (${status}${location ? ` to ${scrub(location, secrets)}` : ""}) not followed: webhooks go to the URL as registered.`;
+        return { ok: false, status, durationMs: elapsed(), error, snippet };
+      }
+      const retryAfterMs = status === 429 || status === 503 ? retryAfter(response.headers.get("Retry-After")) : undefined;
+      return {
+        ok: false,
+        status,
+        durationMs: elapsed(),
+        error: `The endpoint answered ${status}.`,
+        snippet,
+        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      };
+    } catch (error) {
+      const timedOut = deadlinePassed(signal);
+      const message = timedOut
+        ? `Timed out after ${timeoutMs / 1000} s.`
+        : `Could not reach the endpoint: ${scrub(error instanceof Error ? error.message : "network error", secrets).slice(0, 300)}`;
+      return { ok: false, status: null, durationMs: elapsed(), error: message, snippet: null };
     }
-    const retryAfterMs = status === 429 || status === 503 ? retryAfter(response.headers.get("Retry-After")) : undefined;
-    return {
-      ok: false,
-      status,
-      durationMs: elapsed(),
-      error: `The endpoint answered ${status}.`,
-      snippet,
-      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-    };
-  } catch (error) {
-    const timedOut = controller.signal.aborted && controller.signal.reason instanceof TimeoutError;
-    const message = timedOut
-      ? `Timed out after ${timeoutMs / 1000} s.`
-      : `Could not reach the endpoint: ${scrub(error instanceof Error ? error.message : "network error", secrets).slice(0, 300)}`;
-    return { ok: false, status: null, durationMs: elapsed(), error: message, snippet: null };
-  } finally {
-    clearTimeout(timer);
-  }
+  });
 }
 
 /**
